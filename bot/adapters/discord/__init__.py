@@ -1,0 +1,1 @@
+"""discord adapter (see bot/adapters/__init__.py). Import the SDK lazily, inside functions."""

@@ -1,0 +1,1 @@
+"""Read-only cluster lookup and diagnosis (lightkube is imported lazily)."""

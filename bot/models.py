@@ -1,0 +1,195 @@
+"""Platform-neutral vocabulary shared by every layer.
+
+Everything here is a frozen dataclass or an enum; nothing imports from the rest of the package,
+so the knowledge loader, the matcher, the cluster reader, the service and the adapters can all
+depend on it without depending on each other.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Tip:
+    """One concrete step of an answer: what to do and, optionally, the command that does it."""
+
+    text: str
+    command: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One knowledge-base entry, as validated by the loader."""
+
+    id: str
+    title: str
+    questions: tuple[str, ...]
+    answer: str
+    sources: tuple[str, ...]
+    analogy: str | None = None
+    tags: tuple[str, ...] = ()
+    tips: tuple[Tip, ...] = ()
+    see_also: tuple[str, ...] = ()
+    path: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LearningPath:
+    """An ordered guided tour through entries (the onboarding path, debugging 101...)."""
+
+    id: str
+    title: str
+    steps: tuple[str, ...]
+
+
+class Band(enum.Enum):
+    """What the service decided to do with a question."""
+
+    ANSWERED = "answered"
+    SUGGESTED = "suggested"
+    DECLINED = "declined"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A scored entry for a question; confidence is calibrated to 0..1."""
+
+    entry_id: str
+    title: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """The matcher's verdict: a band and the ranked candidates that support it."""
+
+    band: Band
+    candidates: tuple[Candidate, ...] = ()
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def confidence(self) -> float:
+        return self.candidates[0].confidence if self.candidates else 0.0
+
+
+class Platform(enum.Enum):
+    CONSOLE = "console"
+    SLACK = "slack"
+    DISCORD = "discord"
+
+
+class ChannelType(enum.Enum):
+    """Where a message came from. User ids are never stored, only this."""
+
+    CHANNEL = "channel"
+    DIRECT = "direct"
+    COMMAND = "command"
+    CONSOLE = "console"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Who asked: a platform user id and the roles/groups the platform reports (for allowlists)."""
+
+    id: str = ""
+    name: str = ""
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A question as the core sees it, whatever platform it came from."""
+
+    text: str
+    platform: Platform = Platform.CONSOLE
+    channel_type: ChannelType = ChannelType.CONSOLE
+    channel_id: str = ""
+    person: Person = field(default_factory=Person)
+
+
+class ReplyKind(enum.Enum):
+    ANSWER = "answer"
+    SUGGEST = "suggest"
+    DECLINE = "decline"
+    HELP = "help"
+    TOPICS = "topics"
+    TOUR = "tour"
+    CLUSTER = "cluster"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicGroup:
+    """Entries that share a tag, for the topics listing."""
+
+    tag: str
+    entries: tuple[tuple[str, str], ...]  # (entry id, title)
+
+
+@dataclass(frozen=True, slots=True)
+class TourStep:
+    """One step of a learning path; `entry` is the entry shown at this step."""
+
+    path_id: str
+    path_title: str
+    index: int
+    total: int
+    entry: Entry
+
+    @property
+    def has_next(self) -> bool:
+        return self.index + 1 < self.total
+
+    @property
+    def has_previous(self) -> bool:
+        return self.index > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One diagnosis from the cluster reader, linked to the knowledge-base entry with the fix."""
+
+    object_ref: str  # e.g. "pod default/web-1"
+    summary: str  # what is wrong, one line
+    evidence: tuple[str, ...] = ()
+    entry_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterReport:
+    """The result of a read-only cluster query, already shaped for display."""
+
+    title: str
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+    findings: tuple[Finding, ...] = ()
+    omitted: int = 0  # rows not shown because of the chat cap
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the core answers. Adapters render it; `text` is the plain-text rendering."""
+
+    kind: ReplyKind
+    question: str
+    text: str
+    band: Band | None = None
+    entry: Entry | None = None
+    confidence: float = 0.0
+    suggestions: tuple[Candidate, ...] = ()
+    topics: tuple[TopicGroup, ...] = ()
+    tour: TourStep | None = None
+    cluster: ClusterReport | None = None
+    linked_entries: tuple[Entry, ...] = ()  # entries referenced by cluster findings
+    see_also: tuple[tuple[str, str], ...] = ()  # (entry id, title) of related entries
+
+    @property
+    def answered(self) -> bool:
+        return self.kind is ReplyKind.ANSWER

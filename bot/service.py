@@ -1,0 +1,195 @@
+"""The one place that decides what to answer: command → cluster lookup → knowledge answer →
+did-you-mean → no-hit. Adapters turn platform events into `Message`s and render `Reply`s.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, replace
+
+from bot import render
+from bot.commands import Ask, Help, Learn, Topics, parse_command
+from bot.knowledge import KnowledgeBase
+from bot.matching import Matcher, MatchSettings
+from bot.models import Band, Entry, Message, Reply, ReplyKind, TopicGroup, TourStep
+from bot.ports import ClusterGateway, ClusterQuery, FeedbackRecord, NullRecorder, QuestionRecord, Recorder
+from bot.text import clean_input
+
+log = logging.getLogger("kubebot.service")
+
+DEFAULT_PATH = "onboarding"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A loaded knowledge base and its matcher; replaced whole on reload, never mutated."""
+
+    kb: KnowledgeBase
+    matcher: Matcher
+    topics: tuple[TopicGroup, ...]
+    top_tags: tuple[str, ...]
+
+    @classmethod
+    def build(cls, kb: KnowledgeBase, settings: MatchSettings | None = None) -> Snapshot:
+        matcher = Matcher(kb.entries.values(), kb.synonyms, settings)
+        by_tag = kb.tags()
+        topics = tuple(TopicGroup(tag, tuple((e.id, e.title) for e in es)) for tag, es in by_tag.items())
+        top_tags = tuple(sorted(by_tag, key=lambda t: -len(by_tag[t])))
+        return cls(kb, matcher, topics, top_tags)
+
+
+class KnowledgeHolder:
+    """Holds the current snapshot; a reload swaps the reference atomically."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+        self._lock = threading.Lock()
+        self.reloads = 0
+
+    @property
+    def current(self) -> Snapshot:
+        return self._snapshot
+
+    def swap(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            self._snapshot = snapshot
+            self.reloads += 1
+
+
+class QAService:
+    def __init__(
+        self,
+        holder: KnowledgeHolder,
+        recorder: Recorder | None = None,
+        cluster: ClusterGateway | None = None,
+    ) -> None:
+        self.holder = holder
+        self.recorder: Recorder = recorder or NullRecorder()
+        self.cluster = cluster
+
+    @property
+    def cluster_enabled(self) -> bool:
+        return self.cluster is not None
+
+    # -- entry points ---------------------------------------------------------------------
+    async def handle(self, message: Message) -> Reply:
+        """Answer anything a user typed: a command, a cluster query, or a question."""
+        text = clean_input(message.text)
+        command = parse_command(text, cluster_enabled=self.cluster_enabled)
+        if isinstance(command, ClusterQuery) and self.cluster is not None:
+            return await self.cluster_reply(command, message)
+        if isinstance(command, Help):
+            return self.help()
+        if isinstance(command, Topics):
+            return self.topics()
+        if isinstance(command, Learn):
+            return self.tour(command.path_id, 0)
+        assert isinstance(command, Ask)
+        return self.answer(command.text, message)
+
+    def answer(self, text: str, message: Message | None = None) -> Reply:
+        """Answer a question from the knowledge base (no commands), and record it."""
+        question = clean_input(text)
+        snap = self.holder.current
+        result = snap.matcher.match(question) if question else None
+        if result is None or result.band is Band.DECLINED or result.best is None:
+            reply = Reply(
+                ReplyKind.DECLINE,
+                question,
+                render.decline_text(question, snap.top_tags),
+                band=Band.DECLINED,
+                confidence=result.confidence if result else 0.0,
+                suggestions=result.candidates if result else (),
+            )
+        elif result.band is Band.ANSWERED:
+            reply = self._entry_reply(snap, snap.kb.entries[result.best.entry_id], question, result.confidence)
+            reply = replace(reply, suggestions=result.candidates[1:])
+        else:
+            reply = Reply(
+                ReplyKind.SUGGEST,
+                question,
+                render.suggestions_text(question, result.candidates),
+                band=Band.SUGGESTED,
+                confidence=result.confidence,
+                suggestions=result.candidates,
+            )
+        if message is not None and question:
+            self._record(reply, message)
+        return reply
+
+    def entry(self, entry_id: str) -> Reply:
+        """Show one entry by id (see-also and did-you-mean buttons)."""
+        snap = self.holder.current
+        entry = snap.kb.entries.get(entry_id)
+        if entry is None:
+            return Reply(ReplyKind.ERROR, entry_id, f"That topic ({entry_id}) no longer exists. Type \"topics\".")
+        return self._entry_reply(snap, entry, entry.title, 1.0)
+
+    def tour(self, path_id: str | None, index: int) -> Reply:
+        snap = self.holder.current
+        paths = snap.kb.paths
+        path = paths.get(path_id or DEFAULT_PATH) or (next(iter(paths.values())) if paths and not path_id else None)
+        if path is None:
+            known = ", ".join(paths) or "none"
+            return Reply(ReplyKind.ERROR, path_id or "", f"There is no tour called \"{path_id}\". Tours: {known}.")
+        index = max(0, min(index, len(path.steps) - 1))
+        step = TourStep(path.id, path.title, index, len(path.steps), snap.kb.entries[path.steps[index]])
+        return Reply(ReplyKind.TOUR, path.id, render.tour_text(step), entry=step.entry, tour=step,
+                     see_also=self._see_also(snap, step.entry))
+
+    def topics(self) -> Reply:
+        snap = self.holder.current
+        return Reply(ReplyKind.TOPICS, "topics", render.topics_text(snap.topics), topics=snap.topics)
+
+    def help(self) -> Reply:
+        snap = self.holder.current
+        text = render.help_text(list(snap.kb.paths.values()), self.cluster_enabled)
+        return Reply(ReplyKind.HELP, "help", text)
+
+    def feedback(self, entry_id: str | None, helpful: bool, message: Message) -> None:
+        self.recorder.record_feedback(
+            FeedbackRecord(entry_id, helpful, message.platform, message.channel_type, clean_input(message.text))
+        )
+
+    async def cluster_reply(self, query: ClusterQuery, message: Message) -> Reply:
+        assert self.cluster is not None
+        snap = self.holder.current
+        report = await self.cluster.query(query, message)
+        linked = tuple(
+            snap.kb.entries[f.entry_id] for f in report.findings if f.entry_id and f.entry_id in snap.kb.entries
+        )
+        return Reply(ReplyKind.CLUSTER, message.text, render.cluster_text(report, linked),
+                     cluster=report, linked_entries=linked)
+
+    # -- helpers --------------------------------------------------------------------------
+    def _entry_reply(self, snap: Snapshot, entry: Entry, question: str, confidence: float) -> Reply:
+        return Reply(
+            ReplyKind.ANSWER,
+            question,
+            render.entry_text(entry),
+            band=Band.ANSWERED,
+            entry=entry,
+            confidence=confidence,
+            see_also=self._see_also(snap, entry),
+        )
+
+    @staticmethod
+    def _see_also(snap: Snapshot, entry: Entry) -> tuple[tuple[str, str], ...]:
+        return tuple((i, snap.kb.entries[i].title) for i in entry.see_also if i in snap.kb.entries)
+
+    def _record(self, reply: Reply, message: Message) -> None:
+        try:
+            self.recorder.record_question(
+                QuestionRecord(
+                    text=reply.question,
+                    platform=message.platform,
+                    channel_type=message.channel_type,
+                    band=reply.band or Band.DECLINED,
+                    entry_id=reply.entry.id if reply.entry else None,
+                    confidence=reply.confidence,
+                )
+            )
+        except Exception:  # recording must never cost an answer
+            log.exception("event=record_failed")
+

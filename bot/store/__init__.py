@@ -1,0 +1,1 @@
+"""Question and feedback store (SQLite by default, PostgreSQL optional)."""
