@@ -69,6 +69,9 @@ class EvalReport:
 
 
 def load_eval_file(path: Path) -> list[EvalItem]:
+    """Items of one eval file, or of every *.yaml file in a directory (sorted by name)."""
+    if path.is_dir():
+        return [item for file in sorted(path.glob("*.yaml")) for item in load_eval_file(file)]
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:

@@ -25,16 +25,19 @@ from bot.text import Normalizer, clean_input, normalize_basic
 
 @dataclass(frozen=True, slots=True)
 class MatchSettings:
-    answer_threshold: float = 0.62
-    suggest_threshold: float = 0.40
-    ambiguity_gap: float = 0.03  # top two closer than this (and not near-exact): ask back
-    suggestion_gap: float = 0.12  # did-you-mean keeps candidates within this of the top
+    answer_threshold: float = 0.5
+    suggest_threshold: float = 0.3
+    ambiguity_gap: float = 0.02  # top two closer than this (and not near-exact): ask back
+    suggestion_gap: float = 0.1  # did-you-mean keeps candidates within this of the top
     max_suggestions: int = 5
-    min_recall: float = 0.4  # share of the question's weight that must be recognised to answer
-    shortlist: int = 32
-    postings_cap: int = 600
+    min_known_share: float = 0.34  # share of the question's weight the KB vocabulary must recognise
+    shortlist: int = 12
+    postings_cap: int = 800
     typo_cutoff: float = 80.0
-    token_weight: float = 0.75  # blend of token F1 and character similarity
+    unknown_weight: float = 0.55  # weight of a word the KB never uses, relative to the rarest word
+    pooled_weight: float = 0.5  # blend: whole-entry term coverage vs the best single alternate
+    char_weight: float = 0.25  # within the best-alternate score: characters vs weighted tokens
+    tf_saturation: float = 1.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,40 +59,40 @@ class Matcher:
         self.settings = settings or MatchSettings()
         self.normalizer = Normalizer(synonyms)
         self._entries: list[Entry] = list(entries)
-        alt_entry: list[int] = []
-        alt_tokens: list[frozenset[str]] = []
-        alt_keys: list[str] = []
-        entry_tokens: list[set[str]] = []
-        for index, entry in enumerate(self._entries):
-            seen: set[str] = set()
+        alts: list[list[tuple[frozenset[str], str]]] = []
+        entry_tf: list[dict[str, int]] = []
+        for entry in self._entries:
+            mine: list[tuple[frozenset[str], str]] = []
+            tf: dict[str, int] = {}
             for text in (entry.title, *entry.questions):
                 tokens = self.normalizer.tokens(text)
                 if not tokens:
                     continue
-                alt_entry.append(index)
-                alt_tokens.append(frozenset(tokens))
-                alt_keys.append(" ".join(sorted(tokens)))
-                seen.update(tokens)
-            entry_tokens.append(seen)
+                mine.append((frozenset(tokens), " ".join(sorted(tokens))))
+                for token in tokens:
+                    tf[token] = tf.get(token, 0) + 1
+            alts.append(mine)
+            entry_tf.append(tf)
         df: dict[str, int] = {}
-        for tokens in entry_tokens:
-            for token in tokens:
+        for tf in entry_tf:
+            for token in tf:
                 df[token] = df.get(token, 0) + 1
         n = max(len(self._entries), 1)
         self._idf = {t: math.log(1.0 + n / d) for t, d in df.items()}
-        self._unknown_weight = math.log(1.0 + n)
-        self._alt_entry = alt_entry
-        self._alt_tokens = alt_tokens
-        self._alt_keys = alt_keys
-        self._alt_weight = [sum(self._idf[t] for t in toks) for toks in alt_tokens]
+        self._max_idf = math.log(1.0 + n)
+        self._alts = alts
+        k = self.settings.tf_saturation
+        # each entry's share of a token: saturating in how many of its alternates use it
+        self._impact: list[dict[str, float]] = [
+            {t: c * (k + 1) / (c + k) / (k + 1) for t, c in tf.items()} for tf in entry_tf
+        ]
         postings: dict[str, list[int]] = {}
-        for alt, tokens in enumerate(alt_tokens):
-            for token in tokens:
-                postings.setdefault(token, []).append(alt)
+        for index, tf in enumerate(entry_tf):
+            for token in tf:
+                postings.setdefault(token, []).append(index)
         cap = self.settings.postings_cap
-        # impact order: a token weighs most in the lightest alternates, so keep those first
         self._postings = {
-            t: tuple(sorted(alts, key=self._alt_weight.__getitem__)[:cap]) for t, alts in postings.items()
+            t: tuple(sorted(es, key=lambda e, t=t: -self._impact[e][t])[:cap]) for t, es in postings.items()
         }
         self._vocab_by_len: dict[int, list[str]] = {}
         for token in self._idf:
@@ -113,15 +116,15 @@ class Matcher:
                 continue
             fixed = self._correct(token)
             if fixed is not None:
-                out.append(_QueryToken(fixed[0], self._idf[fixed[0]], fixed[1]))
+                out.append(_QueryToken(fixed[0], self._idf[fixed[0]], fixed[1] ** 2))
             else:
-                unknown = self._unknown_weight * (0.3 if any(ch.isdigit() for ch in token) else 1.0)
-                out.append(_QueryToken(None, unknown, 0.0))
+                share = 0.25 if any(ch.isdigit() for ch in token) else self.settings.unknown_weight
+                out.append(_QueryToken(None, self._max_idf * share, 0.0))
         return out
 
     def _correct(self, token: str) -> tuple[str, float] | None:
         """The closest vocabulary token for a misspelt one, with its similarity in 0..1."""
-        if len(token) < 4 or token.isdigit():
+        if len(token) < 6 or token.isdigit():  # short words are too easy to "correct" into others
             return None
         best: tuple[str, float] | None = None
         for length in range(len(token) - 2, len(token) + 3):
@@ -135,39 +138,43 @@ class Matcher:
 
     def rank(self, text: str, limit: int = 10) -> list[Candidate]:
         """Entries ranked for ``text`` with their confidence, best first (no banding)."""
+        s = self.settings
         query = self._query(clean_input(text))
-        known = [q for q in query if q.vocab is not None]
-        if not known:
+        gains = {q.vocab: q.weight * q.similarity for q in query if q.vocab is not None}
+        if not gains:
             return []
         q_total = sum(q.weight for q in query)
+        known_share = sum(gains.values()) / q_total
+        # 1. pooled: how much of the question each entry's vocabulary covers, central terms first
         acc: dict[int, float] = {}
-        for q in known:
-            gain = q.weight * q.similarity
-            for alt in self._postings.get(q.vocab or "", ()):
-                acc[alt] = acc.get(alt, 0.0) + gain
-        weights = self._alt_weight
-        shortlist = heapq.nlargest(
-            self.settings.shortlist, acc, key=lambda a: acc[a] / (q_total + weights[a])
-        )
-        q_key = " ".join(sorted(q.vocab or "" for q in known))
-        by_entry: dict[int, float] = {}
-        tw = self.settings.token_weight
-        for alt in shortlist:
-            tokens = self._alt_tokens[alt]
-            matched = sum(q.weight * q.similarity for q in known if q.vocab in tokens)
-            recall = matched / q_total
-            precision = matched / weights[alt] if weights[alt] else 0.0
-            if recall < self.settings.min_recall * 0.5:
-                continue
-            f1 = 2 * recall * precision / (recall + precision) if matched else 0.0
-            char = fuzz.ratio(q_key, self._alt_keys[alt]) / 100.0
-            score = min(1.0, tw * f1 + (1 - tw) * char) * (1.0 if recall >= self.settings.min_recall else 0.8)
-            entry = self._alt_entry[alt]
-            if score > by_entry.get(entry, -1.0):
-                by_entry[entry] = score
-        ranked = sorted(by_entry.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        for token, gain in gains.items():
+            for e in self._postings.get(token, ()):
+                acc[e] = acc.get(e, 0.0) + gain * self._impact[e][token]
+        shortlist = heapq.nlargest(s.shortlist, acc, key=acc.__getitem__)
+        # 2. best single alternate: weighted token F1 blended with character similarity
+        q_set = set(gains)
+        q_key = " ".join(sorted(q_set))
+        scored: list[tuple[float, int]] = []
+        for e in shortlist:
+            best_alt = 0.0
+            for tokens, key in self._alts[e]:
+                common = q_set & tokens
+                if not common:
+                    continue
+                matched = sum(gains[t] for t in common)
+                precision = sum(self._idf[t] for t in common) / sum(self._idf[t] for t in tokens)
+                recall = matched / q_total
+                f1 = 2 * precision * recall / (precision + recall)
+                char = fuzz.ratio(q_key, key) / 100.0
+                best_alt = max(best_alt, (1 - s.char_weight) * f1 + s.char_weight * char)
+            pooled = acc[e] / q_total
+            score = s.pooled_weight * pooled + (1 - s.pooled_weight) * best_alt
+            if known_share < s.min_known_share:
+                score *= known_share / s.min_known_share
+            scored.append((min(score, 1.0), e))
+        scored.sort(key=lambda pair: (-pair[0], pair[1]))
         return [
-            Candidate(self._entries[i].id, self._entries[i].title, round(score, 4)) for i, score in ranked
+            Candidate(self._entries[e].id, self._entries[e].title, round(score, 4)) for score, e in scored[:limit]
         ]
 
     def match(self, text: str) -> MatchResult:

@@ -19,16 +19,28 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 STOP_WORDS = frozenset(
     """
-    a about above after again all am an and any are aren as at be because been before being below
-    between both but by can cannot could did didn do does doesn doing don down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is isn it its
-    itself just let lets me more most my myself no nor not now of off on once only or other our ours
-    out over own same she should so some such than that thats the their theirs them then there these they
-    this those through to too under until up very was we were what whats when where which while who whom
-    why will with would you your yours yourself hi hey hello please thanks thank anyone someone somebody
-    guys folks pls plz u ur im ive id youre whats hows wheres whys really actually basically exactly
-    want wanna need know tell explain mean means meaning way thing things stuff something kind sort
-    question quick help tldr eli5 like vs versus difference differences between compared compare
+    a about above across after afterwards again against all almost alone along already also although always
+    am among amongst an and another any anyhow anyone anything anyway anywhere are aren around as at be
+    became because become becomes been before beforehand being below beside besides between beyond both but
+    by can cannot could couldn did didn do does doesn doing don done down during each eg either else
+    elsewhere enough etc even ever every everyone everything everywhere except few for former formerly from
+    further had has hasn have haven having he hence her here hereafter hereby herein hers herself him
+    himself his how however i ie if in indeed into is isn it its itself just keep keeps kept last latter
+    least less let lets ll ltd made many may maybe me meanwhile might mine more moreover most mostly much
+    must my myself namely neither never nevertheless next no nobody none noone nor not nothing now nowhere
+    of off often on once one only onto or other others otherwise our ours ourselves out over own per
+    perhaps please quite rather re really s same seem seemed seeming seems several she should shouldn
+    since so some somehow someone something sometime sometimes somewhere still such t than that thats the
+    their theirs them themselves then thence there thereafter thereby therefore therein thereupon these they
+    thing things this those though through throughout thru thus to together too toward towards un under
+    until upon us ve very via was wasn we well were weren what whatever whats when whence whenever where
+    whereafter whereas whereby wherein whereupon wherever whether which while whither who whoever whole whom
+    whose why will with within without won would wouldn yet you your yours yourself yourselves
+    hi hey hello thanks thank thx ty guys folks pls plz u ur im ive id youre hows wheres whys
+    actually basically exactly literally kinda sorta gonna wanna gotta want need know tell explain
+    explained mean means meaning way stuff kind sort question quick help tldr eli5 like vs versus difference
+    differences compared compare comparison understand anybody somebody okay ok yeah yes oh ah
+    trying tried try right good bad best better simple simply correct proper properly
     """.split()
 )
 
@@ -90,8 +102,10 @@ class Normalizer:
                 token = self._stems.get(part)
                 if token is None:
                     token = stem(part)
+                    if token in STOP_WORDS:  # "needs" -> "need"
+                        token = ""
                     if len(self._stems) < 200_000:
                         self._stems[part] = token
-                if token not in out:
+                if token and token not in out:
                     out.append(token)
         return tuple(out)

@@ -1,0 +1,48 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint typecheck unit bench eval clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "kubebot needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+## run: a local chat with the bundled knowledge base (answers each stdin line when piped)
+run: $(VENV)/.installed
+	$(BIN)/kubebot chat
+
+## test: lint, type-check and the whole test suite
+test: lint typecheck unit
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check bot tests benchmarks
+	$(BIN)/kubebot kb lint knowledge
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+unit: $(VENV)/.installed-dev
+	$(BIN)/pytest -q
+
+## eval: accuracy on the held-out questions in tests/eval
+eval: $(VENV)/.installed
+	$(BIN)/kubebot kb eval tests/eval --min-top1 0.9 --min-declined 0.95
+
+## bench: speed and memory of the matcher (and the Slack ack latency)
+bench: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/bench_matching.py
+	$(BIN)/python benchmarks/bench_slack_ack.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
