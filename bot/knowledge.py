@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from bot.models import Entry, LearningPath, Tip
-from bot.text import normalize_basic
+from bot.text import Normalizer, normalize_basic
 
 try:  # the C parser is several times faster on a large knowledge base
     _Loader: type = yaml.CSafeLoader
@@ -79,6 +79,7 @@ class _Collector:
         self.path = path
         self.problems: list[Problem] = []
         self.lines: dict[tuple[str, str], int] = {}  # (kind, value) -> line, for cross-file checks
+        self.declared: set[str] = set()  # ids seen, even on entries with other problems
 
     def add(self, node: yaml.Node | None, message: str, line: int = 0) -> None:
         if node is not None:
@@ -157,6 +158,8 @@ def _parse_entry(node: yaml.Node, c: _Collector) -> Entry | None:
     if entry_id is not None and not ID_RE.match(entry_id):
         c.add(fields["id"], f"bad id '{entry_id}': use lower-case letters, digits and '-'")
         entry_id = None
+    if entry_id is not None:
+        c.declared.add(entry_id)
     questions = c.texts(fields["questions"], "questions") if "questions" in fields else []
     if "questions" in fields and len(questions) < MIN_QUESTIONS:
         c.add(fields["questions"], f"needs at least {MIN_QUESTIONS} questions, has {len(questions)}")
@@ -270,6 +273,27 @@ def _entry_files(root: Path) -> Iterable[Path]:
     return sorted(p for p in root.rglob("*.yaml") if p.name not in SPECIAL_FILES or p.parent != root)
 
 
+def _same_words_problems(
+    entries: dict[str, Entry], synonyms: dict[str, str], lines: dict[tuple[str, str], int]
+) -> list[Problem]:
+    """Two entries whose questions read the same to the matcher (same words once stop words and
+    synonyms are applied) can never both be found: report the later one."""
+    normalizer = Normalizer(synonyms)
+    owner: dict[frozenset[str], tuple[str, str]] = {}
+    out: list[Problem] = []
+    for entry in entries.values():
+        for q in entry.questions:
+            key = frozenset(normalizer.tokens(q))
+            if not key:
+                continue
+            first = owner.setdefault(key, (entry.id, q))
+            if first[0] != entry.id:
+                line = lines.get(("question", f"{entry.id}/{q}"), entry.line)
+                out.append(Problem(entry.path, line, f"question '{q}' reads the same to the matcher as "
+                                   f"'{first[1]}' under entry '{first[0]}'; make it more specific"))
+    return out
+
+
 def load_knowledge(root: Path | str) -> KnowledgeBase:
     """Load every ``*.yaml`` under ``root``; raise KnowledgeError listing every problem."""
     root = Path(root)
@@ -279,6 +303,7 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
     entries: dict[str, Entry] = {}
     question_owner: dict[str, tuple[str, str]] = {}
     see_also_lines: dict[tuple[str, str], int] = {}
+    declared: set[str] = set()
     files = list(_entry_files(root))
     if not files:
         problems.append(Problem(str(root), 0, "no *.yaml entry files found"))
@@ -300,9 +325,10 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                     question_owner[key] = (entry.id, f"{entry.path}:{entry.line}")
         problems.extend(c.problems)
         see_also_lines.update(c.lines)
+        declared.update(c.declared)
     for entry in entries.values():
         for ref in entry.see_also:
-            if ref not in entries:
+            if ref not in declared:
                 line = see_also_lines.get(("see_also", f"{entry.id}/{ref}"), entry.line)
                 problems.append(Problem(entry.path, line, f"see_also '{ref}' of '{entry.id}' is not an entry id"))
     synonyms: dict[str, str] = {}
@@ -317,10 +343,12 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
             if path.id in paths:
                 c.add(node, f"duplicate path id '{path.id}'")
             for step in path.steps:
-                if step not in entries:
+                if step not in declared:
                     c.add(node, f"step '{step}' of path '{path.id}' is not an entry id")
             paths[path.id] = path
         problems.extend(c.problems)
+    if not problems:
+        problems.extend(_same_words_problems(entries, synonyms, see_also_lines))
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase(root=root, entries=entries, synonyms=synonyms, paths=paths)

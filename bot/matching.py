@@ -155,12 +155,16 @@ class Matcher:
         q_set = set(gains)
         q_key = " ".join(sorted(q_set))
         scored: list[tuple[float, int]] = []
+        exact_ok = known_share > 0.999
         for e in shortlist:
             best_alt = 0.0
+            exact = False
             for tokens, key in self._alts[e]:
                 common = q_set & tokens
                 if not common:
                     continue
+                if exact_ok and tokens == q_set:
+                    exact = True
                 matched = sum(gains[t] for t in common)
                 precision = sum(self._idf[t] for t in common) / sum(self._idf[t] for t in tokens)
                 recall = matched / q_total
@@ -169,6 +173,8 @@ class Matcher:
                 best_alt = max(best_alt, (1 - s.char_weight) * f1 + s.char_weight * char)
             pooled = acc[e] / q_total
             score = s.pooled_weight * pooled + (1 - s.pooled_weight) * best_alt
+            if exact:  # the question is one of this entry's alternates, word for word
+                score = 0.99 + 0.01 * min(pooled, 1.0)
             if known_share < s.min_known_share:
                 score *= known_share / s.min_known_share
             scored.append((min(score, 1.0), e))

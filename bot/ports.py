@@ -22,6 +22,7 @@ class QuestionRecord:
     band: Band
     entry_id: str | None
     confidence: float
+    latency_seconds: float = 0.0  # time the service took to answer (for the latency histogram)
 
 
 @dataclass(frozen=True, slots=True)

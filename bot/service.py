@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, replace
 
 from bot import render
@@ -90,6 +91,7 @@ class QAService:
 
     def answer(self, text: str, message: Message | None = None) -> Reply:
         """Answer a question from the knowledge base (no commands), and record it."""
+        started = time.perf_counter()
         question = clean_input(text)
         snap = self.holder.current
         result = snap.matcher.match(question) if question else None
@@ -115,7 +117,7 @@ class QAService:
                 suggestions=result.candidates,
             )
         if message is not None and question:
-            self._record(reply, message)
+            self._record(reply, message, time.perf_counter() - started)
         return reply
 
     def entry(self, entry_id: str) -> Reply:
@@ -178,7 +180,7 @@ class QAService:
     def _see_also(snap: Snapshot, entry: Entry) -> tuple[tuple[str, str], ...]:
         return tuple((i, snap.kb.entries[i].title) for i in entry.see_also if i in snap.kb.entries)
 
-    def _record(self, reply: Reply, message: Message) -> None:
+    def _record(self, reply: Reply, message: Message, latency: float = 0.0) -> None:
         try:
             self.recorder.record_question(
                 QuestionRecord(
@@ -188,6 +190,7 @@ class QAService:
                     band=reply.band or Band.DECLINED,
                     entry_id=reply.entry.id if reply.entry else None,
                     confidence=reply.confidence,
+                    latency_seconds=latency,
                 )
             )
         except Exception:  # recording must never cost an answer

@@ -37,10 +37,11 @@ STOP_WORDS = frozenset(
     whereafter whereas whereby wherein whereupon wherever whether which while whither who whoever whole whom
     whose why will with within without won would wouldn yet you your yours yourself yourselves
     hi hey hello thanks thank thx ty guys folks pls plz u ur im ive id youre hows wheres whys
-    actually basically exactly literally kinda sorta gonna wanna gotta want need know tell explain
-    explained mean means meaning way stuff kind sort question quick help tldr eli5 like vs versus difference
+    actually basically exactly literally kinda sorta gonna wanna gotta want need know tell
+    mean means meaning way stuff kind sort question quick help tldr eli5 like vs versus difference
     differences compared compare comparison understand anybody somebody okay ok yeah yes oh ah
     trying tried try right good bad best better simple simply correct proper properly
+    work works worked working use uses used using
     """.split()
 )
 

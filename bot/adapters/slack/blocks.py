@@ -1,0 +1,136 @@
+"""Block Kit building blocks that respect Slack's limits by construction.
+
+Section text ≤ 3000, header ≤ 150, button text ≤ 75 and value ≤ 2000, ≤ 25 elements per actions
+block, ≤ 50 blocks per message (100 in App Home); `paginate()` spreads long content over several
+messages instead of letting Slack reject it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.adapters.slack.actions import VALUE_LIMIT
+from bot.adapters.slack.mrkdwn import escape, link, split_mrkdwn, truncate
+
+SECTION_LIMIT = 3000
+HEADER_LIMIT = 150
+BUTTON_TEXT_LIMIT = 75
+ACTIONS_LIMIT = 25
+MESSAGE_BLOCKS = 50
+HOME_BLOCKS = 100
+CONTEXT_ELEMENTS = 10
+# Slack answers msg_blocks_too_long well below 50 full sections; keep each message's JSON under this.
+MESSAGE_CHARS = 12_000
+FALLBACK_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    """One Slack message: escaped notification text plus blocks."""
+
+    text: str
+    blocks: tuple[Block, ...]
+
+    def block_dicts(self) -> list[dict[str, Any]]:
+        return [block.to_dict() for block in self.blocks]
+
+
+def header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=PlainTextObject(text=truncate(text, HEADER_LIMIT), emoji=True))
+
+
+def sections(escaped: str) -> list[Block]:
+    """Escaped mrkdwn as one or more section blocks of at most 3000 characters."""
+    return [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in split_mrkdwn(escaped, SECTION_LIMIT)]
+
+
+def context(escaped: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=_cut_mrkdwn(escaped, SECTION_LIMIT))])
+
+
+def divider() -> DividerBlock:
+    return DividerBlock()
+
+
+def button(text: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
+    if len(value) > VALUE_LIMIT:
+        raise ValueError(f"button value for {action_id} is longer than {VALUE_LIMIT} characters")
+    return ButtonElement(
+        text=PlainTextObject(text=truncate(text, BUTTON_TEXT_LIMIT), emoji=True),
+        action_id=action_id,
+        value=value,
+        style=style,
+    )
+
+
+def actions(buttons: Sequence[ButtonElement]) -> list[Block]:
+    """Buttons in as many actions blocks as needed (25 elements each)."""
+    return [
+        ActionsBlock(elements=list(buttons[i : i + ACTIONS_LIMIT])) for i in range(0, len(buttons), ACTIONS_LIMIT)
+    ]
+
+
+def sources_context(urls: Iterable[str]) -> ContextBlock | None:
+    links = [link(url, _url_label(url)) for url in urls if url.startswith(("http://", "https://"))]
+    if not links:
+        return None
+    text = "Docs: " + " · ".join(links)
+    while len(text) > SECTION_LIMIT and len(links) > 1:
+        links.pop()
+        text = "Docs: " + " · ".join(links)
+    return context(text)
+
+
+def fallback_text(plain: str) -> str:
+    """The notification text: the first non-empty line, cut, then escaped."""
+    first = next((line.strip() for line in plain.splitlines() if line.strip()), "")
+    return escape(truncate(first, FALLBACK_CHARS))
+
+
+def paginate(
+    fallback: str, body: Sequence[Block], tail: Sequence[Block] = (), *, max_blocks: int = MESSAGE_BLOCKS
+) -> tuple[SlackMessage, ...]:
+    """Spread blocks over messages of ≤ max_blocks blocks and ≤ MESSAGE_CHARS of JSON; tail goes last."""
+    pages: list[list[Block]] = [[]]
+    size = 0
+    for block in [*body, *tail]:
+        block_size = block_chars(block)
+        if pages[-1] and (len(pages[-1]) >= max_blocks or size + block_size > MESSAGE_CHARS):
+            pages.append([])
+            size = 0
+        pages[-1].append(block)
+        size += block_size
+    total = len(pages)
+    return tuple(
+        SlackMessage(fallback if i == 0 else f"{fallback} ({i + 1}/{total})", tuple(page))
+        for i, page in enumerate(pages)
+    )
+
+
+def block_chars(block: Block) -> int:
+    return len(json.dumps(block.to_dict(), ensure_ascii=False))
+
+
+def _cut_mrkdwn(escaped: str, limit: int) -> str:
+    return split_mrkdwn(escaped, limit)[0] if len(escaped) > limit else escaped
+
+
+def _url_label(url: str) -> str:
+    parts = urlsplit(url)
+    return truncate((parts.netloc + parts.path).rstrip("/"), 60)

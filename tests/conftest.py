@@ -1,0 +1,35 @@
+"""Shared fixtures: the small fixture KB and the shipped one, each loaded once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.service import KnowledgeHolder, QAService, Snapshot
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_KB = ROOT / "tests" / "fixtures" / "kb"
+SHIPPED_KB = ROOT / "knowledge"
+EVAL_DIR = ROOT / "tests" / "eval"
+
+
+@pytest.fixture(scope="session")
+def fixture_kb() -> KnowledgeBase:
+    return load_knowledge(FIXTURE_KB)
+
+
+@pytest.fixture(scope="session")
+def shipped_kb() -> KnowledgeBase:
+    return load_knowledge(SHIPPED_KB)
+
+
+@pytest.fixture(scope="session")
+def shipped_snapshot(shipped_kb: KnowledgeBase) -> Snapshot:
+    return Snapshot.build(shipped_kb)
+
+
+@pytest.fixture
+def fixture_service(fixture_kb: KnowledgeBase) -> QAService:
+    return QAService(KnowledgeHolder(Snapshot.build(fixture_kb)))

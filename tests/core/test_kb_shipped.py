@@ -1,0 +1,106 @@
+"""The shipped knowledge base: TEST ALL, the quality bar, and the held-out eval gates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from bot.evaluate import evaluate, load_eval_file
+from bot.knowledge import KnowledgeBase
+from bot.models import Band
+from bot.service import Snapshot
+from bot.text import normalize_basic
+from tests.conftest import EVAL_DIR, SHIPPED_KB
+
+OFFICIAL_HOSTS = {
+    "kubernetes.io", "docs.docker.com", "github.com", "docs.aws.amazon.com", "aws.amazon.com", "nodejs.org",
+    "opentelemetry.io", "docs.python.org", "pkg.go.dev", "go.dev", "man7.org", "docs.kernel.org",
+    "book.kubebuilder.io", "www.w3.org", "w3c.github.io", "kubectl.docs.kubernetes.io", "opencontainers.org",
+    "argo-rollouts.readthedocs.io", "docs.flagger.app", "kubernetes.github.io", "coredns.io",
+}
+
+
+def _theme(path: str) -> str:
+    return Path(path).resolve().relative_to(SHIPPED_KB.resolve()).parts[0]
+
+
+def test_test_all_every_alternate_resolves_to_its_own_entry(shipped_snapshot: Snapshot) -> None:
+    misses = []
+    for entry in shipped_snapshot.kb.entries.values():
+        for question in entry.questions:
+            result = shipped_snapshot.matcher.match(question)
+            if result.band is not Band.ANSWERED or result.best is None or result.best.entry_id != entry.id:
+                misses.append(f"{entry.id}: {question!r} -> {result.best} {result.band.value}")
+    assert misses == []
+
+
+def test_size_and_questions(shipped_kb: KnowledgeBase) -> None:
+    assert len(shipped_kb.entries) >= 150
+    for entry in shipped_kb.entries.values():
+        assert len(entry.questions) >= 4, entry.id
+        assert len({normalize_basic(q) for q in entry.questions}) == len(entry.questions), entry.id
+
+
+def test_answers_fit_a_chat_message(shipped_kb: KnowledgeBase) -> None:
+    too_long = [e.id for e in shipped_kb.entries.values() if len(e.answer) > 1200]
+    assert too_long == []
+
+
+def test_concept_entries_have_an_analogy(shipped_kb: KnowledgeBase) -> None:
+    missing = [e.id for e in shipped_kb.entries.values() if _theme(e.path) == "concepts" and not e.analogy]
+    assert missing == []
+
+
+def test_debugging_entries_have_commands(shipped_kb: KnowledgeBase) -> None:
+    missing = [
+        e.id for e in shipped_kb.entries.values()
+        if _theme(e.path) in ("debugging", "tools") and not any(t.command for t in e.tips)
+    ]
+    assert missing == []
+
+
+def test_every_entry_cites_official_docs_and_links_on(shipped_kb: KnowledgeBase) -> None:
+    for entry in shipped_kb.entries.values():
+        hosts = {urlparse(u).hostname for u in entry.sources}
+        assert hosts & OFFICIAL_HOSTS, f"{entry.id}: {entry.sources}"
+        assert all(u.startswith("https://") for u in entry.sources), entry.id
+        assert entry.see_also, f"{entry.id} has no see_also"
+
+
+def test_themes_are_organised_in_folders(shipped_kb: KnowledgeBase) -> None:
+    themes = {_theme(e.path) for e in shipped_kb.entries.values()}
+    assert {"concepts", "containers", "debugging", "api", "platforms"} <= themes
+
+
+def test_onboarding_path_walks_the_analogy_chain_in_order(shipped_kb: KnowledgeBase) -> None:
+    steps = list(shipped_kb.paths["onboarding"].steps)
+    chain = ["vms-old-way", "container", "pod", "node", "deployment", "service", "kubernetes-api"]
+    positions = [steps.index(step) for step in chain]
+    assert positions == sorted(positions)
+    assert "debugging-101" in shipped_kb.paths
+
+
+def test_synonyms_cover_the_usual_abbreviations(shipped_kb: KnowledgeBase) -> None:
+    for short in ("k8s", "svc", "po", "ns", "deploy", "cm", "pvc", "hpa", "sts", "ds"):
+        assert short in shipped_kb.synonyms, short
+
+
+@pytest.fixture(scope="module")
+def eval_items() -> list:  # type: ignore[type-arg]
+    return load_eval_file(EVAL_DIR)
+
+
+def test_eval_file_is_held_out_and_large_enough(eval_items: list, shipped_kb: KnowledgeBase) -> None:  # type: ignore[type-arg]
+    alternates = {normalize_basic(q) for e in shipped_kb.entries.values() for q in (e.title, *e.questions)}
+    on_topic = [i for i in eval_items if i.expect]
+    assert len(on_topic) >= 150 and len(eval_items) - len(on_topic) >= 40
+    assert [i.question for i in eval_items if normalize_basic(i.question) in alternates] == []
+    assert {i.expect for i in on_topic} <= set(shipped_kb.entries)
+
+
+def test_held_out_eval_gates(eval_items: list, shipped_snapshot: Snapshot) -> None:  # type: ignore[type-arg]
+    report = evaluate(shipped_snapshot.matcher, eval_items)
+    assert report.top1 >= 0.90, report.render(verbose=True)
+    assert report.declined >= 0.95, report.render(verbose=True)

@@ -1,0 +1,74 @@
+"""Bands and scoring pitfalls, on the small fixture knowledge base."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.knowledge import KnowledgeBase
+from bot.matching import Matcher
+from bot.models import Band, Entry
+
+
+@pytest.fixture(scope="module")
+def matcher(fixture_kb: KnowledgeBase) -> Matcher:
+    return Matcher(fixture_kb.entries.values(), fixture_kb.synonyms)
+
+
+def test_exact_alternate_is_answered_with_high_confidence(matcher: Matcher) -> None:
+    result = matcher.match("What is a Pod?")
+    assert result.band is Band.ANSWERED
+    assert result.best is not None and result.best.entry_id == "pod"
+    assert result.confidence > 0.9
+
+
+def test_abbreviations_and_typos(matcher: Matcher) -> None:
+    assert matcher.match("whats a k8s po").best.entry_id == "pod"  # type: ignore[union-attr]
+    assert matcher.match("pod in crashlopbackoff").best.entry_id == "crashloopbackoff"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "question", ["how do I center a div", "banana bread recipe", "how do i do it", "", "   ", "asdkjh qwpoeiru"]
+)
+def test_off_topic_gibberish_and_stop_words_are_declined(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).band is Band.DECLINED
+
+
+def test_short_query_does_not_score_full_marks_against_longer_questions(matcher: Matcher) -> None:
+    ranked = {c.entry_id: c.confidence for c in matcher.rank("pod", limit=10)}
+    assert ranked["pod"] > ranked.get("deployment", 0.0)
+    # "pod" appears in questions of several entries; only the pod entry may come close to 1
+    assert sum(1 for v in ranked.values() if v >= 0.9) <= 1
+
+
+def test_confidence_is_calibrated_between_zero_and_one(matcher: Matcher) -> None:
+    for question in ["what is a pod", "pod", "what does a node and a deployment and a service do", "x"]:
+        for c in matcher.rank(question):
+            assert 0.0 <= c.confidence <= 1.0
+
+
+def test_ranking_keeps_one_candidate_per_entry(matcher: Matcher) -> None:
+    ids = [c.entry_id for c in matcher.rank("container vs vm pod", limit=10)]
+    assert len(ids) == len(set(ids))
+
+
+def test_ambiguous_question_suggests_candidates_by_gap() -> None:
+    def entry(entry_id: str, word: str) -> Entry:
+        questions = (f"{word} probe failed", f"what is a {word} probe", f"{word} probe settings")
+        return Entry(entry_id, f"{word} probe", questions, "answer", ("https://kubernetes.io/",))
+
+    m = Matcher([entry("readiness", "readiness"), entry("liveness", "liveness"), entry("pod", "pod")])
+    result = m.match("probe failed")
+    assert result.band is Band.SUGGESTED
+    assert {c.entry_id for c in result.candidates} == {"readiness", "liveness", "pod"}
+    assert m.match("readiness probe failed").band is Band.ANSWERED
+
+
+def test_answer_text_is_never_matched(matcher: Matcher) -> None:
+    # "namespaces" and "cgroups" appear only in the container entry's answer, never in its questions
+    assert matcher.match("namespaces cgroups").band is Band.DECLINED
+
+
+def test_complete_returns_at_most_limit(matcher: Matcher) -> None:
+    assert len(matcher.complete("", limit=5)) == 5
+    assert matcher.complete("crashl", limit=25)[0].entry_id == "crashloopbackoff"
+    assert len(matcher.complete("what", limit=25)) <= 25
