@@ -17,7 +17,13 @@ log = logging.getLogger("kubebot.http")
 
 READ_TIMEOUT_S = 5.0
 MAX_HEADER_BYTES = 16 * 1024
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    503: "Service Unavailable",
+}
 
 
 class HealthServer:
@@ -68,8 +74,11 @@ class HealthServer:
             return 200, "text/plain; charset=utf-8", "ok\n"
         if path == "/readyz":
             ready = self._safe_ready()
-            return (200, "text/plain; charset=utf-8", "ready\n") if ready else (
-                503, "text/plain; charset=utf-8", "not ready\n")
+            return (
+                (200, "text/plain; charset=utf-8", "ready\n")
+                if ready
+                else (503, "text/plain; charset=utf-8", "not ready\n")
+            )
         return 200, CONTENT_TYPE, self._metrics.render()
 
     def _safe_ready(self) -> bool:

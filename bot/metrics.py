@@ -122,7 +122,8 @@ class Histogram(_Metric):
         with self._lock:
             counts, total, count = list(self._counts), self._sum, self._count
         lines = [
-            f'{self.name}_bucket{{le="{_format_value(bound)}"}} {n}' for bound, n in zip(self.buckets, counts, strict=True)
+            f'{self.name}_bucket{{le="{_format_value(bound)}"}} {n}'
+            for bound, n in zip(self.buckets, counts, strict=True)
         ]
         lines.append(f'{self.name}_bucket{{le="+Inf"}} {count}')
         lines.append(f"{self.name}_sum {_format_value(total)}")
@@ -134,17 +135,25 @@ class Metrics:
     """Every kubebot metric; one instance is the process default, tests make their own."""
 
     def __init__(self) -> None:
-        self.questions = Counter("kubebot_questions_total", "Questions answered, by band and platform.",
-                                 ("band", "platform"))
-        self.latency = Histogram("kubebot_answer_latency_seconds", "Time to answer a knowledge-base question.")
-        self.feedback = Counter("kubebot_feedback_total", "Feedback clicks, by whether the answer helped.",
-                                ("helpful",))
-        self.cluster_lookups = Counter("kubebot_cluster_lookups_total", "Read-only cluster queries, by result.",
-                                       ("result",))
+        self.questions = Counter(
+            "kubebot_questions_total", "Questions answered, by band and platform.", ("band", "platform")
+        )
+        self.latency = Histogram(
+            "kubebot_answer_latency_seconds", "Time to answer a knowledge-base question."
+        )
+        self.feedback = Counter(
+            "kubebot_feedback_total", "Feedback clicks, by whether the answer helped.", ("helpful",)
+        )
+        self.cluster_lookups = Counter(
+            "kubebot_cluster_lookups_total", "Read-only cluster queries, by result.", ("result",)
+        )
         self.kb_entries = Gauge("kubebot_kb_entries", "Entries in the knowledge base being served.")
-        self.kb_reloads = Counter("kubebot_kb_reloads_total", "Knowledge-base reloads, by result.", ("result",))
-        self.store_dropped = Counter("kubebot_store_dropped_total",
-                                     "Records not stored (store down or queue full).")
+        self.kb_reloads = Counter(
+            "kubebot_kb_reloads_total", "Knowledge-base reloads, by result.", ("result",)
+        )
+        self.store_dropped = Counter(
+            "kubebot_store_dropped_total", "Records not stored (store down or queue full)."
+        )
         self.store_up = Gauge("kubebot_store_up", "1 when the last store write succeeded, else 0.")
         for band in ("answered", "suggested", "declined"):
             for platform in ("slack", "discord", "console"):
@@ -156,8 +165,16 @@ class Metrics:
 
     @property
     def all(self) -> tuple[_Metric, ...]:
-        return (self.questions, self.latency, self.feedback, self.cluster_lookups, self.kb_entries,
-                self.kb_reloads, self.store_dropped, self.store_up)
+        return (
+            self.questions,
+            self.latency,
+            self.feedback,
+            self.cluster_lookups,
+            self.kb_entries,
+            self.kb_reloads,
+            self.store_dropped,
+            self.store_up,
+        )
 
     def render(self) -> str:
         lines: list[str] = []

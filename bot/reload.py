@@ -89,8 +89,12 @@ class KnowledgeReloader:
                 snapshot = Snapshot.build(kb, previous.matcher.settings)
             except KnowledgeError as exc:
                 for problem in exc.problems:
-                    log.error("event=kb_reload_problem location=%s:%d message=%r",
-                              problem.path, problem.line, problem.message)
+                    log.error(
+                        "event=kb_reload_problem location=%s:%d message=%r",
+                        problem.path,
+                        problem.line,
+                        problem.message,
+                    )
                 return self._failed(len(exc.problems), previous)
             except Exception:  # anything else (I/O, a bug): still keep serving the last good one
                 log.exception("event=kb_reload_error dir=%s", self.kb_dir)
@@ -98,15 +102,24 @@ class KnowledgeReloader:
             self.holder.swap(snapshot)
             count_reload(True, self._metrics)
             set_kb_entries(len(kb.entries), self._metrics)
-            log.info("event=kb_reloaded dir=%s entries=%d previous=%d took_ms=%d", self.kb_dir, len(kb.entries),
-                     len(previous.kb.entries), (time.perf_counter() - started) * 1000)
+            log.info(
+                "event=kb_reloaded dir=%s entries=%d previous=%d took_ms=%d",
+                self.kb_dir,
+                len(kb.entries),
+                len(previous.kb.entries),
+                (time.perf_counter() - started) * 1000,
+            )
             return True
 
     def _failed(self, problems: int, previous: Snapshot) -> bool:
         self.failures += 1
         count_reload(False, self._metrics)
-        log.error("event=kb_reload_failed dir=%s problems=%d kept_entries=%d", self.kb_dir, problems,
-                  len(previous.kb.entries))
+        log.error(
+            "event=kb_reload_failed dir=%s problems=%d kept_entries=%d",
+            self.kb_dir,
+            problems,
+            len(previous.kb.entries),
+        )
         return False
 
     # -- the asyncio side ----------------------------------------------------------------------

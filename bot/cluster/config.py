@@ -51,7 +51,9 @@ class ClusterSettings:
         max_rows = env_int(e, "KUBEBOT_CLUSTER_MAX_ROWS", DEFAULT_MAX_ROWS)
         log_lines = env_int(e, "KUBEBOT_CLUSTER_LOG_LINES", DEFAULT_LOG_LINES)
         if max_rows < 1 or not 0 <= log_lines <= 50:
-            raise ConfigError("KUBEBOT_CLUSTER_MAX_ROWS must be at least 1 and KUBEBOT_CLUSTER_LOG_LINES 0..50")
+            raise ConfigError(
+                "KUBEBOT_CLUSTER_MAX_ROWS must be at least 1 and KUBEBOT_CLUSTER_LOG_LINES 0..50"
+            )
         return cls(
             enabled=env_bool(e, "KUBEBOT_CLUSTER_ENABLED", False),
             kubeconfig=e.get("KUBEBOT_CLUSTER_KUBECONFIG", "").strip() or None,

@@ -12,16 +12,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from lightkube.models.core_v1 import Container, ContainerStateTerminated, ContainerStatus, Probe
+from lightkube.models.core_v1 import Container, ContainerStateTerminated, ContainerStatus
 from lightkube.resources.core_v1 import Event, Node, Pod
 
+from bot.cluster.probes import mount_findings, probe_findings
 from bot.cluster.scheduling import scheduling_findings
-from bot.cluster.status import event_line, human_duration, is_finished, node_ready, sort_events
+from bot.cluster.status import human_duration, is_finished, node_ready, one_line, sort_events
 from bot.models import Finding
 
 IMAGE_REASONS = frozenset(
-    {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull", "ImageInspectError",
-     "RegistryUnavailable"}
+    {
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "InvalidImageName",
+        "ErrImageNeverPull",
+        "ImageInspectError",
+        "RegistryUnavailable",
+    }
 )
 _PRIVATE_REGISTRY = re.compile(
     r"unauthori[sz]ed|authentication required|no basic auth credentials|pull access denied|"
@@ -29,9 +36,17 @@ _PRIVATE_REGISTRY = re.compile(
     re.IGNORECASE,
 )
 _MISSING_OBJECT = re.compile(r'(secret|configmap)s? "([^"]+)" not found', re.IGNORECASE)
-_MISSING_KEY = re.compile(r"couldn't find key (\S+) in (Secret|ConfigMap) (?:([\w.-]+)/)?([\w.-]+)", re.IGNORECASE)
-EXIT_ENTRIES = {137: "exit-code-137", 1: "exit-code-1", 126: "exit-code-126-127", 127: "exit-code-126-127",
-                139: "exit-code-139", 143: "exit-code-143"}
+_MISSING_KEY = re.compile(
+    r"couldn't find key (\S+) in (Secret|ConfigMap) (?:([\w.-]+)/)?([\w.-]+)", re.IGNORECASE
+)
+EXIT_ENTRIES = {
+    137: "exit-code-137",
+    1: "exit-code-1",
+    126: "exit-code-126-127",
+    127: "exit-code-126-127",
+    139: "exit-code-139",
+    143: "exit-code-143",
+}
 EXIT_MEANINGS = {
     1: "the application failed (an error in the app or its configuration)",
     126: "the command exists but cannot be executed (permissions or wrong format)",
@@ -87,7 +102,8 @@ def diagnose_pod(ev: PodEvidence, now: datetime) -> list[Finding]:
     status = pod.status
     events = sort_events(list(ev.events))
     if status.phase == "Failed" and status.reason == "Evicted":
-        evidence = (status.message or "the kubelet gave no message",)
+        node = pod.spec.nodeName if pod.spec else None
+        evidence = (one_line(status.message or "the kubelet gave no message"), f"node: {node or 'unknown'}")
         return [Finding(ref, "was evicted by the kubelet to free node resources", evidence, "evicted-pod")]
     findings: list[Finding] = []
     if ev.node is not None:
@@ -97,8 +113,8 @@ def diagnose_pod(ev: PodEvidence, now: datetime) -> list[Finding]:
             findings += scheduling_findings(ref, pod, cond.message or "", events, now)
     for cs, init in _all_statuses(pod):
         findings += _container_findings(ref, pod, cs, init, ev, now)
-    findings += _probe_findings(ref, pod, events, now, bool(findings))
-    findings += _mount_findings(ref, status.phase, events, now)
+    findings += probe_findings(ref, pod, events, now, bool(findings))
+    findings += mount_findings(ref, status.phase, events, now)
     return _dedupe(findings)
 
 
@@ -129,26 +145,37 @@ def _container_findings(
         evidence = [f"restarted {cs.restartCount} times"]
         if last is not None:
             evidence.append(f"last termination: {_termination(last, now)}")
-        crash = Finding(ref, f"{label} is in CrashLoopBackOff: it keeps exiting and is restarted with a growing delay",
-                        tuple(evidence), "crashloopbackoff")
+        crash = Finding(
+            ref,
+            f"{label} is in CrashLoopBackOff: it keeps exiting and is restarted with a growing delay",
+            tuple(evidence),
+            "crashloopbackoff",
+        )
         cause = _exit_finding(ref, label, last, spec, logs, now) if last is not None else None
         if cause is None:
-            return [Finding(crash.object_ref, crash.summary, crash.evidence + _log_evidence(logs), crash.entry_id)]
+            return [
+                Finding(crash.object_ref, crash.summary, crash.evidence + _log_evidence(logs), crash.entry_id)
+            ]
         return [crash, cause]
     if reason in IMAGE_REASONS:
         return [_image_finding(ref, label, cs, spec, waiting.message if waiting else None, ev.events, pod)]
     if reason in ("CreateContainerConfigError", "CreateContainerError"):
         return [_config_finding(ref, label, waiting.message if waiting else None, spec)]
     if reason == "RunContainerError":
-        evidence = (waiting.message or "no message",) if waiting else ()
-        return [Finding(ref, f"{label} could not be started by the container runtime", evidence, "exit-code-126-127")]
+        run_error = (waiting.message or "no message",) if waiting else ()
+        return [
+            Finding(
+                ref, f"{label} could not be started by the container runtime", run_error, "exit-code-126-127"
+            )
+        ]
     if state and state.terminated and state.terminated.exitCode != 0:
         cause = _exit_finding(ref, label, state.terminated, spec, logs, now)
         return [cause] if cause else []
     if state and state.running and last is not None and (last.reason == "OOMKilled" or last.exitCode == 137):
         cause = _exit_finding(ref, label, last, spec, logs, now)
         if cause is not None:
-            summary = f"{label} restarted {cs.restartCount} time(s); last time it {cause.summary.removeprefix(label + ' ')}"
+            what = cause.summary.removeprefix(label + " ")
+            summary = f"{label} restarted {cs.restartCount} time(s); last time it {what}"
             return [Finding(ref, summary, cause.evidence, cause.entry_id)]
     return []
 
@@ -163,13 +190,17 @@ def _termination(term: ContainerStateTerminated, now: datetime) -> str:
 
 
 def _exit_finding(
-    ref: str, label: str, term: ContainerStateTerminated, spec: Container | None, logs: LogTail | None,
+    ref: str,
+    label: str,
+    term: ContainerStateTerminated,
+    spec: Container | None,
+    logs: LogTail | None,
     now: datetime,
 ) -> Finding | None:
     code = term.exitCode
     evidence = [f"terminated: {_termination(term, now)}"]
     if term.message:
-        evidence.append(f"message: {_one_line(term.message)}")
+        evidence.append(f"message: {one_line(term.message)}")
     if term.reason == "OOMKilled":
         evidence += _memory_evidence(spec)
         summary = f"{label} was OOMKilled: it used more memory than its limit (exit code {code})"
@@ -179,10 +210,14 @@ def _exit_finding(
     if code == 137:
         evidence += _memory_evidence(spec)
     if code in (126, 127) and spec is not None:
-        evidence.append(f"command: {' '.join([*(spec.command or ()), *(spec.args or ())]) or '(image default)'}")
+        evidence.append(
+            f"command: {' '.join([*(spec.command or ()), *(spec.args or ())]) or '(image default)'}"
+        )
     meaning = EXIT_MEANINGS.get(code)
-    summary = f"{label} exited with code {code}: {meaning}" if meaning else (
-        f"{label} exited with code {code} ({term.reason or 'Error'}); its logs say why"
+    summary = (
+        f"{label} exited with code {code}: {meaning}"
+        if meaning
+        else (f"{label} exited with code {code} ({term.reason or 'Error'}); its logs say why")
     )
     return Finding(ref, summary, (*evidence, *_log_evidence(logs)), EXIT_ENTRIES.get(code, "logs-previous"))
 
@@ -203,35 +238,45 @@ def _log_evidence(logs: LogTail | None) -> tuple[str, ...]:
     if not logs.lines:
         return ("the log is empty",)
     which = "previous container" if logs.previous else "container"
-    return (f"last log lines ({which}):", *(f"| {_one_line(line, 200)}" for line in logs.lines))
+    return (f"last log lines ({which}):", *(f"| {_log_line(line)}" for line in logs.lines))
 
 
 def _image_finding(
-    ref: str, label: str, cs: ContainerStatus, spec: Container | None, message: str | None,
-    events: Sequence[Event], pod: Pod,
+    ref: str,
+    label: str,
+    cs: ContainerStatus,
+    spec: Container | None,
+    message: str | None,
+    events: Sequence[Event],
+    pod: Pod,
 ) -> Finding:
     image = (spec.image if spec else None) or cs.image
     evidence = [f"image: {image}"]
     if message:
-        evidence.append(f"message: {_one_line(message)}")
+        evidence.append(f"message: {one_line(message)}")
     failed = [e for e in sort_events(list(events)) if e.reason in ("Failed", "ErrImagePull") and e.message]
-    if failed and (not message or _one_line(failed[0].message or "") not in _one_line(message)):
-        evidence.append(f"event: {_one_line(failed[0].message or '')}")
+    latest = one_line(failed[0].message or "") if failed else ""
+    if latest and (not message or (one_line(message) not in latest and latest not in one_line(message))):
+        evidence.append(f"event: {latest}")
     text = " ".join([message or "", *(e.message or "" for e in failed[:1])])
     reason = cs.state.waiting.reason if cs.state and cs.state.waiting else "ImagePullBackOff"
     if reason == "InvalidImageName":
-        return Finding(ref, f"{label} has an invalid image name: {image}", tuple(evidence), "imagepullbackoff")
+        return Finding(
+            ref, f"{label} has an invalid image name: {image}", tuple(evidence), "imagepullbackoff"
+        )
     if _PRIVATE_REGISTRY.search(text):
         secrets = [s.name for s in (pod.spec.imagePullSecrets or ()) if s.name] if pod.spec else []
         evidence.append(f"imagePullSecrets: {', '.join(secrets) if secrets else 'none'}")
         summary = f"{label} cannot pull {image}: the registry refused access ({reason})"
         return Finding(ref, summary, tuple(evidence), "image-pull-private-registry")
-    return Finding(ref, f"{label} cannot pull its image {image} ({reason})", tuple(evidence), "imagepullbackoff")
+    return Finding(
+        ref, f"{label} cannot pull its image {image} ({reason})", tuple(evidence), "imagepullbackoff"
+    )
 
 
 def _config_finding(ref: str, label: str, message: str | None, spec: Container | None) -> Finding:
     text = message or ""
-    evidence = [f"message: {_one_line(text)}"] if text else []
+    evidence = [f"message: {one_line(text)}"] if text else []
     key_match = _MISSING_KEY.search(text)
     obj_match = _MISSING_OBJECT.search(text)
     if key_match:
@@ -266,83 +311,20 @@ def _references(spec: Container | None, kind: str, name: str, key: str | None) -
     return out
 
 
-# -- probes, mounts, node ---------------------------------------------------------------------
-def _probe_findings(ref: str, pod: Pod, events: list[Event], now: datetime, has_other: bool) -> list[Finding]:
-    unhealthy = [e for e in events if e.reason == "Unhealthy" and e.message]
-    liveness = [e for e in unhealthy if (e.message or "").startswith(("Liveness", "Startup"))]
-    readiness = [e for e in unhealthy if (e.message or "").startswith("Readiness")]
-    out: list[Finding] = []
-    if liveness:
-        kind = "startup" if (liveness[0].message or "").startswith("Startup") else "liveness"
-        evidence = [event_line(liveness[0], now), *_probe_specs(pod, kind)]
-        summary = f"its {kind} probe fails, so the kubelet kills and restarts the container"
-        out.append(Finding(ref, summary, tuple(evidence), "liveness-probe"))
-    status = pod.status
-    running = bool(status and status.phase == "Running")
-    ready = any(c.type == "Ready" and c.status == "True" for c in (status.conditions or ()) if status)
-    statuses = (status.containerStatuses or []) if status else []
-    all_running = bool(statuses) and all(cs.state is not None and cs.state.running for cs in statuses)
-    if running and not ready and all_running and not has_other:
-        not_ready = [cs.name for cs in statuses if not cs.ready]
-        evidence = [f"not ready: {', '.join(not_ready) or 'pod readiness gates'}"]
-        if readiness:
-            evidence.append(event_line(readiness[0], now))
-        else:
-            evidence.append("no failed-probe events recorded (events expire after about an hour)")
-        evidence += _probe_specs(pod, "readiness")
-        summary = "is running but not ready, so Services send it no traffic"
-        if readiness:
-            summary = "is running but not ready: its readiness probe fails, so Services send it no traffic"
-        out.append(Finding(ref, summary, tuple(evidence), "readiness-probe"))
-    return out
-
-
-def _probe_specs(pod: Pod, kind: str) -> list[str]:
-    out: list[str] = []
-    for c in (pod.spec.containers if pod.spec else ()) or ():
-        probe: Probe | None = getattr(c, f"{kind}Probe")
-        if probe is None:
-            continue
-        if probe.httpGet:
-            target = f"HTTP GET :{probe.httpGet.port}{probe.httpGet.path or '/'}"
-        elif probe.tcpSocket:
-            target = f"TCP :{probe.tcpSocket.port}"
-        elif probe.exec:
-            target = "exec " + " ".join(probe.exec.command or ())
-        else:
-            target = "gRPC" if probe.grpc else "?"
-        timing = f"every {probe.periodSeconds or 10}s, timeout {probe.timeoutSeconds or 1}s, " \
-                 f"after {probe.initialDelaySeconds or 0}s, fails after {probe.failureThreshold or 3}"
-        out.append(f"{kind}Probe ({c.name}): {target}, {timing}")
-    return out
-
-
-def _mount_findings(ref: str, phase: str | None, events: list[Event], now: datetime) -> list[Finding]:
-    if phase != "Pending":
-        return []
-    for e in events:
-        if e.reason in ("FailedMount", "FailedAttachVolume") and e.message:
-            text = e.message.lower()
-            if "configmap" in text or "secret" in text:
-                return [Finding(ref, "cannot mount a volume: a ConfigMap or Secret it mounts is missing",
-                                (event_line(e, now),), "createcontainerconfigerror")]
-            return [Finding(ref, "cannot mount a volume", (event_line(e, now),), "pvc-pending")]
-    return []
-
-
+# -- node ---------------------------------------------------------------------------------------
 def _node_findings(ref: str, node: Node, now: datetime) -> list[Finding]:
     ready, message = node_ready(node)
     if ready == "True":
         return []
     name = node.metadata.name if node.metadata else "?"
     state = "NotReady" if ready == "False" else "Unknown (the kubelet stopped reporting)"
-    evidence = (f"node {name}: {_one_line(message)}",)
+    evidence = (f"node {name}: {one_line(message)}",)
     return [Finding(ref, f"runs on node {name}, which is {state}", evidence, "node-notready")]
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+def _log_line(line: str, limit: int = 200) -> str:
+    text = line.rstrip().expandtabs(4)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

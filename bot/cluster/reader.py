@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterable, Awaitable, Mapping
+import socket
+import ssl
+from collections.abc import AsyncIterable, Awaitable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import httpx2
@@ -47,7 +49,7 @@ ALL_NAMESPACES = "*"
 LOG_LIMIT_BYTES = 16_384
 _SECRETS = re.compile(r"/secrets(/|$)", re.IGNORECASE)
 T = TypeVar("T")
-Labels = dict[str, "str | operators.Operator[Any] | None"]
+Labels = dict[str, "str | operators.Operator[Any] | Iterable[str] | None"]
 
 
 class ReadOnlyTransport(httpx2.AsyncBaseTransport):
@@ -70,15 +72,14 @@ class ReadOnlyTransport(httpx2.AsyncBaseTransport):
 def load_kube_config(settings: ClusterSettings) -> SingleConfig:
     """The context to use: --kubeconfig/--context, else in-cluster, $KUBECONFIG, ~/.kube/config."""
     try:
-        if settings.kubeconfig:
-            config = KubeConfig.from_file(settings.kubeconfig)
-        else:
-            config = KubeConfig.from_env()
+        config = KubeConfig.from_file(settings.kubeconfig) if settings.kubeconfig else KubeConfig.from_env()
         single = config.get(context_name=settings.context)
     except LightkubeConfigError as exc:
         raise ConfigError(f"cluster lookup: cannot load the kubeconfig: {exc}") from None
     except (OSError, KeyError, ValueError, msgspec.MsgspecError) as exc:
-        raise ConfigError(f"cluster lookup: the kubeconfig is not valid ({type(exc).__name__}: {exc})") from None
+        raise ConfigError(
+            f"cluster lookup: the kubeconfig is not valid ({type(exc).__name__}: {exc})"
+        ) from None
     if single is None:  # pragma: no cover - get() without a default never returns None
         raise ConfigError("cluster lookup: the kubeconfig has no current context; pass --context")
     if single.user is None:
@@ -115,7 +116,9 @@ class ClusterReader:
         try:
             verify = verify_cluster(config.cluster, user, config.abs_file)
         except (OSError, LightkubeConfigError) as exc:
-            raise ConfigError(f"cluster lookup: cannot set up TLS for {config.cluster.server}: {exc}") from None
+            raise ConfigError(
+                f"cluster lookup: cannot set up TLS for {config.cluster.server}: {exc}"
+            ) from None
         inner = httpx2.AsyncHTTPTransport(verify=verify, proxy=settings.proxy, trust_env=False)
         self._client = AsyncClient(
             config,
@@ -141,9 +144,13 @@ class ClusterReader:
         return await self._collect(access, self._client.list(Pod, namespace=namespace, labels=labels or None))
 
     async def get_pod(self, namespace: str, name: str) -> Pod:
-        return await self._call(Access("get", "pods", namespace, name), self._client.get(Pod, name, namespace=namespace))
+        return await self._call(
+            Access("get", "pods", namespace, name), self._client.get(Pod, name, namespace=namespace)
+        )
 
-    async def pod_log(self, namespace: str, name: str, container: str, tail: int, previous: bool) -> list[str]:
+    async def pod_log(
+        self, namespace: str, name: str, container: str, tail: int, previous: bool
+    ) -> list[str]:
         """The last `tail` lines of a container's log; `previous` for the crashed instance."""
         access = Access("get", "pods/log", namespace, name)
         # lightkube 1.0.1's AsyncClient.log() has no `previous` parameter, so the request is built with
@@ -163,8 +170,8 @@ class ClusterReader:
         )
 
         async def fetch() -> list[str]:
-            resp = await generic.send(generic.build_adapter_request(br))
-            generic.raise_for_status(resp)
+            resp = await generic.send(generic.build_adapter_request(br))  # type: ignore[no-untyped-call]
+            generic.raise_for_status(resp)  # type: ignore[no-untyped-call]
             return resp.text.splitlines()[-tail:] if tail else []
 
         return await self._call(access, fetch())
@@ -189,10 +196,14 @@ class ClusterReader:
     async def list_endpoint_slices(self, namespace: str, service: str | None = None) -> list[EndpointSlice]:
         access = Access("list", "endpointslices", namespace)
         labels: Labels | None = {"kubernetes.io/service-name": service} if service else None
-        return await self._collect(access, self._client.list(EndpointSlice, namespace=namespace, labels=labels))
+        return await self._collect(
+            access, self._client.list(EndpointSlice, namespace=namespace, labels=labels)
+        )
 
     # -- events and nodes -------------------------------------------------------------------
-    async def list_events(self, namespace: str, name: str | None = None, kind: str | None = None) -> list[Event]:
+    async def list_events(
+        self, namespace: str, name: str | None = None, kind: str | None = None
+    ) -> list[Event]:
         access = Access("list", "events", namespace)
         fields: dict[str, str] = {}
         if name:
@@ -237,8 +248,8 @@ def _status_error(access: Access, exc: httpx2.HTTPStatusError) -> ClusterError:
     status = exc.response.status_code
     if isinstance(exc, ApiError) and exc.status.message:
         message = exc.status.message
-    else:
-        message = exc.response.text.strip().splitlines()[0][:200] if exc.response.text.strip() else ""
+    else:  # not literally "application/json" (a proxy, a charset): still try the Status body
+        message = _status_message(exc.response.content)
     if status == 401:
         return ClusterUnauthorized(access, message)
     if status == 403:
@@ -248,8 +259,27 @@ def _status_error(access: Access, exc: httpx2.HTTPStatusError) -> ClusterError:
     return ClusterServerError(access, message, status=status)
 
 
+def _status_message(body: bytes) -> str:
+    try:
+        status = msgspec.json.decode(body, type=dict[str, Any])
+    except msgspec.MsgspecError:
+        text = body.decode("utf-8", "replace").strip()
+        return text.splitlines()[0][:200] if text else ""
+    return str(status.get("message") or "")[:300]
+
+
 def _transport_detail(exc: httpx2.TransportError) -> str:
+    """The root cause of a connection failure, in a few words (anyio hides it in the chain)."""
+    cause: BaseException | None = exc
+    seen = 0
+    while cause is not None and seen < 10:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "cannot resolve the host name"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS error: {cause.reason or cause}"
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
     text = str(exc) or type(exc).__name__
-    if "refused" in text.lower():
-        return "connection refused"
     return text[:200]

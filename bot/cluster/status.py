@@ -70,6 +70,9 @@ def pod_status(pod: Pod) -> str:
     reason = (status.reason or status.phase or "Unknown") if status else "Unknown"
     if status is None:
         return "Terminating" if meta and meta.deletionTimestamp else reason
+    for cond in status.conditions or ():
+        if cond.type == "PodScheduled" and cond.reason == "SchedulingGated":
+            reason = "SchedulingGated"
     init_specs = spec.initContainers or [] if spec else []
     initializing = False
     for i, cs in enumerate(status.initContainerStatuses or []):
@@ -105,8 +108,10 @@ def pod_status(pod: Pod) -> str:
                 has_running = True
         if reason == "Completed" and has_running:
             reason = "Running" if _has_ready_condition(status.conditions) else "NotReady"
-    if meta and meta.deletionTimestamp:
-        reason = "Unknown" if status.reason == "NodeLost" else "Terminating"
+    if meta and meta.deletionTimestamp and status.reason == "NodeLost":
+        reason = "Unknown"
+    elif meta and meta.deletionTimestamp and status.phase not in ("Succeeded", "Failed"):
+        reason = "Terminating"
     return reason
 
 
@@ -174,7 +179,7 @@ def node_ready(node: Node) -> tuple[str, str]:
 
 def node_status(node: Node) -> str:
     ready, _ = node_ready(node)
-    text = "Ready" if ready == "True" else ("NotReady" if ready == "False" else "Unknown")
+    text = "Ready" if ready == "True" else "NotReady"  # kubectl prints NotReady for False and Unknown
     if node.spec and node.spec.unschedulable:
         text += ",SchedulingDisabled"
     return text
@@ -199,7 +204,11 @@ def event_time(event: Event) -> datetime | None:
         return event.lastTimestamp
     if event.series and event.series.lastObservedTime:
         return event.series.lastObservedTime
-    return event.eventTime or event.firstTimestamp or (event.metadata.creationTimestamp if event.metadata else None)
+    return (
+        event.eventTime
+        or event.firstTimestamp
+        or (event.metadata.creationTimestamp if event.metadata else None)
+    )
 
 
 def event_count(event: Event) -> int:
@@ -219,7 +228,13 @@ def event_line(event: Event, now: datetime, limit: int = 300) -> str:
     count = event_count(event)
     seen = f"x{count}, " if count > 1 else ""
     ago = f"{human_duration((now - when).total_seconds())} ago" if when else "time unknown"
-    message = " ".join((event.message or "").split())
-    if len(message) > limit:
-        message = message[: limit - 1] + "…"
-    return f"event {event.reason or '?'} ({seen}{ago}): {message}"
+    return f"event {event.reason or '?'} ({seen}{ago}): {one_line(event.message or '', limit)}"
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Whitespace collapsed; when too long, the middle is cut: error messages put the cause last."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    head = limit // 3
+    return flat[:head] + " … " + flat[-(limit - head - 3) :]

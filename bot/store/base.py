@@ -136,11 +136,11 @@ def sqlite_path(url: str | None, env: Mapping[str, str] | None = None) -> Path:
     if not url:
         return default_db_path(env)
     if url.startswith("sqlite:///"):
-        return Path("/" + url[len("sqlite:///"):].lstrip("/"))
+        return Path("/" + url[len("sqlite:///") :].lstrip("/"))
     if url.startswith("sqlite://"):
-        return Path(url[len("sqlite://"):])
+        return Path(url[len("sqlite://") :])
     if url.startswith("sqlite:"):
-        return Path(url[len("sqlite:"):])
+        return Path(url[len("sqlite:") :])
     return Path(url).expanduser()
 
 

@@ -14,7 +14,6 @@ joins "set up istio".
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -29,12 +28,13 @@ GENERIC_WEIGHT = 0.3
 _COMPARE_MEMBERS = 5
 # words that say what to do, not what about: they weigh little when comparing questions
 GENERIC = frozenset(
-    """
-    set up setup install installation configure configur config configuration use using create make get
-    run work fix start enable add write build do best practice guide tutorial example step cluster
-    kubernetes k8s kubectl
-    """.split()
-)
+    {
+        "set", "up", "setup", "install", "installation", "configure", "configur", "config", "configuration",
+        "use", "using", "create", "make", "get", "run", "work", "fix", "start", "enable", "add", "write",
+        "build", "do", "best", "practice", "guide", "tutorial", "example", "step", "cluster", "kubernetes",
+        "k8s", "kubectl",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,7 @@ def _pair(a: str, b: str) -> float:
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
     if len(short) >= 3 and long_.startswith(short):
         return 0.9
-    common = len(os.path.commonprefix([a, b]))
+    common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
     if common >= 4 and common >= 0.75 * len(short):  # rotate/rotation, deploying/deployment
         return 0.85
     score = fuzz.ratio(a, b)

@@ -5,6 +5,7 @@ Migrations take a transaction-scoped advisory lock, so replicas starting togethe
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -60,7 +61,7 @@ class PostgresStore:
             steps = pending(current, upto)
             for migration in steps:
                 for statement in migration.postgres:
-                    self._conn.execute(statement)  # type: ignore[call-overload]  # DDL from our own constants
+                    self._conn.execute(statement)
                 self._conn.execute("UPDATE kubebot_schema SET version = %s", (migration.version,))
         if steps:
             log.info("event=store_migrated backend=postgres from=%d to=%d", current, steps[-1].version)
@@ -77,21 +78,38 @@ class PostgresStore:
                 with self._conn.transaction(), self._conn.cursor() as cur:
                     if questions:
                         cur.executemany(
-                            "INSERT INTO kubebot_questions (asked_at, platform, channel_type, band, entry_id,"
-                            " confidence, text, text_hash) VALUES (to_timestamp(%s), %s, %s, %s, %s, %s, %s, %s)",
+                            "INSERT INTO kubebot_questions (asked_at, platform, channel_type, band,"
+                            " entry_id, confidence, text, text_hash)"
+                            " VALUES (to_timestamp(%s), %s, %s, %s, %s, %s, %s, %s)",
                             [
-                                (q.asked_at, q.platform, q.channel_type, q.band, q.entry_id, q.confidence, q.text,
-                                 q.text_hash)
+                                (
+                                    q.asked_at,
+                                    q.platform,
+                                    q.channel_type,
+                                    q.band,
+                                    q.entry_id,
+                                    q.confidence,
+                                    q.text,
+                                    q.text_hash,
+                                )
                                 for q in questions
                             ],
                         )
                     if feedback:
                         cur.executemany(
-                            "INSERT INTO kubebot_feedback (given_at, entry_id, helpful, platform, channel_type,"
-                            " question, question_hash) VALUES (to_timestamp(%s), %s, %s, %s, %s, %s, %s)",
+                            "INSERT INTO kubebot_feedback (given_at, entry_id, helpful, platform,"
+                            " channel_type, question, question_hash)"
+                            " VALUES (to_timestamp(%s), %s, %s, %s, %s, %s, %s)",
                             [
-                                (f.given_at, f.entry_id, f.helpful, f.platform, f.channel_type, f.question,
-                                 f.question_hash)
+                                (
+                                    f.given_at,
+                                    f.entry_id,
+                                    f.helpful,
+                                    f.platform,
+                                    f.channel_type,
+                                    f.question,
+                                    f.question_hash,
+                                )
                                 for f in feedback
                             ],
                         )
@@ -100,16 +118,18 @@ class PostgresStore:
 
     def questions_since(self, since: float) -> list[QuestionRow]:
         rows = self._query(
-            "SELECT extract(epoch FROM asked_at)::float8, platform, channel_type, band, entry_id, confidence,"
-            " text, text_hash FROM kubebot_questions WHERE asked_at >= to_timestamp(%s) ORDER BY asked_at, id",
+            "SELECT extract(epoch FROM asked_at)::float8, platform, channel_type, band, entry_id,"
+            " confidence, text, text_hash FROM kubebot_questions"
+            " WHERE asked_at >= to_timestamp(%s) ORDER BY asked_at, id",
             (since,),
         )
         return [QuestionRow(float(r[0]), r[1], r[2], r[3], r[4], float(r[5]), r[6], r[7]) for r in rows]
 
     def feedback_since(self, since: float) -> list[FeedbackRow]:
         rows = self._query(
-            "SELECT extract(epoch FROM given_at)::float8, entry_id, helpful, platform, channel_type, question,"
-            " question_hash FROM kubebot_feedback WHERE given_at >= to_timestamp(%s) ORDER BY given_at, id",
+            "SELECT extract(epoch FROM given_at)::float8, entry_id, helpful, platform, channel_type,"
+            " question, question_hash FROM kubebot_feedback"
+            " WHERE given_at >= to_timestamp(%s) ORDER BY given_at, id",
             (since,),
         )
         return [FeedbackRow(float(r[0]), r[1], bool(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
@@ -117,16 +137,13 @@ class PostgresStore:
     def _query(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
-                return list(self._conn.execute(sql, params).fetchall())  # type: ignore[call-overload]
+                return list(self._conn.execute(sql, params).fetchall())
             except self._errors as exc:
                 raise StoreError(f"cannot read PostgreSQL {self.where}: {_one_line(exc)}") from exc
 
     def close(self) -> None:
-        with self._lock:
-            try:
-                self._conn.close()
-            except self._errors:  # pragma: no cover - closing a broken connection
-                pass
+        with self._lock, contextlib.suppress(*self._errors):  # closing a broken connection
+            self._conn.close()
 
 
 def _one_line(exc: BaseException) -> str:

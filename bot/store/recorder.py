@@ -9,6 +9,7 @@ when the store is down, drops records, counts them and logs once per outage
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -82,7 +83,9 @@ class StoreRecorder:
                 self._drop_locked(1)
                 if not self._full_logged:
                     self._full_logged = True
-                    log.warning("event=store_queue_full capacity=%d where=%s", self._queue.maxsize, self._where)
+                    log.warning(
+                        "event=store_queue_full capacity=%d where=%s", self._queue.maxsize, self._where
+                    )
         except Exception:  # never cost an answer
             log.exception("event=record_failed")
 
@@ -117,10 +120,8 @@ class StoreRecorder:
             self._closed = True
         thread = self._thread
         if thread is not None:
-            try:
+            with contextlib.suppress(queue.Full):
                 self._queue.put(_STOP, timeout=timeout)
-            except queue.Full:
-                pass
             thread.join(timeout)
             if thread.is_alive():
                 log.warning("event=store_close_timeout pending=%d", self._pending)
@@ -130,6 +131,11 @@ class StoreRecorder:
 
     # -- the writer thread ---------------------------------------------------------------------
     def _run(self) -> None:
+        # open eagerly, so a missing database is logged at start-up rather than at the first question
+        store = self._open()
+        if store is not None:
+            self._metrics.store_up.set(1)
+            log.info("event=store_opened where=%s schema=%s", self._where, _version(store))
         while True:
             first = self._queue.get()
             if first is _STOP:
@@ -205,7 +211,9 @@ class StoreRecorder:
             self._down = True
             log.warning(
                 "event=store_unavailable where=%s error=%r retry_seconds=%s note=answers_continue",
-                self._where, reason, self._retry_seconds,
+                self._where,
+                reason,
+                self._retry_seconds,
             )
 
     def _mark_up(self) -> None:
@@ -237,6 +245,13 @@ class StoreRecorder:
     def _drop_locked(self, count: int) -> None:
         self.dropped += count
         self._metrics.store_dropped.inc(amount=count)
+
+
+def _version(store: Store) -> str:
+    try:
+        return str(store.schema_version())
+    except StoreError:
+        return "unknown"
 
 
 class MetricsRecorder:

@@ -19,7 +19,15 @@ from typing import Any, TextIO
 from bot.config import ConfigError, CoreSettings
 from bot.models import Candidate
 from bot.service import Snapshot
-from bot.store.base import FeedbackRow, QuestionRow, StoreError, describe, is_postgres_url, open_store, sqlite_path
+from bot.store.base import (
+    FeedbackRow,
+    QuestionRow,
+    StoreError,
+    describe,
+    is_postgres_url,
+    open_store,
+    sqlite_path,
+)
 from bot.store.clusters import cluster_questions
 
 TOP_DECLINED = 20
@@ -109,7 +117,9 @@ def build_report(
         return entry.title if entry else ""
 
     asked = Counter(q.entry_id for q in questions if q.band == "answered" and q.entry_id)
-    most_asked = tuple(EntryStat(i, title(i), count=n) for i, n in sorted(asked.items(), key=lambda kv: (-kv[1], kv[0])))
+    most_asked = tuple(
+        EntryStat(i, title(i), count=n) for i, n in sorted(asked.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
     up: Counter[str] = Counter()
     down: Counter[str] = Counter()
     for f in feedback:
@@ -128,8 +138,16 @@ def build_report(
         decline_helpful=sum(1 for f in feedback if not f.entry_id and f.helpful),
         decline_unhelpful=sum(1 for f in feedback if not f.entry_id and not f.helpful),
     )
-    return Report(since, start, end, store, totals, tuple(clusters[:TOP_DECLINED]), tuple(rated[:TOP_ENTRIES]),
-                  most_asked[:TOP_ENTRIES])
+    return Report(
+        since,
+        start,
+        end,
+        store,
+        totals,
+        tuple(clusters[:TOP_DECLINED]),
+        tuple(rated[:TOP_ENTRIES]),
+        most_asked[:TOP_ENTRIES],
+    )
 
 
 # -- output -------------------------------------------------------------------------------------
@@ -138,15 +156,22 @@ def _when(ts: float) -> str:
 
 
 def _entry_label(stat: EntryStat) -> str:
-    return f"{stat.entry_id}  {stat.title}" if stat.title else f"{stat.entry_id}  (no longer in the knowledge base)"
+    return (
+        f"{stat.entry_id}  {stat.title}"
+        if stat.title
+        else f"{stat.entry_id}  (no longer in the knowledge base)"
+    )
 
 
 def render_text(report: Report) -> str:
     t = report.totals
     lines = [
-        f"kubebot report: last {report.since} ({_when(report.start)} to {_when(report.end)}), store {report.store}",
-        f"Questions: {t.questions} (answered {t.answered}, did-you-mean {t.suggested}, declined {t.declined}); "
-        f"feedback 👍 {t.helpful} 👎 {t.unhelpful}, on declines 👍 {t.decline_helpful} 👎 {t.decline_unhelpful}",
+        f"kubebot report: last {report.since} ({_when(report.start)} to {_when(report.end)})",
+        f"Store: {report.store}",
+        f"Questions: {t.questions} (answered {t.answered}, did-you-mean {t.suggested}, "
+        f"declined {t.declined})",
+        f"Feedback: 👍 {t.helpful} 👎 {t.unhelpful} on answers, "
+        f"👍 {t.decline_helpful} 👎 {t.decline_unhelpful} on declines",
         "",
         "Top declined questions (write an entry, or add the question to the closest one):",
     ]
@@ -159,13 +184,20 @@ def render_text(report: Report) -> str:
             more = f" (+{len(others) - EXAMPLES_SHOWN} more)" if len(others) > EXAMPLES_SHOWN else ""
             lines.append(f"         also: {'; '.join(others[:EXAMPLES_SHOWN])}{more}")
         if c.closest is not None:
-            lines.append(f"         closest entry: {c.closest.entry_id} ({c.closest.title}) {c.closest.confidence:.2f}")
+            lines.append(
+                f"         closest entry: {c.closest.entry_id} ({c.closest.title}) {c.closest.confidence:.2f}"
+            )
         elif not c.hashed:
             lines.append("         closest entry: none")
     if t.declined_without_text:
-        lines.append(f"  {t.declined_without_text} declined question(s) without stored text (KUBEBOT_STORE_QUESTIONS=off)")
+        lines.append(
+            f"  {t.declined_without_text} declined question(s) without stored text"
+            " (KUBEBOT_STORE_QUESTIONS=off)"
+        )
     lines += ["", "Lowest-rated entries:"]
-    lines += [f"  👍 {s.helpful:>3} 👎 {s.unhelpful:>3}  {_entry_label(s)}" for s in report.lowest_rated] or ["  none"]
+    lines += [f"  👍 {s.helpful:>3} 👎 {s.unhelpful:>3}  {_entry_label(s)}" for s in report.lowest_rated] or [
+        "  none"
+    ]
     lines += ["", "Most-asked entries:"]
     lines += [f"  {s.count:>5}  {_entry_label(s)}" for s in report.most_asked] or ["  none"]
     return "\n".join(lines)
@@ -173,11 +205,18 @@ def render_text(report: Report) -> str:
 
 def report_json(report: Report) -> dict[str, Any]:
     def candidate(c: Candidate | None) -> dict[str, Any] | None:
-        return None if c is None else {"id": c.entry_id, "title": c.title, "confidence": round(c.confidence, 4)}
+        return (
+            None if c is None else {"id": c.entry_id, "title": c.title, "confidence": round(c.confidence, 4)}
+        )
 
     def stat(s: EntryStat) -> dict[str, Any]:
-        return {"id": s.entry_id, "title": s.title or None, "asked": s.count, "helpful": s.helpful,
-                "unhelpful": s.unhelpful}
+        return {
+            "id": s.entry_id,
+            "title": s.title or None,
+            "asked": s.count,
+            "helpful": s.helpful,
+            "unhelpful": s.unhelpful,
+        }
 
     t = report.totals
     return {
@@ -186,13 +225,24 @@ def report_json(report: Report) -> dict[str, Any]:
         "to": datetime.fromtimestamp(report.end, UTC).isoformat(),
         "store": report.store,
         "totals": {
-            "questions": t.questions, "answered": t.answered, "suggested": t.suggested, "declined": t.declined,
-            "declined_without_text": t.declined_without_text, "helpful": t.helpful, "unhelpful": t.unhelpful,
-            "decline_helpful": t.decline_helpful, "decline_unhelpful": t.decline_unhelpful,
+            "questions": t.questions,
+            "answered": t.answered,
+            "suggested": t.suggested,
+            "declined": t.declined,
+            "declined_without_text": t.declined_without_text,
+            "helpful": t.helpful,
+            "unhelpful": t.unhelpful,
+            "decline_helpful": t.decline_helpful,
+            "decline_unhelpful": t.decline_unhelpful,
         },
         "declined": [
-            {"question": c.representative, "count": c.count, "examples": list(c.examples),
-             "closest": candidate(c.closest), "hashed": c.hashed}
+            {
+                "question": c.representative,
+                "count": c.count,
+                "examples": list(c.examples),
+                "closest": candidate(c.closest),
+                "hashed": c.hashed,
+            }
             for c in report.declined
         ],
         "lowest_rated": [stat(s) for s in report.lowest_rated],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -34,7 +35,9 @@ class SQLiteStore:
             self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
             if mode is None or str(mode[0]).lower() != "wal":
-                log.warning("event=sqlite_no_wal path=%s journal_mode=%s", self.path, mode[0] if mode else None)
+                log.warning(
+                    "event=sqlite_no_wal path=%s journal_mode=%s", self.path, mode[0] if mode else None
+                )
             # with WAL, NORMAL is durable against process crashes (only a power loss can drop the tail)
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._migrate(migrate_to)
@@ -80,30 +83,43 @@ class SQLiteStore:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(
-                    "INSERT INTO kubebot_questions (asked_at, platform, channel_type, band, entry_id, confidence,"
-                    " text, text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO kubebot_questions (asked_at, platform, channel_type, band, entry_id,"
+                    " confidence, text, text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [
-                        (q.asked_at, q.platform, q.channel_type, q.band, q.entry_id, q.confidence, q.text,
-                         q.text_hash)
+                        (
+                            q.asked_at,
+                            q.platform,
+                            q.channel_type,
+                            q.band,
+                            q.entry_id,
+                            q.confidence,
+                            q.text,
+                            q.text_hash,
+                        )
                         for q in questions
                     ],
                 )
                 conn.executemany(
-                    "INSERT INTO kubebot_feedback (given_at, entry_id, helpful, platform, channel_type, question,"
-                    " question_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO kubebot_feedback (given_at, entry_id, helpful, platform, channel_type,"
+                    " question, question_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [
-                        (f.given_at, f.entry_id, int(f.helpful), f.platform, f.channel_type, f.question,
-                         f.question_hash)
+                        (
+                            f.given_at,
+                            f.entry_id,
+                            int(f.helpful),
+                            f.platform,
+                            f.channel_type,
+                            f.question,
+                            f.question_hash,
+                        )
                         for f in feedback
                     ],
                 )
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
-                    try:
+                    with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
                 raise StoreError(f"cannot write to {self.path}: {exc}") from exc
 
     def questions_since(self, since: float) -> list[QuestionRow]:
@@ -131,8 +147,5 @@ class SQLiteStore:
             raise StoreError(f"cannot read {self.path}: {exc}") from exc
 
     def close(self) -> None:
-        with self._lock:
-            try:
-                self._conn.close()
-            except sqlite3.Error:  # pragma: no cover - closing a broken connection
-                pass
+        with self._lock, contextlib.suppress(sqlite3.Error):  # closing a broken connection
+            self._conn.close()

@@ -18,7 +18,12 @@ from bot.adapters.discord.render import ButtonSpec, Part
 
 log = logging.getLogger("kubebot.discord")
 
-NO_PINGS = discord.AllowedMentions.none()
+
+def no_pings() -> discord.AllowedMentions:
+    """A fresh "ping nobody" (discord.py may adjust the object it is given)."""
+    return discord.AllowedMentions.none()
+
+
 DELIVERY_ERRORS: tuple[type[BaseException], ...] = (
     discord.HTTPException,
     discord.RateLimited,
@@ -62,7 +67,9 @@ def make_view(buttons: tuple[ButtonSpec, ...]) -> SentView | None:
 def log_failure(where: str, exc: BaseException) -> None:
     status = getattr(exc, "status", "")
     code = getattr(exc, "code", "")
-    log.warning("event=send_failed where=%s error=%s status=%s code=%s", where, type(exc).__name__, status, code)
+    log.warning(
+        "event=send_failed where=%s error=%s status=%s code=%s", where, type(exc).__name__, status, code
+    )
 
 
 def _is_deferred(interaction: discord.Interaction[discord.Client]) -> bool:
@@ -84,11 +91,11 @@ async def reply_to_interaction(
                     embeds=embeds,
                     view=view or MISSING,
                     ephemeral=ephemeral,
-                    allowed_mentions=NO_PINGS,
+                    allowed_mentions=no_pings(),
                 )
             elif index == 0 and _is_deferred(interaction):
                 await interaction.edit_original_response(
-                    content=part.content, embeds=embeds, view=view, allowed_mentions=NO_PINGS
+                    content=part.content, embeds=embeds, view=view, allowed_mentions=no_pings()
                 )
             else:
                 await interaction.followup.send(
@@ -96,7 +103,7 @@ async def reply_to_interaction(
                     embeds=embeds,
                     view=view or MISSING,
                     ephemeral=ephemeral,
-                    allowed_mentions=NO_PINGS,
+                    allowed_mentions=no_pings(),
                 )
     except DELIVERY_ERRORS as exc:
         log_failure("interaction", exc)
@@ -108,7 +115,10 @@ async def update_interaction_message(interaction: discord.Interaction[discord.Cl
     """Replace the clicked message in place (type 7): the tour's Next/Back on an ephemeral message."""
     try:
         await interaction.response.edit_message(
-            content=part.content, embeds=list(part.embeds), view=make_view(part.buttons), allowed_mentions=NO_PINGS
+            content=part.content,
+            embeds=list(part.embeds),
+            view=make_view(part.buttons),
+            allowed_mentions=no_pings(),
         )
     except DELIVERY_ERRORS as exc:
         log_failure("update", exc)
@@ -122,15 +132,19 @@ async def send_parts(
     """Post parts in a channel, DM or thread; the first one as a reply to `reference` when given."""
     try:
         for index, part in enumerate(parts):
-            view = make_view(part.buttons)
-            await target.send(
-                part.content,
-                embeds=list(part.embeds),
-                view=view or MISSING,
-                allowed_mentions=NO_PINGS,
-                reference=reference if index == 0 and reference is not None else MISSING,
-                mention_author=False if index == 0 and reference is not None else MISSING,
-            )
+            view = make_view(part.buttons) or MISSING
+            embeds = list(part.embeds)
+            if index == 0 and reference is not None:
+                await target.send(
+                    part.content,
+                    embeds=embeds,
+                    view=view,
+                    allowed_mentions=no_pings(),
+                    reference=reference,
+                    mention_author=False,
+                )
+            else:
+                await target.send(part.content, embeds=embeds, view=view, allowed_mentions=no_pings())
     except DELIVERY_ERRORS as exc:
         log_failure("channel", exc)
         return False

@@ -152,7 +152,9 @@ def pack(doc: Doc) -> list[list[discord.Embed]]:
     for raw_name, raw_value in doc.fields:
         name = truncate(raw_name.strip() or _BLANK, FIELD_NAME)
         for i, value in enumerate(split_text(raw_value, FIELD_VALUE) or [_BLANK]):
-            packer.field(name if i == 0 else truncate(f"{raw_name} (cont.)", FIELD_NAME), value, pending_title)
+            packer.field(
+                name if i == 0 else truncate(f"{raw_name} (cont.)", FIELD_NAME), value, pending_title
+            )
             pending_title = ""
     if pending_title or not packer.embeds:
         packer.description("", pending_title)

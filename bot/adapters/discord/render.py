@@ -67,7 +67,9 @@ def _button(
     return ButtonSpec(truncate(label, BUTTON_LABEL), custom_id, style, emoji)
 
 
-def _rows(controls: Iterable[ButtonSpec | None], entries: Iterable[ButtonSpec | None]) -> tuple[ButtonSpec, ...]:
+def _rows(
+    controls: Iterable[ButtonSpec | None], entries: Iterable[ButtonSpec | None]
+) -> tuple[ButtonSpec, ...]:
     """Controls on row 0, entry buttons on rows 1-4; duplicates and overflow dropped."""
     out: list[ButtonSpec] = []
     seen: set[str] = set()
@@ -77,7 +79,11 @@ def _rows(controls: Iterable[ButtonSpec | None], entries: Iterable[ButtonSpec | 
             if spec is None or spec.custom_id in seen or placed >= cap:
                 continue
             seen.add(spec.custom_id)
-            out.append(ButtonSpec(spec.label, spec.custom_id, spec.style, spec.emoji, row_start + placed // BUTTONS_PER_ROW))
+            out.append(
+                ButtonSpec(
+                    spec.label, spec.custom_id, spec.style, spec.emoji, row_start + placed // BUTTONS_PER_ROW
+                )
+            )
             placed += 1
     return tuple(out)
 
@@ -94,7 +100,11 @@ def _feedback(entry_id: str | None, question: str) -> list[ButtonSpec | None]:
 
 
 def _share(share: bool) -> ButtonSpec | None:
-    return _button("Share in channel", ids.SHARE, style=discord.ButtonStyle.primary, emoji="📣") if share else None
+    return (
+        _button("Share in channel", ids.SHARE, style=discord.ButtonStyle.primary, emoji="📣")
+        if share
+        else None
+    )
 
 
 # -- documents ---------------------------------------------------------------------------------
@@ -125,8 +135,12 @@ def cluster_doc(report: ClusterReport, linked: Sequence[Entry]) -> Doc:
     blocks: list[str] = []
     if report.columns:
         table = [report.columns, *report.rows]
-        widths = [max(len(row[i]) if i < len(row) else 0 for row in table) for i in range(len(report.columns))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in table]
+        widths = [
+            max(len(row[i]) if i < len(row) else 0 for row in table) for i in range(len(report.columns))
+        ]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in table
+        ]
         blocks.append(fence("\n".join(lines)))
     if report.omitted:
         blocks.append(f"… and {report.omitted} more")
@@ -145,7 +159,9 @@ def cluster_doc(report: ClusterReport, linked: Sequence[Entry]) -> Doc:
     return Doc(title, "\n".join(blocks), tuple(fields), colour=colour)
 
 
-def _parts(docs: Sequence[Doc], buttons: tuple[ButtonSpec, ...], content: str | None = None) -> tuple[Part, ...]:
+def _parts(
+    docs: Sequence[Doc], buttons: tuple[ButtonSpec, ...], content: str | None = None
+) -> tuple[Part, ...]:
     messages = [embeds for doc in docs for embeds in pack(doc)]
     last = len(messages) - 1
     return tuple(
@@ -163,8 +179,11 @@ def _tour_nav(step: TourStep) -> list[ButtonSpec | None]:
     if step.has_previous:
         nav.append(_button("Back", ids.tour(step.path_id, step.index - 1), emoji="◀️"))
     if step.has_next:
-        nav.append(_button("Next", ids.tour(step.path_id, step.index + 1), style=discord.ButtonStyle.primary,
-                           emoji="▶️"))
+        nav.append(
+            _button(
+                "Next", ids.tour(step.path_id, step.index + 1), style=discord.ButtonStyle.primary, emoji="▶️"
+            )
+        )
     return nav
 
 
@@ -173,34 +192,41 @@ def render_reply(reply: Reply, *, share: bool = False) -> tuple[Part, ...]:
     kind = reply.kind
     if kind is ReplyKind.ANSWER and reply.entry is not None:
         entry = reply.entry
-        footer = entry.id if reply.confidence >= 1.0 else f"{entry.id} · {reply.confidence:.0%} match"
-        extra = [(c.entry_id, c.title) for c in reply.suggestions]
+        footer = entry.id if reply.confidence >= 0.995 else f"{entry.id} · {reply.confidence:.0%} match"
         buttons = _rows(
             [*_feedback(entry.id, reply.question), _share(share)],
-            _entry_buttons([*reply.see_also, *extra], discord.ButtonStyle.secondary),
+            _entry_buttons(reply.see_also, discord.ButtonStyle.secondary),
         )
         return _parts([entry_doc(entry, footer=footer)], buttons)
     if kind is ReplyKind.TOUR and reply.tour is not None:
         step = reply.tour
         footer = f"{step.path_title} · step {step.index + 1} of {step.total}"
-        buttons = _rows([*_tour_nav(step), _share(share)], _entry_buttons(reply.see_also, discord.ButtonStyle.secondary))
+        buttons = _rows(
+            [*_tour_nav(step), _share(share)], _entry_buttons(reply.see_also, discord.ButtonStyle.secondary)
+        )
         return _parts([entry_doc(step.entry, footer=footer, colour=BLURPLE)], buttons)
     if kind is ReplyKind.SUGGEST:
-        buttons = _rows([_share(share)], _entry_buttons(((c.entry_id, c.title) for c in reply.suggestions),
-                                                       discord.ButtonStyle.primary))
+        buttons = _rows(
+            [_share(share)],
+            _entry_buttons(((c.entry_id, c.title) for c in reply.suggestions), discord.ButtonStyle.primary),
+        )
         return _parts([Doc(description=escape_user_text(reply.text), colour=YELLOW)], buttons)
     if kind is ReplyKind.DECLINE:
         controls = [*_feedback(None, reply.question), _button("Topics", ids.TOPICS, emoji="📚")]
         return _parts([Doc(description=escape_user_text(reply.text), colour=GREY)], _rows(controls, []))
     if kind is ReplyKind.TOPICS:
         head, *_ = reply.text.splitlines() or [""]
-        fields = tuple((group.tag, "\n".join(f"• {title}" for _, title in group.entries)) for group in reply.topics)
+        fields = tuple(
+            (group.tag, "\n".join(f"• {title}" for _, title in group.entries)) for group in reply.topics
+        )
         return _parts([Doc(description=head, fields=fields, colour=BLURPLE)], _rows([_share(share)], []))
     if kind is ReplyKind.HELP:
         controls = [_button("Topics", ids.TOPICS, emoji="📚"), _share(share)]
         return _parts([Doc(description=fence(reply.text), colour=BLURPLE)], _rows(controls, []))
     if kind is ReplyKind.CLUSTER and reply.cluster is not None:
-        fixes = _entry_buttons(((e.id, f"Fix: {e.title}") for e in reply.linked_entries), discord.ButtonStyle.primary)
+        fixes = _entry_buttons(
+            ((e.id, f"Fix: {e.title}") for e in reply.linked_entries), discord.ButtonStyle.primary
+        )
         return _parts([cluster_doc(reply.cluster, reply.linked_entries)], _rows([_share(share)], fixes))
     return _parts([Doc(description=escape_user_text(reply.text), colour=RED)], ())
 
@@ -215,8 +241,12 @@ def welcome(template: str, mention: str, tour: Reply) -> Part:
     content = truncate(template.replace("{user}", mention), CONTENT)
     buttons: tuple[ButtonSpec, ...] = ()
     if tour.tour is not None:
-        start = _button(f"Start the tour: {tour.tour.path_title}", ids.tour(tour.tour.path_id, 0),
-                        style=discord.ButtonStyle.primary, emoji="🧭")
+        start = _button(
+            f"Start the tour: {tour.tour.path_title}",
+            ids.tour(tour.tour.path_id, 0),
+            style=discord.ButtonStyle.primary,
+            emoji="🧭",
+        )
         buttons = _rows([start, _button("Topics", ids.TOPICS, emoji="📚")], [])
     return Part(content=content, buttons=buttons)
 

@@ -24,6 +24,7 @@ TOUR_NEXT = "kubebot_tour_next"
 TOUR_BACK = "kubebot_tour_back"
 TOPICS = "kubebot_topics"
 
+ANY_PATTERN = re.compile(r"^kubebot_")
 ENTRY_PATTERN = re.compile(r"^kubebot_entry(_\d+)?$")
 FEEDBACK_PATTERN = re.compile(r"^kubebot_feedback_(up|down)$")
 TOUR_PATTERN = re.compile(r"^kubebot_tour_(start|next|back)(_\d+)?$")
@@ -110,9 +111,9 @@ class ShareRef:
         except ValueError:
             return None
         text, entry_id, tour, thread_ts = data.get("q", ""), data.get("e"), data.get("t"), data.get("th")
-        if not isinstance(text, str) or not all(isinstance(v, str | None) for v in (entry_id, tour, thread_ts)):
+        if not isinstance(text, str):
             return None
-        if entry_id is not None and not _ENTRY_ID.match(entry_id):
+        if entry_id is not None and not (isinstance(entry_id, str) and _ENTRY_ID.match(entry_id)):
             return None
         tour_ref = TourRef.decode(tour) if isinstance(tour, str) else None
         return cls(kind, text, entry_id, tour_ref, thread_ts if isinstance(thread_ts, str) else None)
@@ -125,7 +126,9 @@ def _fit(head: dict[str, str], key: str, text: str) -> str:
         value = json.dumps({**head, key: text[:budget]}, ensure_ascii=False, separators=(",", ":"))
         if len(value) <= VALUE_LIMIT:
             return value
-        budget -= max(1, len(value) - VALUE_LIMIT)
+        if budget == 0:
+            raise ValueError("button value does not fit Slack's limit")
+        budget = max(0, budget - max(1, len(value) - VALUE_LIMIT))
 
 
 def _load(value: str) -> dict[str, object] | None:

@@ -40,15 +40,18 @@ MESSAGE_CHARS = 12_000
 FALLBACK_CHARS = 300
 
 
+BlockJson = dict[str, Any]  # a block as Slack's JSON, produced once by Block.to_dict() (which validates it)
+
+
 @dataclass(frozen=True, slots=True)
 class SlackMessage:
-    """One Slack message: escaped notification text plus blocks."""
+    """One Slack message: escaped notification text plus its blocks as Slack JSON."""
 
     text: str
-    blocks: tuple[Block, ...]
+    blocks: tuple[BlockJson, ...]
 
-    def block_dicts(self) -> list[dict[str, Any]]:
-        return [block.to_dict() for block in self.blocks]
+    def block_dicts(self) -> list[BlockJson]:
+        return list(self.blocks)
 
 
 def header(text: str) -> HeaderBlock:
@@ -57,7 +60,9 @@ def header(text: str) -> HeaderBlock:
 
 def sections(escaped: str) -> list[Block]:
     """Escaped mrkdwn as one or more section blocks of at most 3000 characters."""
-    return [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in split_mrkdwn(escaped, SECTION_LIMIT)]
+    return [
+        SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in split_mrkdwn(escaped, SECTION_LIMIT)
+    ]
 
 
 def context(escaped: str) -> ContextBlock:
@@ -82,7 +87,8 @@ def button(text: str, action_id: str, value: str, *, style: str | None = None) -
 def actions(buttons: Sequence[ButtonElement]) -> list[Block]:
     """Buttons in as many actions blocks as needed (25 elements each)."""
     return [
-        ActionsBlock(elements=list(buttons[i : i + ACTIONS_LIMIT])) for i in range(0, len(buttons), ACTIONS_LIMIT)
+        ActionsBlock(elements=list(buttons[i : i + ACTIONS_LIMIT]))
+        for i in range(0, len(buttons), ACTIONS_LIMIT)
     ]
 
 
@@ -107,24 +113,21 @@ def paginate(
     fallback: str, body: Sequence[Block], tail: Sequence[Block] = (), *, max_blocks: int = MESSAGE_BLOCKS
 ) -> tuple[SlackMessage, ...]:
     """Spread blocks over messages of ≤ max_blocks blocks and ≤ MESSAGE_CHARS of JSON; tail goes last."""
-    pages: list[list[Block]] = [[]]
+    pages: list[list[BlockJson]] = [[]]
     size = 0
     for block in [*body, *tail]:
-        block_size = block_chars(block)
+        data = block.to_dict()
+        block_size = len(json.dumps(data, ensure_ascii=False))
         if pages[-1] and (len(pages[-1]) >= max_blocks or size + block_size > MESSAGE_CHARS):
             pages.append([])
             size = 0
-        pages[-1].append(block)
+        pages[-1].append(data)
         size += block_size
     total = len(pages)
     return tuple(
         SlackMessage(fallback if i == 0 else f"{fallback} ({i + 1}/{total})", tuple(page))
         for i, page in enumerate(pages)
     )
-
-
-def block_chars(block: Block) -> int:
-    return len(json.dumps(block.to_dict(), ensure_ascii=False))
 
 
 def _cut_mrkdwn(escaped: str, limit: int) -> str:

@@ -49,7 +49,9 @@ class SlackSettings:
         if not bot_token:
             raise ConfigError(_missing("SLACK_BOT_TOKEN"))
         if not bot_token.startswith("xoxb-"):
-            raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with xoxb- (" + _WHERE["SLACK_BOT_TOKEN"] + ")")
+            raise ConfigError(
+                "SLACK_BOT_TOKEN must be a bot token starting with xoxb- (" + _WHERE["SLACK_BOT_TOKEN"] + ")"
+            )
         command = e.get("KUBEBOT_SLACK_COMMAND", "").strip() or DEFAULT_COMMAND
         command = "/" + command.lstrip("/")
         if len(command) < 2 or any(ch.isspace() for ch in command) or len(command) > 32:
@@ -81,10 +83,15 @@ class SlackSettings:
             return
         if not self.app_token:
             raise ConfigError(
-                _missing("SLACK_APP_TOKEN", "Socket Mode") + "; or run `kubebot serve slack --http` with SLACK_SIGNING_SECRET"
+                _missing("SLACK_APP_TOKEN", "Socket Mode")
+                + "; or run `kubebot serve slack --http` with SLACK_SIGNING_SECRET"
             )
         if not self.app_token.startswith("xapp-"):
-            raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp- (" + _WHERE["SLACK_APP_TOKEN"] + ")")
+            raise ConfigError(
+                "SLACK_APP_TOKEN must be an app-level token starting with xapp- ("
+                + _WHERE["SLACK_APP_TOKEN"]
+                + ")"
+            )
 
 
 def _missing(name: str, mode: str = "") -> str:

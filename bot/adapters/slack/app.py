@@ -1,0 +1,106 @@
+"""Builds the bolt AsyncApp: the Web API client, the middleware and one listener per Slack feature.
+
+Every listener acks first and returns at once (`process_before_response=True`, so the ack is
+the HTTP response or the Socket Mode ack envelope); the answer is computed and sent by a
+background task afterwards. Request signatures are verified by bolt's built-in middleware
+(401 for a missing, stale or wrong signature) before anything here runs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack import actions as act
+from bot.adapters.slack.clicks import ClickHandlers
+from bot.adapters.slack.config import SlackSettings
+from bot.adapters.slack.dedupe import EventDedupe, SeenKeys
+from bot.adapters.slack.handlers import MessageHandlers
+from bot.adapters.slack.outbox import Background, Outbox, retry_handlers
+from bot.service import QAService
+
+log = logging.getLogger("kubebot.slack")
+
+
+def build_client(settings: SlackSettings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """The Web API client: KUBEBOT_SLACK_API_URL when set, 429/5xx retried with backoff.
+
+    With `session`, every call (and every response_url post) reuses its connections.
+    """
+    return AsyncWebClient(
+        token=settings.bot_token,
+        base_url=settings.api_url or AsyncWebClient.BASE_URL,
+        session=session,
+        logger=logging.getLogger("kubebot.slack.sdk"),
+        retry_handlers=retry_handlers(),
+    )
+
+
+def build_app(
+    service: QAService,
+    settings: SlackSettings,
+    client: AsyncWebClient | None = None,
+    *,
+    background: Background | None = None,
+) -> AsyncApp:
+    """The kubebot Slack app; pass `background` to wait for or cancel the post-ack work."""
+    client = client or build_client(settings)
+    app = AsyncApp(
+        name="kubebot",
+        client=client,
+        signing_secret=settings.signing_secret,
+        process_before_response=True,
+        logger=logging.getLogger("kubebot.slack.bolt"),
+    )
+    seen = SeenKeys(settings.dedupe_ttl)
+    app.use(EventDedupe(seen))
+    messages = MessageHandlers(
+        service, settings, Outbox(client), background if background is not None else Background(), seen
+    )
+    clicks = ClickHandlers(messages)
+    _register(app, settings, messages, clicks)
+    return app
+
+
+def _register(
+    app: AsyncApp, settings: SlackSettings, messages: MessageHandlers, clicks: ClickHandlers
+) -> None:
+    async def on_command(args: AsyncArgs) -> None:
+        await args.ack()
+        messages.on_command(args.body)
+
+    async def on_action(args: AsyncArgs) -> None:
+        await args.ack()
+        if args.action is not None:
+            clicks.on_click(args.body, args.action)
+
+    async def on_mention(args: AsyncArgs) -> None:
+        if args.event is not None:
+            messages.on_mention(args.event, args.context.bot_user_id)
+
+    async def on_message(args: AsyncArgs) -> None:
+        if args.event is not None:
+            messages.on_message(args.event, args.context.bot_user_id)
+
+    async def on_member_joined(args: AsyncArgs) -> None:
+        if args.event is not None:
+            messages.on_member_joined(args.event, args.context.bot_user_id)
+
+    async def on_home_opened(args: AsyncArgs) -> None:
+        if args.event is not None:
+            messages.on_home_opened(args.event)
+
+    async def on_error(error: Exception) -> None:
+        log.error("event=slack_listener_error error=%s detail=%s", type(error).__name__, str(error)[:200])
+
+    app.command(settings.command)(on_command)
+    app.action(act.ANY_PATTERN)(on_action)  # every kubebot button, including ones from older versions
+    app.event("app_mention")(on_mention)
+    app.event("message")(on_message)
+    app.event("member_joined_channel")(on_member_joined)
+    app.event("app_home_opened")(on_home_opened)
+    app.error(on_error)

@@ -1,0 +1,78 @@
+"""Answer every Slack event once: Slack retries (X-Slack-Retry-Num) carry the same `event_id`, and a
+mention in a channel the bot is in arrives both as `app_mention` and as `message`.
+
+Bolt does not dedupe; this is a bounded in-memory TTL set (one process; with several replicas a
+message can still be answered once per replica, which Socket Mode avoids by design).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+log = logging.getLogger("kubebot.slack")
+
+DEFAULT_MAX_KEYS = 20_000
+
+
+class SeenKeys:
+    """Keys seen in the last `ttl` seconds, at most `max_keys` of them (oldest dropped first)."""
+
+    def __init__(
+        self, ttl: float, max_keys: int = DEFAULT_MAX_KEYS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if ttl <= 0 or max_keys <= 0:
+            raise ValueError("ttl and max_keys must be positive")
+        self._ttl = ttl
+        self._max_keys = max_keys
+        self._clock = clock
+        self._expiry: OrderedDict[str, float] = OrderedDict()
+
+    def claim(self, key: str) -> bool:
+        """True the first time `key` is seen within the TTL; False for a repeat."""
+        now = self._clock()
+        self._expire(now)
+        if key in self._expiry:
+            return False
+        self._expiry[key] = now + self._ttl
+        while len(self._expiry) > self._max_keys:
+            self._expiry.popitem(last=False)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._expiry)
+
+    def _expire(self, now: float) -> None:
+        # Insertion order is expiry order because the TTL is constant.
+        while self._expiry:
+            key, expires = next(iter(self._expiry.items()))
+            if expires > now:
+                break
+            del self._expiry[key]
+
+
+class EventDedupe(AsyncMiddleware):
+    """Global bolt middleware: an Events API delivery whose `event_id` was seen is acked and dropped."""
+
+    def __init__(self, seen: SeenKeys) -> None:
+        self.seen = seen
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse | None:
+        event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
+        if isinstance(event_id, str) and event_id and not self.seen.claim(f"event:{event_id}"):
+            retry = req.headers.get("x-slack-retry-num", [""])[0]
+            log.info("event=slack_duplicate_dropped event_id=%s retry_num=%s", event_id, retry or "0")
+            return BoltResponse(status=200, body="")
+        return await next()

@@ -1,0 +1,165 @@
+"""What happens after the ack for commands and events: ask the service, render, send.
+
+The `on_*` methods run inside the bolt listener: they only decide (no I/O) and start the real
+work in the background, so the ack never waits for the knowledge base, the cluster or Slack.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from bot.adapters.slack import events as ev
+from bot.adapters.slack.actions import ShareRef, TourRef
+from bot.adapters.slack.config import SlackSettings
+from bot.adapters.slack.dedupe import SeenKeys
+from bot.adapters.slack.home import home_view, welcome_message
+from bot.adapters.slack.mrkdwn import from_slack
+from bot.adapters.slack.outbox import Background, Outbox
+from bot.adapters.slack.render import PUBLIC, Controls, render_reply
+from bot.models import ChannelType, Message, Reply, ReplyKind
+from bot.service import QAService
+
+log = logging.getLogger("kubebot.slack")
+
+Payload = Mapping[str, Any]
+
+
+def share_ref(reply: Reply, text: str, thread_ts: str | None = None) -> ShareRef | None:
+    """How to rebuild `reply` for the channel; None for errors (nothing worth sharing)."""
+    if reply.kind is ReplyKind.ERROR:
+        return None
+    tour = TourRef(reply.tour.path_id, reply.tour.index) if reply.tour is not None else None
+    entry_id = reply.entry.id if reply.entry is not None and reply.kind is ReplyKind.ANSWER else None
+    return ShareRef(reply.kind, text, entry_id, tour, thread_ts)
+
+
+def log_reply(source: str, reply: Reply, message: Message, started: float) -> None:
+    log.info(
+        "event=slack_reply source=%s channel_type=%s kind=%s entry=%s confidence=%.3f ms=%d",
+        source,
+        message.channel_type.value,
+        reply.kind.value,
+        reply.entry.id if reply.entry else "-",
+        reply.confidence,
+        (time.perf_counter() - started) * 1000,
+    )
+
+
+class MessageHandlers:
+    """Slash commands, mentions, DMs, passive answers, onboarding and the App Home."""
+
+    def __init__(
+        self,
+        service: QAService,
+        settings: SlackSettings,
+        outbox: Outbox,
+        background: Background,
+        seen: SeenKeys,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.outbox = outbox
+        self.background = background
+        self.seen = seen
+
+    # -- listener side: decide, then start the work -------------------------------------------
+    def on_command(self, body: Payload) -> None:
+        self.background.spawn(self._command(body), "command")
+
+    def on_mention(self, event: Payload, bot_user_id: str | None) -> None:
+        channel_type = ev.channel_type_of(str(event.get("channel") or ""), event.get("channel_type"))
+        if channel_type is ChannelType.DIRECT:
+            return  # every DM arrives as message.im too; that copy answers it (on any replica)
+        if ev.is_from_bot(event) or not self._first_time(event):
+            return
+        self.background.spawn(self._conversation(event, bot_user_id, channel_type), "mention")
+
+    def on_message(self, event: Payload, bot_user_id: str | None) -> None:
+        if not ev.is_user_message(event):
+            return
+        if event.get("channel_type") == "im":
+            if self._first_time(event):
+                self.background.spawn(self._conversation(event, bot_user_id, ChannelType.DIRECT), "direct")
+            return
+        if ev.mentions(event, bot_user_id):
+            return  # the app_mention event answers it
+        if str(event.get("channel") or "") not in self.settings.listen_channels or not ev.is_top_level(event):
+            return
+        if not ev.looks_like_question(from_slack(str(event.get("text") or ""))):
+            return
+        if self._first_time(event):
+            self.background.spawn(self._passive(event), "passive")
+
+    def on_member_joined(self, event: Payload, bot_user_id: str | None) -> None:
+        channel, user = str(event.get("channel") or ""), str(event.get("user") or "")
+        if not self.settings.onboarding_channel or channel != self.settings.onboarding_channel:
+            return
+        if not user or user == bot_user_id:
+            return
+        self.background.spawn(self._welcome(channel, user), "welcome")
+
+    def on_home_opened(self, event: Payload) -> None:
+        if event.get("tab", "home") != "home" or not event.get("user"):
+            return
+        view = event.get("view") or {}
+        position = TourRef.decode(str(view.get("private_metadata") or "")) or TourRef("", 0)
+        self.background.spawn(self.publish_home(str(event["user"]), position), "home")
+
+    # -- the work ---------------------------------------------------------------------------------
+    async def _command(self, body: Payload) -> None:
+        started = time.perf_counter()
+        message = ev.command_message(body)
+        reply = await self.service.handle(message)
+        messages = render_reply(reply, Controls(share=share_ref(reply, message.text)))
+        response_url = str(body.get("response_url") or "")
+        if response_url:
+            await self.outbox.respond(response_url, messages)
+        else:
+            await self.outbox.post_ephemeral(message.channel_id, message.person.id, messages)
+        log_reply("command", reply, message, started)
+
+    async def _conversation(self, event: Payload, bot_user_id: str | None, channel_type: ChannelType) -> None:
+        """A mention (answered in a thread under it) or a DM (answered in the DM)."""
+        started = time.perf_counter()
+        message = ev.event_message(event, bot_user_id, channel_type)
+        reply = await self.service.handle(message)
+        # DMs: answer in the DM (in its thread if asked in one); channels: always in a thread.
+        thread_ts = event.get("thread_ts") if channel_type is ChannelType.DIRECT else ev.thread_of(event)
+        await self.outbox.post(message.channel_id, render_reply(reply, PUBLIC), thread_ts=thread_ts)
+        log_reply("direct" if channel_type is ChannelType.DIRECT else "mention", reply, message, started)
+
+    async def _passive(self, event: Payload) -> None:
+        """Answer an overheard question only when the knowledge base is confident; else stay silent."""
+        started = time.perf_counter()
+        message = ev.event_message(event, None, ChannelType.CHANNEL)
+        probe = self.service.answer(message.text)  # not recorded: most channel chatter is not for us
+        if probe.kind is not ReplyKind.ANSWER or probe.confidence < self.settings.passive_min:
+            log.info("event=slack_passive_silent kind=%s confidence=%.3f", probe.kind.value, probe.confidence)
+            return
+        reply = self.service.answer(message.text, message)  # answered: record it like any question
+        await self.outbox.post(message.channel_id, render_reply(reply, PUBLIC), thread_ts=ev.thread_of(event))
+        log_reply("passive", reply, message, started)
+
+    async def _welcome(self, channel: str, user: str) -> None:
+        tour = self.service.tour(None, 0)
+        if await self.outbox.post_ephemeral(
+            channel, user, welcome_message(self.settings.command, channel, tour)
+        ):
+            log.info("event=slack_welcome_sent")
+
+    async def publish_home(self, user_id: str, position: TourRef) -> None:
+        service = self.service
+        tour = service.tour(position.path_id or None, position.index)
+        paths = list(service.holder.current.kb.paths.values())
+        view = home_view(service.help(), tour, service.topics(), paths, self.settings.command)
+        if await self.outbox.publish_home(user_id, view):
+            log.info("event=slack_home_published tour=%s step=%d", position.path_id or "-", position.index)
+
+    def _first_time(self, event: Payload) -> bool:
+        if self.seen.claim(ev.dedupe_key(event)):
+            return True
+        log.info("event=slack_duplicate_dropped key=channel_ts")
+        return False

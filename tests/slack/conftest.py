@@ -1,0 +1,109 @@
+"""Fixtures: the real bolt AsyncApp served over HTTP on loopback, talking to a fake Slack Web API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from slack_fakes import APP_TOKEN, BOT_TOKEN, SECRET, FakeSlack, MemoryRecorder, SlackSender
+
+from bot.adapters.slack.app import build_app
+from bot.adapters.slack.config import SlackSettings
+from bot.adapters.slack.outbox import Background
+from bot.adapters.slack.runner import build_web_app
+from bot.cli import build_service
+from bot.service import QAService
+
+FIXTURE_KB = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
+LISTEN_CHANNEL = "CLISTEN"
+ONBOARDING_CHANNEL = "CWELCOME"
+
+
+def slack_env(fake: FakeSlack, **overrides: str) -> dict[str, str]:
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "KUBEBOT_SLACK_API_URL": fake.api_url,
+        "KUBEBOT_SLACK_LISTEN_CHANNELS": LISTEN_CHANNEL,
+        "KUBEBOT_SLACK_ONBOARDING_CHANNEL": ONBOARDING_CHANNEL,
+    }
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class SlackBot:
+    """A running bot: send requests with `slack`, read what it said from `fake`."""
+
+    fake: FakeSlack
+    slack: SlackSender
+    recorder: MemoryRecorder
+    service: QAService
+    settings: SlackSettings
+    background: Background
+
+    async def settle(self) -> None:
+        """Wait until every reply started after an ack has been sent."""
+        assert await self.background.drain(timeout=10), "background replies did not finish"
+
+    async def command(self, text: str, **kwargs: Any) -> tuple[int, str]:
+        kwargs.setdefault("response_url", self.fake.response_url())
+        kwargs.setdefault("command", self.settings.command)
+        return await self.slack.command(text, **kwargs)
+
+
+MakeBot = Callable[..., Awaitable[SlackBot]]
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack()
+    await fake.start()
+    yield fake
+    await fake.stop()
+    assert fake.violations == [], "messages Slack would reject or that ping people"
+
+
+@pytest.fixture
+async def make_bot(fake_slack: FakeSlack) -> AsyncIterator[MakeBot]:
+    runners: list[web.AppRunner] = []
+    backgrounds: list[Background] = []
+    session = aiohttp.ClientSession()
+
+    async def make(
+        env: Mapping[str, str] | None = None,
+        service: QAService | None = None,
+        recorder: MemoryRecorder | None = None,
+    ) -> SlackBot:
+        recorder = recorder or MemoryRecorder()
+        service = service or build_service(FIXTURE_KB, recorder=recorder)
+        settings = SlackSettings.from_env(slack_env(fake_slack, **dict(env or {})), http=True)
+        background = Background()
+        app = build_app(service, settings, background=background)
+        runner = web.AppRunner(build_web_app(app), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        runners.append(runner)
+        backgrounds.append(background)
+        sender = SlackSender(session, f"http://127.0.0.1:{port}/slack/events")
+        return SlackBot(fake_slack, sender, recorder, service, settings, background)
+
+    yield make
+    for background in backgrounds:
+        await background.drain(timeout=10)
+    for runner in runners:
+        await runner.cleanup()
+    await session.close()
+
+
+@pytest.fixture
+async def bot(make_bot: MakeBot) -> SlackBot:
+    return await make_bot()

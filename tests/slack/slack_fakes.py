@@ -1,0 +1,433 @@
+"""Test doubles for Slack, all real HTTP on 127.0.0.1:
+
+- `FakeSlack`: the Web API (`/api/<method>`), `response_url`s (`/response/<id>`) and the Socket Mode
+  WebSocket (`/link`). It records every call, checks every message against Slack's Block Kit limits
+  and for unescaped pings, and can be told to fail (429 with Retry-After, 5xx, `ok: false`).
+- `SlackSender`: sends signed requests to the bot exactly as Slack does (form-encoded slash
+  commands, JSON events, `payload=` block actions).
+- `MemoryRecorder`: an in-memory `bot.ports.Recorder`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+from bot.ports import FeedbackRecord, QuestionRecord
+
+BOT_USER = "UBOT"
+BOT_ID = "BBOT"
+TEAM = "T0001"
+SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-1-test-token"
+PINGS = ("<!channel", "<!here", "<!everyone", "<!subteam")
+
+
+@dataclass
+class Call:
+    method: str  # Web API method, or "response_url"
+    data: dict[str, Any]
+    path: str
+    auth: str = ""
+
+
+@dataclass
+class Failure:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class MemoryRecorder:
+    def __init__(self) -> None:
+        self.questions: list[QuestionRecord] = []
+        self.feedback: list[FeedbackRecord] = []
+
+    def record_question(self, record: QuestionRecord) -> None:
+        self.questions.append(record)
+
+    def record_feedback(self, record: FeedbackRecord) -> None:
+        self.feedback.append(record)
+
+
+def block_problems(blocks: list[dict[str, Any]], max_blocks: int = 50) -> list[str]:
+    """What Slack would reject in these blocks (the documented Block Kit limits)."""
+    problems = []
+    if len(blocks) > max_blocks:
+        problems.append(f"{len(blocks)} blocks > {max_blocks}")
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "section":
+            if len(block["text"]["text"]) > 3000:
+                problems.append(f"section text {len(block['text']['text'])} > 3000")
+        elif kind == "header":
+            if block["text"]["type"] != "plain_text" or len(block["text"]["text"]) > 150:
+                problems.append("header text must be plain_text of at most 150 characters")
+        elif kind == "context":
+            if len(block["elements"]) > 10 or any(len(e.get("text", "")) > 3000 for e in block["elements"]):
+                problems.append("context too long")
+        elif kind == "actions":
+            elements = block["elements"]
+            if len(elements) > 25:
+                problems.append(f"{len(elements)} elements in an actions block > 25")
+            ids = [e["action_id"] for e in elements]
+            if len(set(ids)) != len(ids):
+                problems.append(f"duplicate action ids in a block: {ids}")
+            for element in elements:
+                if len(element["text"]["text"]) > 75:
+                    problems.append(f"button text {len(element['text']['text'])} > 75")
+                if len(element.get("value", "")) > 2000:
+                    problems.append("button value > 2000")
+                if len(element["action_id"]) > 255:
+                    problems.append("action_id > 255")
+    return problems
+
+
+def texts_of(data: dict[str, Any]) -> list[str]:
+    """Every mrkdwn / plain text string in a message or view."""
+    out = [str(data["text"])] if isinstance(data.get("text"), str) else []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+                out.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(data.get("blocks") or [])
+    return out
+
+
+def all_text(data: dict[str, Any]) -> str:
+    return "\n".join(texts_of(data))
+
+
+def action_ids(data: dict[str, Any]) -> list[str]:
+    return [e["action_id"] for b in data.get("blocks") or [] if b["type"] == "actions" for e in b["elements"]]
+
+
+def button(data: dict[str, Any], action_id: str) -> dict[str, Any]:
+    for block in data.get("blocks") or []:
+        if block["type"] == "actions":
+            for element in block["elements"]:
+                if element["action_id"] == action_id:
+                    return dict(element)
+    raise AssertionError(f"no button {action_id} in {action_ids(data)}")
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.violations: list[str] = []
+        self.acks: list[dict[str, Any]] = []
+        self.envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.auth_error: str | None = None
+        self._failures: dict[str, list[Failure]] = {}
+        self._changed = asyncio.Condition()
+        self._ts = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/response/{rid}", self._response_url)
+        app.router.add_get("/link", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, rid: str = "r1") -> str:
+        return f"http://127.0.0.1:{self.port}/response/{rid}"
+
+    # -- scripting ------------------------------------------------------------------------------
+    def fail(
+        self,
+        method: str,
+        status: int,
+        *,
+        error: str = "fatal_error",
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """The next `times` calls of `method` get this status (and `ok: false, error` as the body)."""
+        failure = Failure(status, {"ok": False, "error": error}, headers or {})
+        self._failures.setdefault(method, []).extend([failure] * times)
+
+    # -- assertions -----------------------------------------------------------------------------
+    def of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    @property
+    def replies(self) -> list[Call]:
+        """Everything the bot said: messages, ephemeral messages and response_url posts."""
+        return [
+            c for c in self.calls if c.method in ("chat.postMessage", "chat.postEphemeral", "response_url")
+        ]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        async def enough() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.of(method)) >= count)
+
+        try:
+            await asyncio.wait_for(enough(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"expected {count} {method} call(s), got {[c.method for c in self.calls]}"
+            ) from None
+        return self.of(method)
+
+    async def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        async def acked() -> dict[str, Any]:
+            async with self._changed:
+                await self._changed.wait_for(
+                    lambda: any(a.get("envelope_id") == envelope_id for a in self.acks)
+                )
+            return next(a for a in self.acks if a.get("envelope_id") == envelope_id)
+
+        return await asyncio.wait_for(acked(), timeout)
+
+    # -- handlers --------------------------------------------------------------------------------
+    async def _record(self, call: Call) -> None:
+        problems: list[str] = []
+        if isinstance(call.data.get("blocks"), list):
+            problems += block_problems(call.data["blocks"])
+        view = call.data.get("view")
+        if isinstance(view, dict):
+            problems += block_problems(view["blocks"], max_blocks=100)
+            problems += [f"unescaped ping in {t!r}" for t in texts_of(view) if any(p in t for p in PINGS)]
+        problems += [f"unescaped ping in {t!r}" for t in texts_of(call.data) if any(p in t for p in PINGS)]
+        self.violations += [f"{call.method}: {p}" for p in problems]
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
+        raw = await request.text()
+        if request.content_type == "application/json":
+            return dict(json.loads(raw or "{}"))
+        parsed = dict(urllib.parse.parse_qsl(raw))
+        for key in ("blocks", "view"):
+            if key in parsed:
+                parsed[key] = json.loads(parsed[key])
+        return parsed
+
+    def _failure(self, method: str) -> Failure | None:
+        queue = self._failures.get(method)
+        return queue.pop(0) if queue else None
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        data = await self._body(request)
+        auth = request.headers.get("Authorization", "")
+        await self._record(Call(method, data, request.path, auth))
+        failure = self._failure(method)
+        if failure is not None:
+            return web.json_response(failure.body, status=failure.status, headers=failure.headers)
+        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+        if auth != f"Bearer {expected}" or (method == "auth.test" and self.auth_error):
+            return web.json_response({"ok": False, "error": self.auth_error or "invalid_auth"})
+        if method == "auth.test":
+            return web.json_response(
+                {
+                    "ok": True,
+                    "url": "https://t.slack.com/",
+                    "team": "T",
+                    "user": "kubebot",
+                    "team_id": TEAM,
+                    "user_id": BOT_USER,
+                    "bot_id": BOT_ID,
+                }
+            )
+        if method == "apps.connections.open":
+            return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"})
+        if "blocks" in data and block_problems(data["blocks"] if isinstance(data["blocks"], list) else []):
+            return web.json_response({"ok": False, "error": "invalid_blocks"})
+        if method == "chat.postMessage":
+            return web.json_response(
+                {"ok": True, "channel": data.get("channel"), "ts": f"{next(self._ts)}.000100"}
+            )
+        if method == "chat.postEphemeral":
+            return web.json_response({"ok": True, "message_ts": f"{next(self._ts)}.000200"})
+        return web.json_response({"ok": True})
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        data = await self._body(request)
+        await self._record(Call("response_url", data, request.path))
+        failure = self._failure("response_url")
+        if failure is not None:
+            return web.Response(status=failure.status, text=failure.body["error"], headers=failure.headers)
+        return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}})
+
+        async def push() -> None:
+            while True:
+                await ws.send_json(await self.envelopes.get())
+
+        pusher = asyncio.create_task(push())
+        try:
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    async with self._changed:
+                        self.acks.append(json.loads(msg.data))
+                        self._changed.notify_all()
+        finally:
+            pusher.cancel()
+        return ws
+
+
+class SlackSender:
+    """Posts to the bot's /slack/events like Slack does, signed with the signing secret."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, secret: str = SECRET) -> None:
+        self.session = session
+        self.url = url
+        self.verifier = SignatureVerifier(secret)
+        self._ids = itertools.count(1)
+
+    def signed_headers(self, body: str, content_type: str, *, timestamp: int | None = None) -> dict[str, str]:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        return {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": self.verifier.generate_signature(timestamp=ts, body=body) or "",
+        }
+
+    async def post(
+        self, body: str, content_type: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
+        sent = headers if headers is not None else self.signed_headers(body, content_type)
+        async with self.session.post(self.url, data=body.encode(), headers=sent) as resp:
+            return resp.status, await resp.text()
+
+    async def command(
+        self, text: str, *, response_url: str, command: str = "/kube", user: str = "U1", channel: str = "C1"
+    ) -> tuple[int, str]:
+        return await self.post(
+            *command_body(text, response_url=response_url, command=command, user=user, channel=channel)
+        )
+
+    async def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
+    ) -> tuple[int, str]:
+        body = json.dumps(event_callback(event, event_id or f"Ev{next(self._ids):06d}"))
+        headers = self.signed_headers(body, "application/json")
+        if retry_num is not None:
+            headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return await self.post(body, "application/json", headers)
+
+    async def click(self, payload: dict[str, Any]) -> tuple[int, str]:
+        body = "payload=" + urllib.parse.quote(json.dumps(payload))
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+
+def command_body(
+    text: str, *, response_url: str, command: str = "/kube", user: str = "U1", channel: str = "C1"
+) -> tuple[str, str]:
+    fields = {
+        "token": "legacy",
+        "team_id": TEAM,
+        "team_domain": "test",
+        "channel_id": channel,
+        "channel_name": "general",
+        "user_id": user,
+        "user_name": "ann",
+        "command": command,
+        "text": text,
+        "api_app_id": "A0001",
+        "response_url": response_url,
+        "trigger_id": "1.2.3",
+    }
+    return urllib.parse.urlencode(fields), "application/x-www-form-urlencoded"
+
+
+def event_callback(event: dict[str, Any], event_id: str) -> dict[str, Any]:
+    return {
+        "token": "legacy",
+        "team_id": TEAM,
+        "api_app_id": "A0001",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
+    }
+
+
+def click_payload(
+    action_id: str,
+    value: str,
+    *,
+    response_url: str | None,
+    user: str = "U1",
+    channel: str = "C1",
+    ephemeral: bool = True,
+    home: bool = False,
+    message_ts: str = "1700000000.000100",
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "test"},
+        "api_app_id": "A0001",
+        "token": "legacy",
+        "user": {"id": user, "username": "ann", "team_id": TEAM},
+        "trigger_id": "1.2.3",
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "b1",
+                "value": value,
+                "type": "button",
+                "text": {"type": "plain_text", "text": "x"},
+                "action_ts": "1700000001.0001",
+            }
+        ],
+    }
+    if home:
+        payload["container"] = {"type": "view", "view_id": "V1"}
+        payload["view"] = {"id": "V1", "type": "home", "private_metadata": "", "blocks": []}
+    else:
+        payload["container"] = {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": ephemeral,
+        }
+        payload["channel"] = {
+            "id": channel,
+            "name": "directmessage" if channel.startswith("D") else "general",
+        }
+        if not ephemeral:
+            payload["message"] = {"type": "message", "ts": message_ts, "text": "x", "user": BOT_USER}
+    if response_url is not None:
+        payload["response_url"] = response_url
+    return payload

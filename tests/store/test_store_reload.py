@@ -1,0 +1,170 @@
+"""Hot reload of a copied fixture KB: good edits are served, broken ones are logged and ignored."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.cli import build_service
+from bot.metrics import Metrics
+from bot.models import ReplyKind
+from bot.reload import KnowledgeReloader, fingerprint
+from bot.service import QAService
+
+NEW_QUESTION = "what is a pod anyway in plain words"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    stamp = path.stat().st_mtime_ns
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    # make the change visible even on a filesystem with coarse timestamps
+    os.utime(path, ns=(stamp + 1_000_000_000, max(stamp + 1_000_000_000, path.stat().st_mtime_ns)))
+
+
+def line_of(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
+
+
+POD_QUESTIONS = "questions: [what is a pod,"
+POD_ANSWER = "answer: A Pod is a group"
+
+
+def test_check_reloads_only_on_change_and_keeps_the_last_good_kb(
+    kb_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = build_service(kb_dir)
+    m = Metrics()
+    reloader = KnowledgeReloader(service.holder, kb_dir, metrics=m)
+    entries = kb_dir / "entries.yaml"
+    assert reloader.check() is None  # nothing changed
+
+    edit(entries, POD_QUESTIONS, f"questions: [{NEW_QUESTION}, what is a pod,")
+    first = service.holder.current
+    assert reloader.check() is True
+    assert service.holder.current is not first
+    assert service.answer(NEW_QUESTION).entry is not None
+    assert service.answer(NEW_QUESTION).entry.id == "pod"  # type: ignore[union-attr]
+
+    good = service.holder.current
+    broken_line = line_of(entries, POD_ANSWER)
+    edit(entries, POD_ANSWER, "answr: A Pod is a group")  # an unknown key, and no answer any more
+    with caplog.at_level(logging.INFO, logger="kubebot.reload"):
+        assert reloader.check() is False
+    assert service.holder.current is good  # still serving the last good knowledge base
+    assert service.answer(NEW_QUESTION).kind is ReplyKind.ANSWER
+    problems = [r.getMessage() for r in caplog.records if "event=kb_reload_problem" in r.getMessage()]
+    assert problems and all(f"location={entries}:" in p for p in problems)
+    assert any(f"location={entries}:{broken_line} " in p for p in problems), problems
+    assert any(
+        "event=kb_reload_failed" in r.getMessage() and "kept_entries=9" in r.getMessage()
+        for r in caplog.records
+    )
+    assert reloader.check() is None  # the same broken files are not reloaded again and again
+
+    edit(entries, "answr: A Pod is a group", POD_ANSWER)
+    assert reloader.check() is True
+    assert m.kb_reloads.value("ok") == 2 and m.kb_reloads.value("failed") == 1
+    assert m.kb_entries.value() == 9
+
+
+def test_adding_and_deleting_files_is_a_change(kb_dir: Path) -> None:
+    before = fingerprint(kb_dir)
+    extra = kb_dir / "more" / "extra.yaml"
+    extra.parent.mkdir()
+    extra.write_text("entries: []\n")
+    assert fingerprint(kb_dir) != before
+    extra.unlink()
+    assert fingerprint(kb_dir) == before
+    (kb_dir / "notes.txt").write_text("editors leave files around")
+    assert fingerprint(kb_dir) == before
+
+
+async def test_questions_in_flight_during_reloads_all_get_answers(kb_dir: Path) -> None:
+    service: QAService = build_service(kb_dir)
+    reloader = KnowledgeReloader(service.holder, kb_dir, interval=0.02, settle=0.01, metrics=Metrics())
+    entries = kb_dir / "entries.yaml"
+    answers: list[str | None] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def ask_in_a_loop() -> None:  # another thread, like a platform SDK's worker
+        while not stop.is_set():
+            try:
+                reply = service.answer("what is a pod")
+                answers.append(reply.entry.id if reply.entry else None)
+            except BaseException as exc:
+                errors.append(exc)
+
+    async def wait_for(condition: object, what: str) -> None:
+        deadline = time.monotonic() + 5
+        while not callable(condition) or not condition():
+            assert time.monotonic() < deadline, what
+            await asyncio.sleep(0.01)
+
+    worker = threading.Thread(target=ask_in_a_loop)
+    worker.start()
+    await reloader.start(sighup=False)
+    try:
+        reloads = service.holder.reloads
+        edit(entries, POD_ANSWER, "answr: A Pod is a group")  # broken
+        await wait_for(lambda: reloader.failures == 1, "the broken edit was looked at")
+        edit(entries, "answr: A Pod is a group", POD_ANSWER)  # fixed
+        await wait_for(lambda: service.holder.reloads == reloads + 1, "the fixed edit was loaded")
+        edit(entries, POD_QUESTIONS, f"questions: [{NEW_QUESTION}, what is a pod,")  # a new alternate
+        await wait_for(lambda: service.holder.reloads == reloads + 2, "the new alternate was loaded")
+        await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(5)
+        await reloader.stop()
+    assert errors == []
+    assert len(answers) > 50 and set(answers) == {"pod"}  # every question answered, none failed
+    assert service.answer(NEW_QUESTION).kind is ReplyKind.ANSWER
+
+
+async def test_sighup_reloads_without_polling(kb_dir: Path) -> None:
+    service = build_service(kb_dir)
+    reloader = KnowledgeReloader(service.holder, kb_dir, interval=0, metrics=Metrics())
+    await reloader.start()
+    try:
+        edit(kb_dir / "entries.yaml", POD_QUESTIONS, f"questions: [{NEW_QUESTION}, what is a pod,")
+        await asyncio.sleep(0.05)
+        assert service.holder.reloads == 0  # no polling with interval 0
+        os.kill(os.getpid(), signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while service.holder.reloads == 0:
+            assert time.monotonic() < deadline, "SIGHUP did not reload"
+            await asyncio.sleep(0.01)
+        assert service.answer(NEW_QUESTION).kind is ReplyKind.ANSWER
+    finally:
+        await reloader.stop()
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL  # the handler is removed on stop
+
+
+def test_a_configmap_style_symlink_swap_is_a_change(tmp_path: Path) -> None:
+    """Kubernetes updates a mounted ConfigMap by pointing ..data at a new directory."""
+    root = tmp_path / "kb"
+    first = root / "..2026_01_01_00_00_00.1"
+    first.mkdir(parents=True)
+    (first / "entries.yaml").write_text("entries: []\n")
+    (root / "..data").symlink_to(first.name)
+    (root / "entries.yaml").symlink_to("..data/entries.yaml")
+    before = fingerprint(root)
+    second = root / "..2026_01_01_00_05_00.2"
+    second.mkdir()
+    (second / "entries.yaml").write_text("entries: [] # edited\n")
+    (root / "..data_tmp").symlink_to(second.name)
+    (root / "..data_tmp").rename(root / "..data")
+    assert fingerprint(root) != before
