@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 import yaml
@@ -71,7 +71,10 @@ def bundled_kb_dir() -> Path:
     checkout = Path(__file__).resolve().parent.parent / "knowledge"
     if checkout.is_dir():
         return checkout
-    return Path(str(resources.files("bot.knowledge_data")))
+    spec = importlib.util.find_spec("bot.knowledge_data")  # package data of an installed wheel
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return checkout  # nothing bundled: the loader reports the missing directory
 
 
 class _Collector:
@@ -187,12 +190,12 @@ def _parse_entry(node: yaml.Node, c: _Collector) -> Entry | None:
         if isinstance(fields["tips"], yaml.SequenceNode):
             for tip_node in fields["tips"].value:
                 tip = c.mapping(tip_node, "a tip", TIP_KEYS)
-                text = c.text(tip["text"], "tip text") if "text" in tip else None
+                tip_text = c.text(tip["text"], "tip text") if "text" in tip else None
                 if tip and "text" not in tip:
                     c.add(tip_node, "tip is missing 'text'")
                 command = c.text(tip["command"], "tip command") if "command" in tip else None
-                if text:
-                    tips.append(Tip(text=text, command=command))
+                if tip_text:
+                    tips.append(Tip(text=tip_text, command=command))
         else:
             c.add(fields["tips"], "tips must be a list")
     if missing or entry_id is None or not values.get("title") or not values.get("answer") or not questions:
@@ -270,7 +273,14 @@ class _AnyKey(set[str]):
 
 
 def _entry_files(root: Path) -> Iterable[Path]:
-    return sorted(p for p in root.rglob("*.yaml") if p.name not in SPECIAL_FILES or p.parent != root)
+    """Entry files below root, skipping hidden paths: a ConfigMap volume keeps a second copy of
+    every file in `..<timestamp>/`, which would otherwise be read twice."""
+    return sorted(
+        p
+        for p in root.rglob("*.yaml")
+        if not any(part.startswith(".") for part in p.relative_to(root).parts)
+        and (p.name not in SPECIAL_FILES or p.parent != root)
+    )
 
 
 def _same_words_problems(

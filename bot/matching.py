@@ -38,6 +38,33 @@ class MatchSettings:
     pooled_weight: float = 0.5  # blend: whole-entry term coverage vs the best single alternate
     char_weight: float = 0.25  # within the best-alternate score: characters vs weighted tokens
     tf_saturation: float = 1.2
+    title_boost: int = 2  # the title counts like this many alternates in the pooled vocabulary
+    small_number_weight: float = 0.3
+    min_covered: float = 0.6
+    # logistic calibration of the confidence: intercept, then weights of (score, covered,
+    # log(1 + evidence), margin to the next candidate, exact alternate, known share); fitted by
+    # benchmarks/calibrate.py on the development questions in benchmarks/dev/
+    calibration: tuple[float, ...] = (-6.0, 6.0, 2.0, 0.5, 4.0, 2.0, 1.0, 0.0, 0.0)  # share of the question's weight the winning entry must use
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    score: float  # the ranking score
+    entry: int
+    covered: float  # share of the question's weight found in the entry's vocabulary
+    mass: float  # that weight, absolute: how much evidence there is
+    exact: bool
+    known_share: float  # share of the question's weight the whole KB vocabulary knows
+    best_alt: float  # the best single alternate's score
+    together: int  # most question words found together in one alternate
+
+
+def _features(c: _Scored, ranked: list[_Scored]) -> tuple[float, ...]:
+    top = ranked[0].score
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    margin = top - runner_up if c is ranked[0] else c.score - top
+    return (c.score, c.covered, math.log1p(c.mass), margin, float(c.exact), c.known_share, c.best_alt,
+            min(c.together, 4) / 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +83,7 @@ class Matcher:
         synonyms: Mapping[str, str] | None = None,
         settings: MatchSettings | None = None,
     ) -> None:
-        self.settings = settings or MatchSettings()
+        self.settings = s = settings or MatchSettings()
         self.normalizer = Normalizer(synonyms)
         self._entries: list[Entry] = list(entries)
         alts: list[list[tuple[frozenset[str], str]]] = []
@@ -64,13 +91,14 @@ class Matcher:
         for entry in self._entries:
             mine: list[tuple[frozenset[str], str]] = []
             tf: dict[str, int] = {}
-            for text in (entry.title, *entry.questions):
+            for position, text in enumerate((entry.title, *entry.questions)):
                 tokens = self.normalizer.tokens(text)
                 if not tokens:
                     continue
                 mine.append((frozenset(tokens), " ".join(sorted(tokens))))
+                boost = self.settings.title_boost if position == 0 else 1
                 for token in tokens:
-                    tf[token] = tf.get(token, 0) + 1
+                    tf[token] = tf.get(token, 0) + boost
             alts.append(mine)
             entry_tf.append(tf)
         df: dict[str, int] = {}
@@ -78,7 +106,11 @@ class Matcher:
             for token in tf:
                 df[token] = df.get(token, 0) + 1
         n = max(len(self._entries), 1)
-        self._idf = {t: math.log(1.0 + n / d) for t, d in df.items()}
+        # small numbers ("5 pods", "15 minutes") are incidental; codes like 137 or 502 are not
+        self._idf = {
+            t: math.log(1.0 + n / d) * (s.small_number_weight if t.isdigit() and len(t) < 3 else 1.0)
+            for t, d in df.items()
+        }
         self._max_idf = math.log(1.0 + n)
         self._alts = alts
         k = self.settings.tf_saturation
@@ -91,13 +123,20 @@ class Matcher:
             for token in tf:
                 postings.setdefault(token, []).append(index)
         cap = self.settings.postings_cap
-        self._postings = {
-            t: tuple(sorted(es, key=lambda e, t=t: -self._impact[e][t])[:cap]) for t, es in postings.items()
-        }
+        self._postings: dict[str, tuple[int, ...]] = {}
+        for token, es in postings.items():
+            if len(es) > cap:
+                es = heapq.nlargest(cap, es, key=lambda e: self._impact[e][token])  # noqa: B023
+            self._postings[token] = tuple(es)
         self._vocab_by_len: dict[int, list[str]] = {}
         for token in self._idf:
             self._vocab_by_len.setdefault(len(token), []).append(token)
         self._titles = [normalize_basic(e.title) for e in self._entries]
+        # word-for-word alternates, so an exact question always reaches the shortlist
+        self._exact: dict[frozenset[str], int] = {}
+        for index, mine in enumerate(alts):
+            for alt_tokens, _key in mine:
+                self._exact.setdefault(alt_tokens, index)
 
     @property
     def entries(self) -> list[Entry]:
@@ -118,7 +157,7 @@ class Matcher:
             if fixed is not None:
                 out.append(_QueryToken(fixed[0], self._idf[fixed[0]], fixed[1] ** 2))
             else:
-                share = 0.25 if any(ch.isdigit() for ch in token) else self.settings.unknown_weight
+                share = 0.15 if any(ch.isdigit() for ch in token) else self.settings.unknown_weight
                 out.append(_QueryToken(None, self._max_idf * share, 0.0))
         return out
 
@@ -136,8 +175,8 @@ class Matcher:
                 best = (found[0], found[1] / 100.0)
         return best
 
-    def rank(self, text: str, limit: int = 10) -> list[Candidate]:
-        """Entries ranked for ``text`` with their confidence, best first (no banding)."""
+    def _score(self, text: str) -> list[_Scored]:
+        """Every shortlisted entry with its ranking score and the evidence behind it, best first."""
         s = self.settings
         query = self._query(clean_input(text))
         gains = {q.vocab: q.weight * q.similarity for q in query if q.vocab is not None}
@@ -151,20 +190,21 @@ class Matcher:
             for e in self._postings.get(token, ()):
                 acc[e] = acc.get(e, 0.0) + gain * self._impact[e][token]
         shortlist = heapq.nlargest(s.shortlist, acc, key=acc.__getitem__)
+        q_set = frozenset(gains)
+        exact_entry = self._exact.get(q_set) if known_share > 0.999 else None
+        if exact_entry is not None and exact_entry not in shortlist:
+            shortlist.append(exact_entry)
         # 2. best single alternate: weighted token F1 blended with character similarity
-        q_set = set(gains)
         q_key = " ".join(sorted(q_set))
-        scored: list[tuple[float, int]] = []
-        exact_ok = known_share > 0.999
+        scored: list[_Scored] = []
         for e in shortlist:
             best_alt = 0.0
-            exact = False
+            together = 0  # most question words found together in one alternate
             for tokens, key in self._alts[e]:
                 common = q_set & tokens
                 if not common:
                     continue
-                if exact_ok and tokens == q_set:
-                    exact = True
+                together = max(together, len(common))
                 matched = sum(gains[t] for t in common)
                 precision = sum(self._idf[t] for t in common) / sum(self._idf[t] for t in tokens)
                 recall = matched / q_total
@@ -173,15 +213,37 @@ class Matcher:
                 best_alt = max(best_alt, (1 - s.char_weight) * f1 + s.char_weight * char)
             pooled = acc[e] / q_total
             score = s.pooled_weight * pooled + (1 - s.pooled_weight) * best_alt
+            vocab = self._impact[e]
+            mass = sum(gain for token, gain in gains.items() if token in vocab)
+            covered = mass / q_total
+            if covered < s.min_covered:  # one generic word in common with an entry is no evidence
+                score *= covered / s.min_covered
+            exact = e == exact_entry
             if exact:  # the question is one of this entry's alternates, word for word
                 score = 0.99 + 0.01 * min(pooled, 1.0)
             if known_share < s.min_known_share:
                 score *= known_share / s.min_known_share
-            scored.append((min(score, 1.0), e))
-        scored.sort(key=lambda pair: (-pair[0], pair[1]))
-        return [
-            Candidate(self._entries[e].id, self._entries[e].title, round(score, 4)) for score, e in scored[:limit]
-        ]
+            scored.append(_Scored(min(score, 1.0), e, covered, mass, exact, known_share, best_alt, together))
+        scored.sort(key=lambda c: (-c.score, c.entry))
+        return scored
+
+    def features(self, text: str, limit: int = 10) -> list[tuple[str, tuple[float, ...]]]:
+        """(entry id, calibration features) of the ranked candidates: for `benchmarks/calibrate.py`."""
+        scored = self._score(text)
+        return [(self._entries[c.entry].id, _features(c, scored)) for c in scored[:limit]]
+
+    def rank(self, text: str, limit: int = 10) -> list[Candidate]:
+        """Entries ranked for ``text``, best first, each with a calibrated confidence in 0..1:
+        an estimate of the probability that it is the entry the asker wants."""
+        scored = self._score(text)
+        weights = self.settings.calibration
+        out = []
+        for c in scored[:limit]:
+            z = weights[0] + sum(w * x for w, x in zip(weights[1:], _features(c, scored), strict=True))
+            confidence = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+            entry = self._entries[c.entry]
+            out.append(Candidate(entry.id, entry.title, round(confidence, 4)))
+        return out
 
     def match(self, text: str) -> MatchResult:
         """Rank, then decide: answer, suggest (did you mean) or decline."""

@@ -37,6 +37,7 @@ from bot.cluster.names import (
 )
 from bot.cluster.reader import ClusterReader, load_kube_config
 from bot.cluster.why import NameNotFound, why
+from bot.metrics import count_cluster_lookup
 from bot.models import ClusterReport, Finding, Message, Platform
 from bot.ports import CLUSTER_VERBS, ClusterQuery
 
@@ -121,7 +122,7 @@ class KubeGateway:
             async with asyncio.timeout(self.settings.timeout):
                 report = await self._dispatch(verb, name, scope)
             return _Outcome(report, "ok", "", name, namespace)
-        except (Exception, TimeoutError) as exc:  # every failure becomes a reply, never a traceback
+        except Exception as exc:  # timeouts included: every failure becomes a reply, never a traceback
             reason, text = self._explain(exc)
             return _Outcome(ClusterReport(title, error=text), "error", reason, name, namespace)
 
@@ -133,9 +134,11 @@ class KubeGateway:
         if message.platform is Platform.SLACK:
             channels, users = s.slack_channels, s.slack_users
             names = "KUBEBOT_CLUSTER_SLACK_CHANNELS or KUBEBOT_CLUSTER_SLACK_USERS"
-        else:
+        elif message.platform is Platform.DISCORD:
             channels, users, roles = s.discord_channels, s.discord_users, s.discord_roles
             names = "KUBEBOT_CLUSTER_DISCORD_CHANNELS, _USERS or _ROLES"
+        else:  # a platform without cluster allowlists
+            raise _Refused("not_allowed", "cluster commands are not available on this platform")
         refusal = _Refused(
             "not_allowed",
             f"cluster commands are not enabled for you here; an admin can allow this channel or user "
@@ -265,6 +268,7 @@ class KubeGateway:
             fields["reason"] = outcome.reason
         fields["ms"] = str(int(seconds * 1000))
         audit.info("event=cluster_query " + " ".join(f"{k}={_value(v)}" for k, v in fields.items()))
+        count_cluster_lookup(outcome.result)
 
 
 def _title(verb: str, name: str, scope: queries.Scope) -> str:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import httpx2
 import msgspec
+import yaml
 from lightkube import AsyncClient, operators
 from lightkube.config.client_adapter import verify_cluster
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
@@ -76,7 +77,15 @@ def load_kube_config(settings: ClusterSettings) -> SingleConfig:
         single = config.get(context_name=settings.context)
     except LightkubeConfigError as exc:
         raise ConfigError(f"cluster lookup: cannot load the kubeconfig: {exc}") from None
-    except (OSError, KeyError, ValueError, msgspec.MsgspecError) as exc:
+    except (
+        OSError,
+        KeyError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        yaml.YAMLError,
+        msgspec.MsgspecError,
+    ) as exc:
         raise ConfigError(
             f"cluster lookup: the kubeconfig is not valid ({type(exc).__name__}: {exc})"
         ) from None
@@ -115,17 +124,16 @@ class ClusterReader:
         user = config.user or User()
         try:
             verify = verify_cluster(config.cluster, user, config.abs_file)
-        except (OSError, LightkubeConfigError) as exc:
-            raise ConfigError(
-                f"cluster lookup: cannot set up TLS for {config.cluster.server}: {exc}"
-            ) from None
-        inner = httpx2.AsyncHTTPTransport(verify=verify, proxy=settings.proxy, trust_env=False)
-        self._client = AsyncClient(
-            config,
-            timeout=httpx2.Timeout(settings.timeout),
-            trust_env=False,  # env proxies would route around the read-only transport
-            transport=ReadOnlyTransport(inner),
-        )
+            inner = httpx2.AsyncHTTPTransport(verify=verify, proxy=settings.proxy, trust_env=False)
+            self._client = AsyncClient(
+                config,
+                timeout=httpx2.Timeout(settings.timeout),
+                trust_env=False,  # env proxies would route around the read-only transport
+                transport=ReadOnlyTransport(inner),
+            )
+        except (OSError, ValueError, httpx2.InvalidURL, LightkubeConfigError) as exc:
+            server = config.cluster.server
+            raise ConfigError(f"cluster lookup: cannot set up the client for {server}: {exc}") from None
 
     @property
     def server(self) -> str:

@@ -10,7 +10,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from slack_fakes import APP_TOKEN, BOT_TOKEN, SECRET, FakeSlack, MemoryRecorder, SlackSender
 
 from bot.adapters.slack.app import build_app
 from bot.adapters.slack.config import SlackSettings
@@ -18,6 +17,9 @@ from bot.adapters.slack.outbox import Background
 from bot.adapters.slack.runner import build_web_app
 from bot.cli import build_service
 from bot.service import QAService
+
+from .slack_fakes import APP_TOKEN, BOT_TOKEN, SECRET, FakeSlack, MemoryRecorder
+from .slack_requests import SlackSender
 
 FIXTURE_KB = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
 LISTEN_CHANNEL = "CLISTEN"

@@ -3,8 +3,6 @@
 - `FakeSlack`: the Web API (`/api/<method>`), `response_url`s (`/response/<id>`) and the Socket Mode
   WebSocket (`/link`). It records every call, checks every message against Slack's Block Kit limits
   and for unescaped pings, and can be told to fail (429 with Retry-After, 5xx, `ok: false`).
-- `SlackSender`: sends signed requests to the bot exactly as Slack does (form-encoded slash
-  commands, JSON events, `payload=` block actions).
 - `MemoryRecorder`: an in-memory `bot.ports.Recorder`.
 """
 
@@ -13,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import time
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_sdk.signature import SignatureVerifier
 
 from bot.ports import FeedbackRecord, QuestionRecord
 
@@ -303,131 +299,3 @@ class FakeSlack:
         finally:
             pusher.cancel()
         return ws
-
-
-class SlackSender:
-    """Posts to the bot's /slack/events like Slack does, signed with the signing secret."""
-
-    def __init__(self, session: aiohttp.ClientSession, url: str, secret: str = SECRET) -> None:
-        self.session = session
-        self.url = url
-        self.verifier = SignatureVerifier(secret)
-        self._ids = itertools.count(1)
-
-    def signed_headers(self, body: str, content_type: str, *, timestamp: int | None = None) -> dict[str, str]:
-        ts = str(int(time.time()) if timestamp is None else timestamp)
-        return {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": self.verifier.generate_signature(timestamp=ts, body=body) or "",
-        }
-
-    async def post(
-        self, body: str, content_type: str, headers: dict[str, str] | None = None
-    ) -> tuple[int, str]:
-        sent = headers if headers is not None else self.signed_headers(body, content_type)
-        async with self.session.post(self.url, data=body.encode(), headers=sent) as resp:
-            return resp.status, await resp.text()
-
-    async def command(
-        self, text: str, *, response_url: str, command: str = "/kube", user: str = "U1", channel: str = "C1"
-    ) -> tuple[int, str]:
-        return await self.post(
-            *command_body(text, response_url=response_url, command=command, user=user, channel=channel)
-        )
-
-    async def event(
-        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
-    ) -> tuple[int, str]:
-        body = json.dumps(event_callback(event, event_id or f"Ev{next(self._ids):06d}"))
-        headers = self.signed_headers(body, "application/json")
-        if retry_num is not None:
-            headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
-        return await self.post(body, "application/json", headers)
-
-    async def click(self, payload: dict[str, Any]) -> tuple[int, str]:
-        body = "payload=" + urllib.parse.quote(json.dumps(payload))
-        return await self.post(body, "application/x-www-form-urlencoded")
-
-
-def command_body(
-    text: str, *, response_url: str, command: str = "/kube", user: str = "U1", channel: str = "C1"
-) -> tuple[str, str]:
-    fields = {
-        "token": "legacy",
-        "team_id": TEAM,
-        "team_domain": "test",
-        "channel_id": channel,
-        "channel_name": "general",
-        "user_id": user,
-        "user_name": "ann",
-        "command": command,
-        "text": text,
-        "api_app_id": "A0001",
-        "response_url": response_url,
-        "trigger_id": "1.2.3",
-    }
-    return urllib.parse.urlencode(fields), "application/x-www-form-urlencoded"
-
-
-def event_callback(event: dict[str, Any], event_id: str) -> dict[str, Any]:
-    return {
-        "token": "legacy",
-        "team_id": TEAM,
-        "api_app_id": "A0001",
-        "event": event,
-        "type": "event_callback",
-        "event_id": event_id,
-        "event_time": int(time.time()),
-        "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
-    }
-
-
-def click_payload(
-    action_id: str,
-    value: str,
-    *,
-    response_url: str | None,
-    user: str = "U1",
-    channel: str = "C1",
-    ephemeral: bool = True,
-    home: bool = False,
-    message_ts: str = "1700000000.000100",
-) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "type": "block_actions",
-        "team": {"id": TEAM, "domain": "test"},
-        "api_app_id": "A0001",
-        "token": "legacy",
-        "user": {"id": user, "username": "ann", "team_id": TEAM},
-        "trigger_id": "1.2.3",
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": "b1",
-                "value": value,
-                "type": "button",
-                "text": {"type": "plain_text", "text": "x"},
-                "action_ts": "1700000001.0001",
-            }
-        ],
-    }
-    if home:
-        payload["container"] = {"type": "view", "view_id": "V1"}
-        payload["view"] = {"id": "V1", "type": "home", "private_metadata": "", "blocks": []}
-    else:
-        payload["container"] = {
-            "type": "message",
-            "message_ts": message_ts,
-            "channel_id": channel,
-            "is_ephemeral": ephemeral,
-        }
-        payload["channel"] = {
-            "id": channel,
-            "name": "directmessage" if channel.startswith("D") else "general",
-        }
-        if not ephemeral:
-            payload["message"] = {"type": "message", "ts": message_ts, "text": "x", "user": BOT_USER}
-    if response_url is not None:
-        payload["response_url"] = response_url
-    return payload

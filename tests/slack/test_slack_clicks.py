@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import FIXTURE_KB, MakeBot, SlackBot
-from slack_fakes import BOT_USER, action_ids, all_text, button, click_payload
-
 from bot.knowledge import load_knowledge
 from bot.matching import MatchSettings
 from bot.models import ChannelType, Platform
 from bot.ports import FeedbackRecord
 from bot.service import KnowledgeHolder, QAService, Snapshot
+
+from .conftest import FIXTURE_KB, MakeBot, SlackBot
+from .slack_fakes import BOT_USER, action_ids, all_text, button
+from .slack_requests import click_payload
 
 
 async def ask(bot: SlackBot, text: str) -> dict[str, Any]:

@@ -7,12 +7,13 @@ import time
 from pathlib import Path
 
 import yaml
-from conftest import FIXTURE_KB, MakeBot, SlackBot
-from slack_fakes import action_ids, all_text, button
 
 from bot.cli import build_service
 from bot.models import ChannelType, ClusterReport, Finding, Message, Platform
 from bot.ports import ClusterQuery
+
+from .conftest import FIXTURE_KB, MakeBot, SlackBot
+from .slack_fakes import action_ids, all_text, button
 
 
 async def test_question_gets_ephemeral_answer_with_buttons(bot: SlackBot) -> None:

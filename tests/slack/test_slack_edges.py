@@ -3,13 +3,17 @@ crashes when Slack misbehaves."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import urllib.parse
 
 import pytest
-from conftest import SlackBot
-from slack_fakes import BOT_USER, command_body
+from slack_sdk.signature import SignatureVerifier
+
+from .conftest import SlackBot
+from .slack_fakes import BOT_USER
+from .slack_requests import command_body, event_callback
 
 STALE = 6 * 60  # Slack's replay window is 5 minutes
 
@@ -25,8 +29,6 @@ async def test_bad_signatures_get_401_and_nothing_is_processed(bot: SlackBot, pr
     elif problem == "wrong":
         headers["X-Slack-Signature"] = "v0=" + "0" * 64
     elif problem == "other-secret":
-        from slack_sdk.signature import SignatureVerifier
-
         ts = headers["X-Slack-Request-Timestamp"]
         headers["X-Slack-Signature"] = (
             SignatureVerifier("not-the-secret").generate_signature(timestamp=ts, body=body) or ""
@@ -42,10 +44,6 @@ async def test_bad_signatures_get_401_and_nothing_is_processed(bot: SlackBot, pr
 
 
 async def test_signed_event_with_bad_signature_is_rejected_too(bot: SlackBot) -> None:
-    import json
-
-    from slack_fakes import event_callback
-
     body = json.dumps(
         event_callback(
             {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> pod", "ts": "1.1", "channel": "C1"},

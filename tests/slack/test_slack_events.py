@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import FIXTURE_KB, LISTEN_CHANNEL, ONBOARDING_CHANNEL, MakeBot, SlackBot
-from slack_fakes import BOT_ID, BOT_USER, MemoryRecorder, action_ids, all_text, button
-
 from bot.cli import build_service
 from bot.models import ChannelType
+
+from .conftest import FIXTURE_KB, LISTEN_CHANNEL, ONBOARDING_CHANNEL, MakeBot, SlackBot
+from .slack_fakes import BOT_ID, BOT_USER, MemoryRecorder, action_ids, all_text, button
 
 
 def mention(text: str, *, ts: str = "1700000000.000100", channel: str = "C1", **extra: Any) -> dict[str, Any]:

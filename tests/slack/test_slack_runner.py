@@ -12,22 +12,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import FIXTURE_KB, slack_env
-from slack_fakes import (
-    APP_TOKEN,
-    BOT_USER,
-    FakeSlack,
-    MemoryRecorder,
-    SlackSender,
-    all_text,
-    command_body,
-    event_callback,
-)
 
 from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.runner import run_slack
 from bot.cli import build_service
 from bot.config import ConfigError
+
+from .conftest import FIXTURE_KB, slack_env
+from .slack_fakes import APP_TOKEN, BOT_USER, FakeSlack, MemoryRecorder, all_text
+from .slack_requests import SlackSender, command_body, event_callback
 
 
 @contextlib.asynccontextmanager
@@ -68,7 +61,9 @@ async def test_socket_mode_acks_envelopes_and_replies(fake_slack: FakeSlack) -> 
     recorder = MemoryRecorder()
     service = build_service(FIXTURE_KB, recorder=recorder)
     settings = SlackSettings.from_env(slack_env(fake_slack, SLACK_SIGNING_SECRET=""), http=False)
-    async with running(run_slack(service, settings, http=False, port=0)) as task:
+    ready = asyncio.Event()
+    async with running(run_slack(service, settings, http=False, port=0, on_ready=ready.set)) as task:
+        await asyncio.wait_for(ready.wait(), 5)
         await fake_slack.envelopes.put(
             slash_envelope("env-1", "what is a pod", fake_slack.response_url("sm"))
         )
@@ -106,16 +101,14 @@ async def test_http_mode_serves_slack_events(fake_slack: FakeSlack) -> None:
     service = build_service(FIXTURE_KB)
     settings = SlackSettings.from_env(slack_env(fake_slack, SLACK_APP_TOKEN=""), http=True)
     port = free_port()
+    ready = asyncio.Event()
     async with (
-        running(run_slack(service, settings, http=True, port=port, host="127.0.0.1")),
+        running(run_slack(service, settings, http=True, port=port, host="127.0.0.1", on_ready=ready.set)),
         aiohttp.ClientSession() as session,
     ):
+        await asyncio.wait_for(ready.wait(), 5)
         sender = SlackSender(session, f"http://127.0.0.1:{port}/slack/events")
-        for _ in range(100):
-            with contextlib.suppress(aiohttp.ClientConnectionError):
-                status, _ = await sender.command("what is a service", response_url=fake_slack.response_url())
-                break
-            await asyncio.sleep(0.02)
+        status, _ = await sender.command("what is a service", response_url=fake_slack.response_url())
         assert status == 200
         [reply] = await fake_slack.wait_for("response_url")
         assert "A Service gives a stable DNS name" in all_text(reply.data)

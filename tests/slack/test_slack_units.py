@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from slack_fakes import block_problems, texts_of
 
 from bot.adapters.slack import actions as act
 from bot.adapters.slack import events as ev
@@ -18,6 +17,8 @@ from bot.adapters.slack.mrkdwn import escape, from_slack, split_mrkdwn, strip_me
 from bot.adapters.slack.render import PUBLIC, Controls, render_reply
 from bot.config import ConfigError
 from bot.models import Candidate, ChannelType, ClusterReport, Entry, Reply, ReplyKind, Tip, TopicGroup
+
+from .slack_fakes import block_problems, texts_of
 
 # -- mrkdwn --------------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import discord
 
@@ -14,7 +15,10 @@ from bot.service import QAService
 log = logging.getLogger("kubebot.discord")
 
 
-async def run_discord(service: QAService, settings: DiscordSettings) -> None:
+async def run_discord(
+    service: QAService, settings: DiscordSettings, on_ready: Callable[[], None] | None = None
+) -> None:
+    """Log in, sync commands and stay connected. `on_ready` is called once logged in and synced."""
     bot = build_bot(service, settings)
     client = bot.client
     log.info(
@@ -32,6 +36,8 @@ async def run_discord(service: QAService, settings: DiscordSettings) -> None:
                 "DISCORD_TOKEN was rejected by Discord: reset the bot token and try again"
             ) from None
         await bot.sync_commands()
+        if on_ready is not None:
+            on_ready()
         try:
             await client.connect(reconnect=True)
         except discord.PrivilegedIntentsRequired:

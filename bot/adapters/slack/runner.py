@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import aiohttp
 from aiohttp import web
@@ -43,9 +44,20 @@ def build_web_app(app: AsyncApp, path: str = EVENTS_PATH) -> web.Application:
 
 
 async def run_slack(
-    service: QAService, settings: SlackSettings, *, http: bool, port: int, host: str = "0.0.0.0"
+    service: QAService,
+    settings: SlackSettings,
+    *,
+    http: bool,
+    port: int,
+    host: str = "0.0.0.0",
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
-    """Serve Slack until cancelled. Raises ConfigError for missing or rejected tokens."""
+    """Serve Slack until cancelled. Raises ConfigError for missing or rejected tokens.
+
+    `on_ready` is called once the bot can take requests: the HTTP port is listening, or the
+    Socket Mode connection is up.
+    """
+    ready = on_ready or (lambda: None)
     settings.require(http=http)
     async with aiohttp.ClientSession() as session:
         client = build_client(settings, session)
@@ -54,9 +66,9 @@ async def run_slack(
         app = build_app(service, settings, client, background=background)
         try:
             if http:
-                await _serve_http(app, host, port)
+                await _serve_http(app, host, port, ready)
             else:
-                await _serve_socket_mode(app, client, settings)
+                await _serve_socket_mode(app, client, settings, ready)
         finally:
             if not await background.drain(timeout=DRAIN_SECONDS):
                 log.warning("event=slack_shutdown_cancelled_replies count=%d", len(background))
@@ -64,21 +76,23 @@ async def run_slack(
             log.info("event=slack_stopped")
 
 
-async def _serve_http(app: AsyncApp, host: str, port: int) -> None:
+async def _serve_http(app: AsyncApp, host: str, port: int, ready: Callable[[], None]) -> None:
     runner = web.AppRunner(build_web_app(app), access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
         log.info("event=slack_started mode=http host=%s port=%d path=%s", host, port, EVENTS_PATH)
+        ready()
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
 
 
-async def _serve_socket_mode(app: AsyncApp, client: AsyncWebClient, settings: SlackSettings) -> None:
-    handler = AsyncSocketModeHandler(
-        app, settings.app_token, logger=logging.getLogger("kubebot.slack.socket")
-    )
+async def _serve_socket_mode(
+    app: AsyncApp, client: AsyncWebClient, settings: SlackSettings, ready: Callable[[], None]
+) -> None:
+    # Ask for the WebSocket URL ourselves first: a bad app token is a clear error here, where the
+    # handler would retry it forever. The handler then connects to that URL.
     try:
         response = await client.apps_connections_open(app_token=settings.app_token)
     except SlackApiError as exc:
@@ -86,10 +100,14 @@ async def _serve_socket_mode(app: AsyncApp, client: AsyncWebClient, settings: Sl
         raise ConfigError(
             f"Slack rejected SLACK_APP_TOKEN ({error}); it needs the connections:write scope"
         ) from None
+    handler = AsyncSocketModeHandler(
+        app, settings.app_token, logger=logging.getLogger("kubebot.slack.socket")
+    )
     handler.client.wss_uri = str(response["url"])
     try:
         await handler.connect_async()  # type: ignore[no-untyped-call]  # bolt leaves it unannotated
         log.info("event=slack_started mode=socket")
+        ready()
         await asyncio.Event().wait()
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]
