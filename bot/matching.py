@@ -27,7 +27,7 @@ from bot.text import Normalizer, clean_input, normalize_basic
 class MatchSettings:
     answer_threshold: float = 0.5
     suggest_threshold: float = 0.3
-    ambiguity_gap: float = 0.02  # top two closer than this (and not near-exact): ask back
+    ambiguity_gap: float = 0.15  # two likely entries closer than this: ask back instead of guessing
     suggestion_gap: float = 0.1  # did-you-mean keeps candidates within this of the top
     max_suggestions: int = 5
     min_known_share: float = 0.34  # share of the question's weight the KB vocabulary must recognise
@@ -253,7 +253,7 @@ class Matcher:
             return MatchResult(Band.DECLINED)
         top = ranked[0].confidence
         second = ranked[1].confidence if len(ranked) > 1 else 0.0
-        if top >= s.answer_threshold and (top - second >= s.ambiguity_gap or top >= 0.9):
+        if top >= s.answer_threshold and top - second >= s.ambiguity_gap:
             return MatchResult(Band.ANSWERED, tuple(ranked))
         if top >= s.suggest_threshold:
             close = [c for c in ranked if c.confidence >= max(s.suggest_threshold, top - s.suggestion_gap)]
