@@ -64,8 +64,14 @@ def synthetic_entries(base: Sequence[Entry], size: int, seed: int = 7) -> list[E
                     words.pop(rng.randrange(len(words)))
                 words.insert(rng.randrange(len(words) + 1), word)
                 questions.append(" ".join(words))
-            out.append(replace(entry, id=f"{entry.id}-{copy}", title=f"{entry.title} ({word})",
-                               questions=tuple(questions)))
+            out.append(
+                replace(
+                    entry,
+                    id=f"{entry.id}-{copy}",
+                    title=f"{entry.title} ({word})",
+                    questions=tuple(questions),
+                )
+            )
     return out
 
 
@@ -164,23 +170,38 @@ def main() -> None:
         proc.start()
         rows.append(json.loads(queue.get()))
         proc.join()
-    print(f"{'entries':>8} {'load+index':>11} {'peak MB':>8} {'ours p50/p99 ms':>17} {'naive rf p50':>13} "
-          f"{'difflib p50':>12} {'bm25 p50':>9} {'speed-up vs naive':>18}")
+    print(
+        f"{'entries':>8} {'load+index':>11} {'peak MB':>8} {'ours p50/p99 ms':>17} {'naive rf p50':>13} "
+        f"{'difflib p50':>12} {'bm25 p50':>9} {'speed-up vs naive':>18}"
+    )
     for r in rows:
         ours, naive = r["ours"], r.get("naive")
-        cells = [f"{r['size']:>8}", f"{r['build_s']:>10.2f}s", f"{r['peak_mb']:>8.0f}",
-                 f"{ours[0]:>8.3f}/{ours[1]:<8.3f}",
-                 f"{naive[0]:>13.2f}" if naive else f"{'-':>13}",
-                 f"{r['difflib'][0]:>12.2f}" if "difflib" in r else f"{'-':>12}",
-                 f"{r['bm25'][0]:>9.2f}" if "bm25" in r else f"{'-':>9}",
-                 f"{naive[0] / ours[0]:>17.0f}x" if naive else f"{'-':>18}"]
+        cells = [
+            f"{r['size']:>8}",
+            f"{r['build_s']:>10.2f}s",
+            f"{r['peak_mb']:>8.0f}",
+            f"{ours[0]:>8.3f}/{ours[1]:<8.3f}",
+            f"{naive[0]:>13.2f}" if naive else f"{'-':>13}",
+            f"{r['difflib'][0]:>12.2f}" if "difflib" in r else f"{'-':>12}",
+            f"{r['bm25'][0]:>9.2f}" if "bm25" in r else f"{'-':>9}",
+            f"{naive[0] / ours[0]:>17.0f}x" if naive else f"{'-':>18}",
+        ]
         print(" ".join(cells))
     shipped = next((r for r in rows if "ours_top1" in r), None)
     if shipped:
-        print("\ntop-1 on the held-out questions (shipped KB): "
-              + ", ".join(f"{name} {shipped[key]:.1%}" for name, key in
-                          (("kubebot", "ours_top1"), ("naive rapidfuzz", "naive_top1"),
-                           ("difflib", "difflib_top1"), ("bm25", "bm25_top1")) if key in shipped))
+        print(
+            "\ntop-1 on the held-out questions (shipped KB): "
+            + ", ".join(
+                f"{name} {shipped[key]:.1%}"
+                for name, key in (
+                    ("kubebot", "ours_top1"),
+                    ("naive rapidfuzz", "naive_top1"),
+                    ("difflib", "difflib_top1"),
+                    ("bm25", "bm25_top1"),
+                )
+                if key in shipped
+            )
+        )
 
 
 if __name__ == "__main__":

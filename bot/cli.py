@@ -38,7 +38,11 @@ def load_snapshot(kb_dir: Path) -> Snapshot:
         kb = load_knowledge(kb_dir)
     except KnowledgeError as exc:
         first = exc.problems[0]
-        more = f" (and {len(exc.problems) - 1} more; run `kubebot kb lint {kb_dir}`)" if len(exc.problems) > 1 else ""
+        more = (
+            f" (and {len(exc.problems) - 1} more; run `kubebot kb lint {kb_dir}`)"
+            if len(exc.problems) > 1
+            else ""
+        )
         raise CliError(f"cannot load knowledge base: {first}{more}") from None
     return Snapshot.build(kb)
 
@@ -56,7 +60,8 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "confidence": round(reply.confidence, 4),
         "text": reply.text,
         "suggestions": [
-            {"id": c.entry_id, "title": c.title, "confidence": round(c.confidence, 4)} for c in reply.suggestions
+            {"id": c.entry_id, "title": c.title, "confidence": round(c.confidence, 4)}
+            for c in reply.suggestions
         ],
     }
 
@@ -103,7 +108,9 @@ def cmd_kb_lint(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -
             out.write(f"{problem}\n")
         out.write(f"{len(exc.problems)} problem(s) in {kb_dir}\n")
         return 1
-    out.write(f"{kb_dir}: {len(kb.entries)} entries, {len(kb.paths)} paths, {len(kb.synonyms)} synonyms: ok\n")
+    out.write(
+        f"{kb_dir}: {len(kb.entries)} entries, {len(kb.paths)} paths, {len(kb.synonyms)} synonyms: ok\n"
+    )
     return 0
 
 
@@ -148,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def kb_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--kb", metavar="DIR", help="knowledge base directory (default: $KUBEBOT_KB or the bundled one)")
+        p.add_argument(
+            "--kb", metavar="DIR", help="knowledge base directory (default: $KUBEBOT_KB or the bundled one)"
+        )
 
     p = sub.add_parser("ask", help="answer one question (or one per stdin line with `-`)")
     kb_option(p)
@@ -173,8 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = kb.add_parser("eval", help="measure top-1/top-3 accuracy and off-topic declines on an eval file")
     kb_option(p)
     p.add_argument("file", help="YAML list of {q: question, expect: entry id or null}")
-    p.add_argument("--min-top1", type=float, default=0.0, help="exit 1 when top-1 accuracy is below this (0..1)")
-    p.add_argument("--min-declined", type=float, default=0.0, help="exit 1 when the off-topic decline rate is below")
+    p.add_argument(
+        "--min-top1", type=float, default=0.0, help="exit 1 when top-1 accuracy is below this (0..1)"
+    )
+    p.add_argument(
+        "--min-declined", type=float, default=0.0, help="exit 1 when the off-topic decline rate is below"
+    )
     p.add_argument("--verbose", "-v", action="store_true", help="list every miss")
     p.set_defaults(func=cmd_kb_eval)
 

@@ -108,7 +108,9 @@ def evaluate(matcher: Matcher, items: Sequence[EvalItem]) -> EvalReport:
             if result.band is Band.ANSWERED:
                 report.answered_hits += 1
         else:
-            report.misses.append(f"{item.question!r}: expected {item.expect}, got {top} ({result.band.value})")
+            report.misses.append(
+                f"{item.question!r}: expected {item.expect}, got {top} ({result.band.value})"
+            )
         if item.expect in ids:
             report.top3_hits += 1
     return report

@@ -7,10 +7,10 @@ C parser when PyYAML has it) so that every value keeps the line it came from.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-import importlib.util
 from pathlib import Path
 
 import yaml
@@ -299,8 +299,14 @@ def _same_words_problems(
             first = owner.setdefault(key, (entry.id, q))
             if first[0] != entry.id:
                 line = lines.get(("question", f"{entry.id}/{q}"), entry.line)
-                out.append(Problem(entry.path, line, f"question '{q}' reads the same to the matcher as "
-                                   f"'{first[1]}' under entry '{first[0]}'; make it more specific"))
+                out.append(
+                    Problem(
+                        entry.path,
+                        line,
+                        f"question '{q}' reads the same to the matcher as "
+                        f"'{first[1]}' under entry '{first[0]}'; make it more specific",
+                    )
+                )
     return out
 
 
@@ -322,7 +328,9 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         for entry in _parse_entries_file(file, c):
             if entry.id in entries:
                 first = entries[entry.id]
-                c.add(None, f"duplicate id '{entry.id}' (first at {first.path}:{first.line})", line=entry.line)
+                c.add(
+                    None, f"duplicate id '{entry.id}' (first at {first.path}:{first.line})", line=entry.line
+                )
                 continue
             entries[entry.id] = entry
             for q in entry.questions:
@@ -340,7 +348,9 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         for ref in entry.see_also:
             if ref not in declared:
                 line = see_also_lines.get(("see_also", f"{entry.id}/{ref}"), entry.line)
-                problems.append(Problem(entry.path, line, f"see_also '{ref}' of '{entry.id}' is not an entry id"))
+                problems.append(
+                    Problem(entry.path, line, f"see_also '{ref}' of '{entry.id}' is not an entry id")
+                )
     synonyms: dict[str, str] = {}
     if (root / "synonyms.yaml").is_file():
         c = _Collector(str(root / "synonyms.yaml"))

@@ -6,7 +6,9 @@ import logging
 import re
 import sys
 
-_SECRETS = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|[MN][A-Za-z\d_-]{23,}\.[\w-]{6}\.[\w-]{27,})")
+_SECRETS = re.compile(
+    r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|[MN][A-Za-z\d_-]{23,}\.[\w-]{6}\.[\w-]{27,})"
+)
 
 
 class RedactingFormatter(logging.Formatter):

@@ -32,7 +32,7 @@ class MatchSettings:
     max_suggestions: int = 5
     min_known_share: float = 0.34  # share of the question's weight the KB vocabulary must recognise
     shortlist: int = 12
-    postings_cap: int = 800
+    postings_cap: int = 256  # entries kept per word, highest impact first: bounds the work per question
     typo_cutoff: float = 80.0
     unknown_weight: float = 0.55  # weight of a word the KB never uses, relative to the rarest word
     pooled_weight: float = 0.5  # blend: whole-entry term coverage vs the best single alternate
@@ -44,7 +44,17 @@ class MatchSettings:
     # logistic calibration of the confidence: intercept, then weights of (score, covered,
     # log(1 + evidence), margin to the next candidate, exact alternate, known share); fitted by
     # benchmarks/calibrate.py on the development questions in benchmarks/dev/
-    calibration: tuple[float, ...] = (-6.0, 6.0, 2.0, 0.5, 4.0, 2.0, 1.0, 0.0, 0.0)  # share of the question's weight the winning entry must use
+    calibration: tuple[float, ...] = (
+        -6.0,
+        6.0,
+        2.0,
+        0.5,
+        4.0,
+        2.0,
+        1.0,
+        0.0,
+        0.0,
+    )  # share of the question's weight the winning entry must use
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +73,16 @@ def _features(c: _Scored, ranked: list[_Scored]) -> tuple[float, ...]:
     top = ranked[0].score
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
     margin = top - runner_up if c is ranked[0] else c.score - top
-    return (c.score, c.covered, math.log1p(c.mass), margin, float(c.exact), c.known_share, c.best_alt,
-            min(c.together, 4) / 4)
+    return (
+        c.score,
+        c.covered,
+        math.log1p(c.mass),
+        margin,
+        float(c.exact),
+        c.known_share,
+        c.best_alt,
+        min(c.together, 4) / 4,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +130,10 @@ class Matcher:
             for t, d in df.items()
         }
         self._max_idf = math.log(1.0 + n)
-        self._alts = alts
+        # per alternate: its words, its sorted-words key, and its total weight
+        self._alts: list[list[tuple[frozenset[str], str, float]]] = [
+            [(tokens, key, sum(self._idf[t] for t in tokens)) for tokens, key in mine] for mine in alts
+        ]
         k = self.settings.tf_saturation
         # each entry's share of a token: saturating in how many of its alternates use it
         self._impact: list[dict[str, float]] = [
@@ -123,11 +144,12 @@ class Matcher:
             for token in tf:
                 postings.setdefault(token, []).append(index)
         cap = self.settings.postings_cap
-        self._postings: dict[str, tuple[int, ...]] = {}
+        self._postings: dict[str, tuple[tuple[int, float], ...]] = {}
         for token, es in postings.items():
-            if len(es) > cap:
-                es = heapq.nlargest(cap, es, key=lambda e: self._impact[e][token])  # noqa: B023
-            self._postings[token] = tuple(es)
+            pairs = [(e, self._impact[e][token]) for e in es]
+            if len(pairs) > cap:
+                pairs = heapq.nlargest(cap, pairs, key=lambda pair: pair[1])
+            self._postings[token] = tuple(pairs)
         self._vocab_by_len: dict[int, list[str]] = {}
         for token in self._idf:
             self._vocab_by_len.setdefault(len(token), []).append(token)
@@ -170,7 +192,9 @@ class Matcher:
             bucket = self._vocab_by_len.get(length)
             if not bucket:
                 continue
-            found = process.extractOne(token, bucket, scorer=fuzz.ratio, score_cutoff=self.settings.typo_cutoff)
+            found = process.extractOne(
+                token, bucket, scorer=fuzz.ratio, score_cutoff=self.settings.typo_cutoff
+            )
             if found is not None and (best is None or found[1] / 100.0 > best[1]):
                 best = (found[0], found[1] / 100.0)
         return best
@@ -186,9 +210,10 @@ class Matcher:
         known_share = sum(gains.values()) / q_total
         # 1. pooled: how much of the question each entry's vocabulary covers, central terms first
         acc: dict[int, float] = {}
+        get = acc.get
         for token, gain in gains.items():
-            for e in self._postings.get(token, ()):
-                acc[e] = acc.get(e, 0.0) + gain * self._impact[e][token]
+            for e, impact in self._postings.get(token, ()):
+                acc[e] = get(e, 0.0) + gain * impact
         shortlist = heapq.nlargest(s.shortlist, acc, key=acc.__getitem__)
         q_set = frozenset(gains)
         exact_entry = self._exact.get(q_set) if known_share > 0.999 else None
@@ -196,17 +221,18 @@ class Matcher:
             shortlist.append(exact_entry)
         # 2. best single alternate: weighted token F1 blended with character similarity
         q_key = " ".join(sorted(q_set))
+        idf = self._idf
         scored: list[_Scored] = []
         for e in shortlist:
             best_alt = 0.0
             together = 0  # most question words found together in one alternate
-            for tokens, key in self._alts[e]:
+            for tokens, key, weight in self._alts[e]:
                 common = q_set & tokens
                 if not common:
                     continue
                 together = max(together, len(common))
                 matched = sum(gains[t] for t in common)
-                precision = sum(self._idf[t] for t in common) / sum(self._idf[t] for t in tokens)
+                precision = sum(idf[t] for t in common) / weight
                 recall = matched / q_total
                 f1 = 2 * precision * recall / (precision + recall)
                 char = fuzz.ratio(q_key, key) / 100.0
@@ -267,7 +293,11 @@ class Matcher:
         needle = normalize_basic(prefix)
         if len(ranked) < limit:
             extra = process.extract(
-                needle, self._titles, scorer=fuzz.partial_ratio, limit=limit * 2, score_cutoff=60 if needle else 0
+                needle,
+                self._titles,
+                scorer=fuzz.partial_ratio,
+                limit=limit * 2,
+                score_cutoff=60 if needle else 0,
             )
             for _title, score, index in extra:
                 entry = self._entries[index]

@@ -29,7 +29,7 @@ def entry_text(entry: Entry) -> str:
 
 
 def suggestions_text(question: str, candidates: Sequence[Candidate]) -> str:
-    lines = [f"I'm not sure what you mean by \"{question}\". Did you mean:"]
+    lines = [f'I\'m not sure what you mean by "{question}". Did you mean:']
     lines += [f"  - {c.title} (ask: {c.entry_id})" for c in candidates]
     return "\n".join(lines)
 
@@ -38,13 +38,13 @@ def decline_text(question: str, tags: Sequence[str]) -> str:
     shown = ", ".join(tags[:12])
     if not question:
         return (
-            "Ask me a Kubernetes or container question, for example \"what is a pod\" or "
-            "\"why is my pod in CrashLoopBackOff\". Type \"topics\" to see what I know."
+            'Ask me a Kubernetes or container question, for example "what is a pod" or '
+            '"why is my pod in CrashLoopBackOff". Type "topics" to see what I know.'
         )
     return (
-        f"Sorry, I don't have an answer for \"{question}\". I know about Kubernetes and containers: "
-        f"{shown}. Try a short question like \"what is a service\" or paste the error message; "
-        "type \"topics\" for the full list."
+        f'Sorry, I don\'t have an answer for "{question}". I know about Kubernetes and containers: '
+        f'{shown}. Try a short question like "what is a service" or paste the error message; '
+        'type "topics" for the full list.'
     )
 
 
@@ -59,7 +59,7 @@ def topics_text(groups: Sequence[TopicGroup]) -> str:
 def help_text(paths: Sequence[LearningPath], cluster_enabled: bool) -> str:
     lines = [
         "I answer Kubernetes and container questions: first an analogy, then the commands.",
-        "  <question>        ask in your own words, e.g. \"what is a pod\", or paste an error",
+        '  <question>        ask in your own words, e.g. "what is a pod", or paste an error',
         "  topics            list what I know about",
         "  learn [PATH]      a guided tour, one step at a time",
         "  help              this message",
@@ -91,7 +91,9 @@ def cluster_text(report: ClusterReport, linked: Sequence[Entry] = ()) -> str:
     if report.columns:
         table = [report.columns, *report.rows]
         widths = [max(len(row[i]) for row in table) for i in range(len(report.columns))]
-        lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
+        lines += [
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table
+        ]
     if report.omitted:
         lines.append(f"... and {report.omitted} more")
     titles = {e.id: e.title for e in linked}
@@ -99,7 +101,9 @@ def cluster_text(report: ClusterReport, linked: Sequence[Entry] = ()) -> str:
         lines.append(f"\n* {finding.object_ref}: {finding.summary}")
         lines += [f"    {ev}" for ev in finding.evidence]
         if finding.entry_id:
-            lines.append(f"    Fix: {titles.get(finding.entry_id, finding.entry_id)} (ask: {finding.entry_id})")
+            lines.append(
+                f"    Fix: {titles.get(finding.entry_id, finding.entry_id)} (ask: {finding.entry_id})"
+            )
     if not report.rows and not report.findings:
         lines.append("Nothing found.")
     return "\n".join(lines)

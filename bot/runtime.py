@@ -36,8 +36,13 @@ def _cluster_gateway(env: dict[str, str]) -> ClusterGateway | None:
     return build_gateway(ClusterSettings.from_env(env))
 
 
-def _adapter(platform: str, service: QAService, args: argparse.Namespace, env: dict[str, str],
-             on_ready: Callable[[], None]) -> Awaitable[None]:
+def _adapter(
+    platform: str,
+    service: QAService,
+    args: argparse.Namespace,
+    env: dict[str, str],
+    on_ready: Callable[[], None],
+) -> Awaitable[None]:
     if platform == "slack":
         from bot.adapters.slack.config import SlackSettings
         from bot.adapters.slack.runner import run_slack
@@ -50,7 +55,9 @@ def _adapter(platform: str, service: QAService, args: argparse.Namespace, env: d
     return run_discord(service, DiscordSettings.from_env(env), on_ready=on_ready)
 
 
-async def _serve(platform: str, args: argparse.Namespace, settings: CoreSettings, env: dict[str, str]) -> None:
+async def _serve(
+    platform: str, args: argparse.Namespace, settings: CoreSettings, env: dict[str, str]
+) -> None:
     from bot.background import start_background
     from bot.cli import load_snapshot
 
@@ -63,8 +70,13 @@ async def _serve(platform: str, args: argparse.Namespace, settings: CoreSettings
     for sig in (signal.SIGINT, signal.SIGTERM):  # Kubernetes stops pods with SIGTERM
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, task.cancel)
-    log.info("event=serving platform=%s kb=%s entries=%d cluster=%s", platform, kb_dir,
-             len(service.holder.current.kb.entries), service.cluster_enabled)
+    log.info(
+        "event=serving platform=%s kb=%s entries=%d cluster=%s",
+        platform,
+        kb_dir,
+        len(service.holder.current.kb.entries),
+        service.cluster_enabled,
+    )
     try:
         await task
     except asyncio.CancelledError:

@@ -105,7 +105,9 @@ class QAService:
                 suggestions=result.candidates if result else (),
             )
         elif result.band is Band.ANSWERED:
-            reply = self._entry_reply(snap, snap.kb.entries[result.best.entry_id], question, result.confidence)
+            reply = self._entry_reply(
+                snap, snap.kb.entries[result.best.entry_id], question, result.confidence
+            )
             reply = replace(reply, suggestions=result.candidates[1:])
         else:
             reply = Reply(
@@ -125,20 +127,32 @@ class QAService:
         snap = self.holder.current
         entry = snap.kb.entries.get(entry_id)
         if entry is None:
-            return Reply(ReplyKind.ERROR, entry_id, f"That topic ({entry_id}) no longer exists. Type \"topics\".")
+            return Reply(
+                ReplyKind.ERROR, entry_id, f'That topic ({entry_id}) no longer exists. Type "topics".'
+            )
         return self._entry_reply(snap, entry, entry.title, 1.0)
 
     def tour(self, path_id: str | None, index: int) -> Reply:
         snap = self.holder.current
         paths = snap.kb.paths
-        path = paths.get(path_id or DEFAULT_PATH) or (next(iter(paths.values())) if paths and not path_id else None)
+        path = paths.get(path_id or DEFAULT_PATH) or (
+            next(iter(paths.values())) if paths and not path_id else None
+        )
         if path is None:
             known = ", ".join(paths) or "none"
-            return Reply(ReplyKind.ERROR, path_id or "", f"There is no tour called \"{path_id}\". Tours: {known}.")
+            return Reply(
+                ReplyKind.ERROR, path_id or "", f'There is no tour called "{path_id}". Tours: {known}.'
+            )
         index = max(0, min(index, len(path.steps) - 1))
         step = TourStep(path.id, path.title, index, len(path.steps), snap.kb.entries[path.steps[index]])
-        return Reply(ReplyKind.TOUR, path.id, render.tour_text(step), entry=step.entry, tour=step,
-                     see_also=self._see_also(snap, step.entry))
+        return Reply(
+            ReplyKind.TOUR,
+            path.id,
+            render.tour_text(step),
+            entry=step.entry,
+            tour=step,
+            see_also=self._see_also(snap, step.entry),
+        )
 
     def topics(self) -> Reply:
         snap = self.holder.current
@@ -151,7 +165,9 @@ class QAService:
 
     def feedback(self, entry_id: str | None, helpful: bool, message: Message) -> None:
         self.recorder.record_feedback(
-            FeedbackRecord(entry_id, helpful, message.platform, message.channel_type, clean_input(message.text))
+            FeedbackRecord(
+                entry_id, helpful, message.platform, message.channel_type, clean_input(message.text)
+            )
         )
 
     async def cluster_reply(self, query: ClusterQuery, message: Message) -> Reply:
@@ -159,10 +175,17 @@ class QAService:
         snap = self.holder.current
         report = await self.cluster.query(query, message)
         linked = tuple(
-            snap.kb.entries[f.entry_id] for f in report.findings if f.entry_id and f.entry_id in snap.kb.entries
+            snap.kb.entries[f.entry_id]
+            for f in report.findings
+            if f.entry_id and f.entry_id in snap.kb.entries
         )
-        return Reply(ReplyKind.CLUSTER, message.text, render.cluster_text(report, linked),
-                     cluster=report, linked_entries=linked)
+        return Reply(
+            ReplyKind.CLUSTER,
+            message.text,
+            render.cluster_text(report, linked),
+            cluster=report,
+            linked_entries=linked,
+        )
 
     # -- helpers --------------------------------------------------------------------------
     def _entry_reply(self, snap: Snapshot, entry: Entry, question: str, confidence: float) -> Reply:
@@ -195,4 +218,3 @@ class QAService:
             )
         except Exception:  # recording must never cost an answer
             log.exception("event=record_failed")
-

@@ -84,7 +84,9 @@ class Normalizer:
         self._phrases = {k: v for k, v in synonyms.items() if " " in k}
         self._words = {k: v for k, v in synonyms.items() if " " not in k}
         self._phrase_re = (
-            re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(self._phrases, key=len, reverse=True)) + r")\b")
+            re.compile(
+                r"\b(" + "|".join(re.escape(k) for k in sorted(self._phrases, key=len, reverse=True)) + r")\b"
+            )
             if self._phrases
             else None
         )

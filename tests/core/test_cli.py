@@ -19,7 +19,9 @@ from tests.conftest import FIXTURE_KB, ROOT
 KB = ["--kb", str(FIXTURE_KB)]
 
 
-def run(argv: list[str], stdin: str | None = None, monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, str]:
+def run(
+    argv: list[str], stdin: str | None = None, monkeypatch: pytest.MonkeyPatch | None = None
+) -> tuple[int, str]:
     out = io.StringIO()
     if stdin is not None and monkeypatch is not None:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
@@ -30,7 +32,12 @@ def run(argv: list[str], stdin: str | None = None, monkeypatch: pytest.MonkeyPat
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEBOT_")}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True, cwd=ROOT, env=env,
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
         timeout=60,
     )
 
@@ -108,8 +115,10 @@ def test_kb_lint_exit_codes(tmp_path: Path) -> None:
 
 def test_kb_eval_gates(tmp_path: Path) -> None:
     eval_file = tmp_path / "eval.yaml"
-    eval_file.write_text("- {q: whats a po, expect: pod}\n- {q: banana bread recipe, expect: null}\n"
-                         "- {q: how do i bake a cake, expect: node}\n")
+    eval_file.write_text(
+        "- {q: whats a po, expect: pod}\n- {q: banana bread recipe, expect: null}\n"
+        "- {q: how do i bake a cake, expect: node}\n"
+    )
     code, out = run(["kb", "eval", *KB, str(eval_file)])
     assert code == 0
     assert "top-1 accuracy:       50.0% (1/2)" in out
@@ -134,7 +143,11 @@ def test_help_documents_every_command() -> None:
 def test_chat_answers_each_piped_line() -> None:
     proc = cli("chat", *KB, stdin="what is a pod\nhelp\nwhat is a node\n")
     assert proc.returncode == 0
-    assert proc.stdout.index("What is a Pod?") < proc.stdout.index("learn [PATH]") < proc.stdout.index("What is a Node?")
+    assert (
+        proc.stdout.index("What is a Pod?")
+        < proc.stdout.index("learn [PATH]")
+        < proc.stdout.index("What is a Node?")
+    )
 
 
 def test_ask_does_not_import_platform_or_cluster_code() -> None:

@@ -15,10 +15,27 @@ from bot.text import normalize_basic
 from tests.conftest import EVAL_DIR, SHIPPED_KB
 
 OFFICIAL_HOSTS = {
-    "kubernetes.io", "docs.docker.com", "github.com", "docs.aws.amazon.com", "aws.amazon.com", "nodejs.org",
-    "opentelemetry.io", "docs.python.org", "pkg.go.dev", "go.dev", "man7.org", "docs.kernel.org",
-    "book.kubebuilder.io", "www.w3.org", "w3c.github.io", "kubectl.docs.kubernetes.io", "opencontainers.org",
-    "argo-rollouts.readthedocs.io", "docs.flagger.app", "kubernetes.github.io", "coredns.io",
+    "kubernetes.io",
+    "docs.docker.com",
+    "github.com",
+    "docs.aws.amazon.com",
+    "aws.amazon.com",
+    "nodejs.org",
+    "opentelemetry.io",
+    "docs.python.org",
+    "pkg.go.dev",
+    "go.dev",
+    "man7.org",
+    "docs.kernel.org",
+    "book.kubebuilder.io",
+    "www.w3.org",
+    "w3c.github.io",
+    "kubectl.docs.kubernetes.io",
+    "opencontainers.org",
+    "argo-rollouts.readthedocs.io",
+    "docs.flagger.app",
+    "kubernetes.github.io",
+    "coredns.io",
 }
 
 
@@ -55,7 +72,8 @@ def test_concept_entries_have_an_analogy(shipped_kb: KnowledgeBase) -> None:
 
 def test_debugging_entries_have_commands(shipped_kb: KnowledgeBase) -> None:
     missing = [
-        e.id for e in shipped_kb.entries.values()
+        e.id
+        for e in shipped_kb.entries.values()
         if _theme(e.path) in ("debugging", "tools") and not any(t.command for t in e.tips)
     ]
     assert missing == []

@@ -65,7 +65,10 @@ def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
 
 def test_unknown_key_is_an_error_not_ignored(tmp_path: Path) -> None:
     found = problems(write(tmp_path, GOOD.replace("    analogy:", "    anaolgy:")))
-    assert found == [f"{tmp_path / 'a.yaml'}:8: unknown key 'anaolgy' in an entry (allowed: " + found[0].split("(allowed: ")[1]]
+    assert found == [
+        f"{tmp_path / 'a.yaml'}:8: unknown key 'anaolgy' in an entry (allowed: "
+        + found[0].split("(allowed: ")[1]
+    ]
 
 
 def test_missing_required_key(tmp_path: Path) -> None:
@@ -86,7 +89,10 @@ def test_bad_id(tmp_path: Path) -> None:
 
 def test_duplicate_id_across_files(tmp_path: Path) -> None:
     write(tmp_path, GOOD)
-    dup = "entries:\n  - id: pod\n    title: T\n    questions: [x one, x two, x three]\n    answer: A\n    sources: [https://a.b/]\n"
+    dup = (
+        "entries:\n  - id: pod\n    title: T\n    questions: [x one, x two, x three]\n"
+        "    answer: A\n    sources: [https://a.b/]\n"
+    )
     (tmp_path / "b.yaml").write_text(dup)
     found = problems(tmp_path)
     assert found == [f"{tmp_path / 'b.yaml'}:2: duplicate id 'pod' (first at {tmp_path / 'a.yaml'}:2)"]
@@ -103,20 +109,26 @@ def test_too_few_questions(tmp_path: Path) -> None:
 
 
 def test_non_url_source(tmp_path: Path) -> None:
-    text = GOOD.replace("sources: [https://kubernetes.io/docs/concepts/architecture/nodes/]", "sources: [kubernetes.io]")
+    text = GOOD.replace(
+        "sources: [https://kubernetes.io/docs/concepts/architecture/nodes/]", "sources: [kubernetes.io]"
+    )
     found = problems(write(tmp_path, text))
     assert found == [f"{tmp_path / 'a.yaml'}:22: source 'kubernetes.io' is not an http(s) URL"]
 
 
 def test_same_question_under_two_entries(tmp_path: Path) -> None:
     found = problems(write(tmp_path, GOOD.replace("what runs on a worker node", "Pod vs. container?")))
-    assert found == [f"{tmp_path / 'a.yaml'}:20: question 'Pod vs. container?' is also under entry 'pod' "
-                     f"({tmp_path / 'a.yaml'}:2)"]
+    assert found == [
+        f"{tmp_path / 'a.yaml'}:20: question 'Pod vs. container?' is also under entry 'pod' "
+        f"({tmp_path / 'a.yaml'}:2)"
+    ]
 
 
 def test_repeated_question_within_entry(tmp_path: Path) -> None:
     found = problems(write(tmp_path, GOOD.replace("why pods not containers", "What is a pod?")))
-    assert found == [f"{tmp_path / 'a.yaml'}:7: question 'What is a pod?' repeats an earlier question of this entry"]
+    assert found == [
+        f"{tmp_path / 'a.yaml'}:7: question 'What is a pod?' repeats an earlier question of this entry"
+    ]
 
 
 def test_non_text_value(tmp_path: Path) -> None:
@@ -136,7 +148,9 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_paths_with_dangling_step(tmp_path: Path) -> None:
     write(tmp_path, GOOD)
     (tmp_path / "paths.yaml").write_text("paths:\n  - id: tour\n    title: Tour\n    steps: [pod, ghost]\n")
-    assert problems(tmp_path) == [f"{tmp_path / 'paths.yaml'}:2: step 'ghost' of path 'tour' is not an entry id"]
+    assert problems(tmp_path) == [
+        f"{tmp_path / 'paths.yaml'}:2: step 'ghost' of path 'tour' is not an entry id"
+    ]
 
 
 def test_synonyms_are_normalised(tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ def test_abbreviations_and_typos(matcher: Matcher) -> None:
 
 
 @pytest.mark.parametrize(
-    "question", ["how do I center a div", "banana bread recipe", "how do i do it", "", "   ", "asdkjh qwpoeiru"]
+    "question",
+    ["how do I center a div", "banana bread recipe", "how do i do it", "", "   ", "asdkjh qwpoeiru"],
 )
 def test_off_topic_gibberish_and_stop_words_are_declined(matcher: Matcher, question: str) -> None:
     assert matcher.match(question).band is Band.DECLINED

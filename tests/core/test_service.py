@@ -45,7 +45,9 @@ async def test_cluster_words_are_questions_when_no_cluster_is_configured(fixture
 
 def test_tour_steps_and_clamps(fixture_service: QAService) -> None:
     last = fixture_service.tour("onboarding", 99)
-    assert last.tour is not None and last.tour.index == 6 and not last.tour.has_next and last.tour.has_previous
+    assert (
+        last.tour is not None and last.tour.index == 6 and not last.tour.has_next and last.tour.has_previous
+    )
     assert fixture_service.tour("debugging-101", 1).entry.id == "oomkilled"  # type: ignore[union-attr]
     missing = fixture_service.tour("nope", 0)
     assert missing.kind is ReplyKind.ERROR and "onboarding" in missing.text
@@ -63,9 +65,14 @@ def test_answers_are_recorded_without_user_ids(fixture_service: QAService) -> No
     fixture_service.answer("what is a pod", msg("what is a pod"))
     fixture_service.answer("banana bread", msg("banana bread"))
     fixture_service.feedback("pod", True, msg("what is a pod"))
-    assert [(r.entry_id, r.band) for r in recorder.questions] == [("pod", Band.ANSWERED), (None, Band.DECLINED)]
+    assert [(r.entry_id, r.band) for r in recorder.questions] == [
+        ("pod", Band.ANSWERED),
+        (None, Band.DECLINED),
+    ]
     assert recorder.questions[0].platform is Platform.SLACK
-    assert recorder.feedback == [FeedbackRecord("pod", True, Platform.SLACK, ChannelType.DIRECT, "what is a pod")]
+    assert recorder.feedback == [
+        FeedbackRecord("pod", True, Platform.SLACK, ChannelType.DIRECT, "what is a pod")
+    ]
 
 
 def test_a_failing_recorder_never_costs_an_answer(fixture_service: QAService) -> None:

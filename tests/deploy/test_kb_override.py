@@ -10,8 +10,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
 from bot.knowledge import load_knowledge
 
 FIXTURE_KB = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
