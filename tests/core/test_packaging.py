@@ -1,0 +1,45 @@
+"""An installed wheel carries the knowledge base and finds it without a checkout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def test_wheel_ships_the_knowledge_base_and_finds_it(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = wheels.glob("kubebot-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "bot/knowledge_data/paths.yaml" in names
+    assert sum(n.startswith("bot/knowledge_data/") and n.endswith(".yaml") for n in names) >= 20
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    # run from an unrelated directory, with only the installed copy of `bot` importable first
+    code = "import bot.knowledge as k, bot.cli as c; print(k.__file__); c.main(['kb', 'lint'])"
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith(str(target))
+    assert lines[1].startswith(f"{target / 'bot' / 'knowledge_data'}: ") and lines[1].endswith(": ok")
