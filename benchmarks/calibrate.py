@@ -1,4 +1,4 @@
-"""Fit the matcher's confidence calibration on the development questions (`benchmarks/dev/`).
+"""Fit the matcher's confidence calibration on the calibration questions (`benchmarks/calib/`).
 
 The matcher ranks entries by a lexical score; this fits a logistic model that turns that score
 and the evidence behind it into the probability that the top candidate is what the asker wants
@@ -23,7 +23,7 @@ from bot.evaluate import load_eval_file  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
 
-DEV = ROOT / "benchmarks" / "dev"
+DEV = ROOT / "benchmarks" / "calib"
 
 
 def samples(matcher: Matcher) -> tuple[list[tuple[float, ...]], list[int], list[bool]]:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
-from bot.config import ConfigError, CoreSettings, merged_env
+from bot.config import ConfigError, CoreSettings, env_float, merged_env
 from bot.http import HealthServer
 from bot.metrics import METRICS, Metrics
 from bot.ports import Recorder
@@ -42,23 +42,12 @@ class BackgroundSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> BackgroundSettings:
         e = merged_env(env)
         return cls(
-            reload_interval=_env_seconds(e, "KUBEBOT_RELOAD_INTERVAL", DEFAULT_INTERVAL_S),
+            reload_interval=env_float(
+                e, "KUBEBOT_RELOAD_INTERVAL", DEFAULT_INTERVAL_S, minimum=0, what="a number of seconds"
+            ),
             http_host=e.get("KUBEBOT_HTTP_HOST", "").strip() or "0.0.0.0",
-            store_retry=_env_seconds(e, "KUBEBOT_STORE_RETRY", 30.0),
+            store_retry=env_float(e, "KUBEBOT_STORE_RETRY", 30.0, minimum=0, what="a number of seconds"),
         )
-
-
-def _env_seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, not {raw!r}")
-    return value
 
 
 class Background:

@@ -6,6 +6,7 @@ module holds only what the core needs. Errors raise ConfigError, never exit.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,6 +67,32 @@ def env_int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def env_float(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    what: str = "a number",
+) -> float:
+    """A float setting within [minimum, maximum]; `what` names it in the error ("a number of seconds")."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be {what}, not {raw!r}") from None
+    if (
+        not math.isfinite(value)
+        or (minimum is not None and value < minimum)
+        or (maximum is not None and value > maximum)
+    ):
+        raise ConfigError(f"{name} must be {what}, not {raw!r}")
+    return value
 
 
 def env_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:

@@ -33,7 +33,7 @@ class MatchSettings:
     min_known_share: float = 0.34  # share of the question's weight the KB vocabulary must recognise
     shortlist: int = 12
     postings_cap: int = 256  # entries kept per word, highest impact first: bounds the work per question
-    typo_cutoff: float = 80.0
+    typo_cutoff: float = 85.0  # 80 turns broker into broken and internal into literal
     unknown_weight: float = 0.55  # weight of a word the KB never uses, relative to the rarest word
     pooled_weight: float = 0.5  # blend: whole-entry term coverage vs the best single alternate
     char_weight: float = 0.25  # within the best-alternate score: characters vs weighted tokens
@@ -106,13 +106,17 @@ class Matcher:
         self._entries: list[Entry] = list(entries)
         alts: list[list[tuple[frozenset[str], str]]] = []
         entry_tf: list[dict[str, int]] = []
+        words: dict[str, str] = {}  # words as written in the KB -> their token, for typo correction
         for entry in self._entries:
             mine: list[tuple[frozenset[str], str]] = []
             tf: dict[str, int] = {}
             for position, text in enumerate((entry.title, *entry.questions)):
-                tokens = self.normalizer.tokens(text)
-                if not tokens:
+                word_tokens = self.normalizer.pairs(text)
+                if not word_tokens:
                     continue
+                tokens = tuple(token for _word, token in word_tokens)
+                for word, token in word_tokens:
+                    words.setdefault(word, token)
                 mine.append((frozenset(tokens), " ".join(sorted(tokens))))
                 boost = self.settings.title_boost if position == 0 else 1
                 for token in tokens:
@@ -150,9 +154,12 @@ class Matcher:
             if len(pairs) > cap:
                 pairs = heapq.nlargest(cap, pairs, key=lambda pair: pair[1])
             self._postings[token] = tuple(pairs)
-        self._vocab_by_len: dict[int, list[str]] = {}
-        for token in self._idf:
-            self._vocab_by_len.setdefault(len(token), []).append(token)
+        # typos are corrected against words as written (before stemming): "scalling" -> "scaling"
+        self._words = words
+        self._words_by_len: dict[int, list[str]] = {}
+        for word in words:
+            if not word.isdigit():
+                self._words_by_len.setdefault(len(word), []).append(word)
         self._titles = [normalize_basic(e.title) for e in self._entries]
         # word-for-word alternates, so an exact question always reaches the shortlist
         self._exact: dict[frozenset[str], int] = {}
@@ -170,33 +177,33 @@ class Matcher:
     # -- per question -------------------------------------------------------------------
     def _query(self, text: str) -> list[_QueryToken]:
         out: list[_QueryToken] = []
-        for token in self.normalizer.tokens(text):
+        for word, token in self.normalizer.pairs(text):
             weight = self._idf.get(token)
             if weight is not None:
                 out.append(_QueryToken(token, weight, 1.0))
                 continue
-            fixed = self._correct(token)
-            if fixed is not None:
+            fixed = self._correct(word)
+            if fixed is not None and fixed[0] in self._idf:
                 out.append(_QueryToken(fixed[0], self._idf[fixed[0]], fixed[1] ** 2))
             else:
                 share = 0.15 if any(ch.isdigit() for ch in token) else self.settings.unknown_weight
                 out.append(_QueryToken(None, self._max_idf * share, 0.0))
         return out
 
-    def _correct(self, token: str) -> tuple[str, float] | None:
-        """The closest vocabulary token for a misspelt one, with its similarity in 0..1."""
-        if len(token) < 6 or token.isdigit():  # short words are too easy to "correct" into others
+    def _correct(self, word: str) -> tuple[str, float] | None:
+        """The token of the closest known word for a misspelt one, with its similarity in 0..1."""
+        if len(word) < 6 or not word.isalpha():  # short words are too easy to "correct" into others
             return None
         best: tuple[str, float] | None = None
-        for length in range(len(token) - 2, len(token) + 3):
-            bucket = self._vocab_by_len.get(length)
+        for length in range(len(word) - 2, len(word) + 3):
+            bucket = self._words_by_len.get(length)
             if not bucket:
                 continue
             found = process.extractOne(
-                token, bucket, scorer=fuzz.ratio, score_cutoff=self.settings.typo_cutoff
+                word, bucket, scorer=fuzz.ratio, score_cutoff=self.settings.typo_cutoff
             )
             if found is not None and (best is None or found[1] / 100.0 > best[1]):
-                best = (found[0], found[1] / 100.0)
+                best = (self._words[found[0]], found[1] / 100.0)
         return best
 
     def _score(self, text: str) -> list[_Scored]:
@@ -261,6 +268,9 @@ class Matcher:
     def rank(self, text: str, limit: int = 10) -> list[Candidate]:
         """Entries ranked for ``text``, best first, each with a calibrated confidence in 0..1:
         an estimate of the probability that it is the entry the asker wants."""
+        return [c for c, _exact in self._ranked(text, limit)]
+
+    def _ranked(self, text: str, limit: int) -> list[tuple[Candidate, bool]]:
         scored = self._score(text)
         weights = self.settings.calibration
         out = []
@@ -268,18 +278,21 @@ class Matcher:
             z = weights[0] + sum(w * x for w, x in zip(weights[1:], _features(c, scored), strict=True))
             confidence = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
             entry = self._entries[c.entry]
-            out.append(Candidate(entry.id, entry.title, round(confidence, 4)))
+            out.append((Candidate(entry.id, entry.title, round(confidence, 4)), c.exact))
+        out.sort(key=lambda pair: -pair[0].confidence)  # stable: ties keep the ranking order
         return out
 
     def match(self, text: str) -> MatchResult:
         """Rank, then decide: answer, suggest (did you mean) or decline."""
         s = self.settings
-        ranked = self.rank(text, limit=max(s.max_suggestions, 3))
-        if not ranked:
+        ranked_exact = self._ranked(text, max(s.max_suggestions, 3))
+        if not ranked_exact:
             return MatchResult(Band.DECLINED)
+        ranked = [c for c, _exact in ranked_exact]
         top = ranked[0].confidence
         second = ranked[1].confidence if len(ranked) > 1 else 0.0
-        if top >= s.answer_threshold and top - second >= s.ambiguity_gap:
+        exact = ranked_exact[0][1]  # the question is one of the entry's alternates: no need to ask back
+        if top >= s.answer_threshold and (exact or top - second >= s.ambiguity_gap):
             return MatchResult(Band.ANSWERED, tuple(ranked))
         if top >= s.suggest_threshold:
             close = [c for c in ranked if c.confidence >= max(s.suggest_threshold, top - s.suggestion_gap)]

@@ -38,10 +38,11 @@ STOP_WORDS = frozenset(
     whose why will with within without won would wouldn yet you your yours yourself yourselves
     hi hey hello thanks thank thx ty guys folks pls plz u ur im ive id youre hows wheres whys
     actually basically exactly literally kinda sorta gonna wanna gotta want need know tell
-    mean means meaning way stuff kind sort question quick help tldr eli5 like vs versus difference
+    mean means meaning way stuff question quick help tldr eli5 like vs versus difference
     differences compared compare comparison understand anybody somebody okay ok yeah yes oh ah
     trying tried try right good bad best better simple simply correct proper properly
     work works worked working use uses used using
+    doesnt dont isnt cant wont didnt arent wasnt werent shouldnt couldnt wouldnt hasnt havent theres
     """.split()
 )
 
@@ -62,18 +63,30 @@ def normalize_basic(text: str) -> str:
 
 
 def stem(token: str) -> str:
-    """A deliberately small suffix stripper; it only has to be consistent, not linguistic."""
-    if len(token) <= 3 or token.isdigit():
+    """A deliberately small suffix stripper; it only has to be consistent, not linguistic:
+    "scale", "scales", "scaled" and "scaling" all become "scal"."""
+    if len(token) <= 3 or not token.isalpha():
         return token
-    for suffix, repl, min_len in (("sses", "ss", 5), ("ies", "y", 5), ("ing", "", 6), ("ed", "", 5)):
-        if token.endswith(suffix) and len(token) >= min_len:
-            token = token[: len(token) - len(suffix)] + repl
-            if repl == "" and len(token) > 3 and token[-1] == token[-2] and token[-1] not in "lsz":
-                token = token[:-1]
-            return token
-    if token.endswith("s") and not token.endswith(("ss", "us", "is")) and len(token) > 3:
-        return token[:-1]
+    if token.endswith("sses"):
+        token = token[:-2]
+    elif token.endswith("ies") and len(token) > 4:
+        token = token[:-3] + "y"
+    elif token.endswith("es") and token[:-2].endswith(("ch", "sh", "x", "z", "ss")):
+        token = token[:-2]
+    elif token.endswith(("ing", "ed")) and len(token) >= (7 if token.endswith("ing") else 5):
+        token = token[:-3] if token.endswith("ing") else token[:-2]
+        if len(token) > 3 and token[-1] == token[-2] and token[-1] not in "lsz":
+            token = token[:-1]  # running -> run, stopped -> stop
+    elif token.endswith("ly") and len(token) >= 6:
+        token = token[:-2]
+    elif token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        token = token[:-1]
+    if token.endswith("e") and len(token) > 4:
+        token = token[:-1]
     return token
+
+
+_IP_ADDRESS = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")
 
 
 class Normalizer:
@@ -83,6 +96,8 @@ class Normalizer:
         synonyms = dict(synonyms or {})
         self._phrases = {k: v for k, v in synonyms.items() if " " in k}
         self._words = {k: v for k, v in synonyms.items() if " " not in k}
+        # single-word synonyms also apply to inflected forms: "deploying" -> "deploy" -> deployment
+        self._stemmed_words = {stem(k): v for k, v in self._words.items()}
         self._phrase_re = (
             re.compile(
                 r"\b(" + "|".join(re.escape(k) for k in sorted(self._phrases, key=len, reverse=True)) + r")\b"
@@ -90,25 +105,41 @@ class Normalizer:
             if self._phrases
             else None
         )
-        self._stems: dict[str, str] = {}
+        self._stems: dict[str, tuple[str, ...]] = {}
 
     def tokens(self, text: str) -> tuple[str, ...]:
         """Content tokens of ``text``: normalised, synonyms expanded, stop words dropped, stemmed."""
-        base = normalize_basic(text)
+        return tuple(token for _word, token in self.pairs(text))
+
+    def pairs(self, text: str) -> tuple[tuple[str, str], ...]:
+        """(word as written after synonyms, its token) for each distinct content token."""
+        base = normalize_basic(_IP_ADDRESS.sub(" ip ", text))
         if self._phrase_re is not None:
             base = self._phrase_re.sub(lambda m: self._phrases[m.group(1)], base)
-        out: list[str] = []
+        out: dict[str, str] = {}
         for word in base.split():
             for part in self._words.get(word, word).split():
                 if part in STOP_WORDS:
                     continue
-                token = self._stems.get(part)
-                if token is None:
-                    token = stem(part)
-                    if token in STOP_WORDS:  # "needs" -> "need"
-                        token = ""
-                    if len(self._stems) < 200_000:
-                        self._stems[part] = token
-                if token and token not in out:
-                    out.append(token)
-        return tuple(out)
+                for token in self._stem(part):
+                    if token not in out:
+                        out[token] = part
+        return tuple((word, token) for token, word in out.items())
+
+    def _stem(self, word: str) -> tuple[str, ...]:
+        cached = self._stems.get(word)
+        if cached is None:
+            token = stem(word)
+            replacement = self._stemmed_words.get(token)
+            if replacement is not None:
+                cached = tuple(stem(w) for w in replacement.split() if w not in STOP_WORDS)
+            else:
+                cached = () if token in _STEMMED_STOP_WORDS else (token,)  # "needs" -> "need"
+            if len(self._stems) < 200_000:
+                self._stems[word] = cached
+        return cached
+
+
+# stop words also catch their inflected forms ("needs" -> "need"), but "-ly" adverbs do not
+# take their adjective with them ("really" must not drop "real", "namely" must not drop "name")
+_STEMMED_STOP_WORDS = frozenset(stem(w) for w in STOP_WORDS if not w.endswith("ly"))

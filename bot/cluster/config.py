@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from bot.config import ConfigError, env_bool, env_int, env_list, merged_env
+from bot.config import ConfigError, env_bool, env_float, env_int, env_list, merged_env
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_ROWS = 25
@@ -45,7 +45,7 @@ class ClusterSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ClusterSettings:
         e = merged_env(env)
-        timeout = _env_float(e, "KUBEBOT_CLUSTER_TIMEOUT", DEFAULT_TIMEOUT)
+        timeout = env_float(e, "KUBEBOT_CLUSTER_TIMEOUT", DEFAULT_TIMEOUT, what="a number of seconds")
         if not 0 < timeout <= 120:
             raise ConfigError(f"KUBEBOT_CLUSTER_TIMEOUT must be between 0 and 120 seconds, not {timeout}")
         max_rows = env_int(e, "KUBEBOT_CLUSTER_MAX_ROWS", DEFAULT_MAX_ROWS)
@@ -94,13 +94,3 @@ class ClusterSettings:
         if self.namespaces:
             return "all namespaces"
         return "all namespaces except " + ", ".join(self.excluded_namespaces)
-
-
-def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.config import ConfigError, env_bool, env_int, env_list, merged_env
+from bot.config import ConfigError, env_bool, env_float, env_int, env_list, merged_env
 
 DEFAULT_WELCOME = "Welcome {user}! New to Kubernetes? Take the guided tour, one step at a time."
 
@@ -25,19 +25,6 @@ def _snowflakes(env: Mapping[str, str], name: str) -> frozenset[int]:
     if bad:
         raise ConfigError(f"{name} must be a comma-separated list of channel ids, not {', '.join(bad)!r}")
     return frozenset(int(v) for v in values)
-
-
-def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number between 0 and 1, not {raw!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{name} must be between 0 and 1, not {raw!r}")
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +83,9 @@ class DiscordSettings:
             token=token,
             guild_id=_snowflake(e, "KUBEBOT_DISCORD_GUILD_ID"),
             listen_channels=_snowflakes(e, "KUBEBOT_DISCORD_LISTEN_CHANNELS"),
-            passive_min=_fraction(e, "KUBEBOT_DISCORD_PASSIVE_MIN", 0.75),
+            passive_min=env_float(
+                e, "KUBEBOT_DISCORD_PASSIVE_MIN", 0.75, minimum=0, maximum=1, what="a number between 0 and 1"
+            ),
             members_intent=members,
             onboarding_channel=onboarding,
             welcome=e.get("KUBEBOT_DISCORD_WELCOME", "").strip() or DEFAULT_WELCOME,

@@ -6,11 +6,10 @@ name of the variable and where to find the value in the Slack app settings.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.config import ConfigError, env_list, merged_env
+from bot.config import ConfigError, env_float, env_list, merged_env
 
 DEFAULT_COMMAND = "/kube"
 DEFAULT_PASSIVE_MIN = 0.75
@@ -67,7 +66,14 @@ class SlackSettings:
             app_token=e.get("SLACK_APP_TOKEN", "").strip(),
             command=command,
             listen_channels=frozenset(env_list(e, "KUBEBOT_SLACK_LISTEN_CHANNELS")),
-            passive_min=_env_fraction(e, "KUBEBOT_SLACK_PASSIVE_MIN", DEFAULT_PASSIVE_MIN),
+            passive_min=env_float(
+                e,
+                "KUBEBOT_SLACK_PASSIVE_MIN",
+                DEFAULT_PASSIVE_MIN,
+                minimum=0,
+                maximum=1,
+                what="a number between 0 and 1",
+            ),
             onboarding_channel=e.get("KUBEBOT_SLACK_ONBOARDING_CHANNEL", "").strip(),
             api_url=api_url,
         )
@@ -97,16 +103,3 @@ class SlackSettings:
 def _missing(name: str, mode: str = "") -> str:
     needed = f" for {mode}" if mode else ""
     return f"{name} is not set{needed}: set it to {_WHERE[name]} of your Slack app"
-
-
-def _env_fraction(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number between 0 and 1, not {raw!r}") from None
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{name} must be a number between 0 and 1, not {raw!r}")
-    return value
