@@ -9,6 +9,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import astuple
 from typing import TYPE_CHECKING, Any
 
 from bot.store.base import FeedbackRow, QuestionRow, StoreError, redact_url
@@ -81,37 +82,14 @@ class PostgresStore:
                             "INSERT INTO kubebot_questions (asked_at, platform, channel_type, band,"
                             " entry_id, confidence, text, text_hash)"
                             " VALUES (to_timestamp(%s), %s, %s, %s, %s, %s, %s, %s)",
-                            [
-                                (
-                                    q.asked_at,
-                                    q.platform,
-                                    q.channel_type,
-                                    q.band,
-                                    q.entry_id,
-                                    q.confidence,
-                                    q.text,
-                                    q.text_hash,
-                                )
-                                for q in questions
-                            ],
+                            [astuple(q) for q in questions],
                         )
                     if feedback:
                         cur.executemany(
                             "INSERT INTO kubebot_feedback (given_at, entry_id, helpful, platform,"
                             " channel_type, question, question_hash)"
                             " VALUES (to_timestamp(%s), %s, %s, %s, %s, %s, %s)",
-                            [
-                                (
-                                    f.given_at,
-                                    f.entry_id,
-                                    f.helpful,
-                                    f.platform,
-                                    f.channel_type,
-                                    f.question,
-                                    f.question_hash,
-                                )
-                                for f in feedback
-                            ],
+                            [astuple(f) for f in feedback],
                         )
             except self._errors as exc:
                 raise StoreError(f"cannot write to PostgreSQL {self.where}: {_one_line(exc)}") from exc

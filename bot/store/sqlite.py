@@ -7,6 +7,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Sequence
+from dataclasses import astuple
 from pathlib import Path
 
 from bot.store.base import FeedbackRow, QuestionRow, StoreError
@@ -85,35 +86,12 @@ class SQLiteStore:
                 conn.executemany(
                     "INSERT INTO kubebot_questions (asked_at, platform, channel_type, band, entry_id,"
                     " confidence, text, text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            q.asked_at,
-                            q.platform,
-                            q.channel_type,
-                            q.band,
-                            q.entry_id,
-                            q.confidence,
-                            q.text,
-                            q.text_hash,
-                        )
-                        for q in questions
-                    ],
+                    [astuple(q) for q in questions],
                 )
                 conn.executemany(
                     "INSERT INTO kubebot_feedback (given_at, entry_id, helpful, platform, channel_type,"
                     " question, question_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            f.given_at,
-                            f.entry_id,
-                            int(f.helpful),
-                            f.platform,
-                            f.channel_type,
-                            f.question,
-                            f.question_hash,
-                        )
-                        for f in feedback
-                    ],
+                    [astuple(f) for f in feedback],
                 )
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:

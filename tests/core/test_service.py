@@ -3,18 +3,7 @@ from __future__ import annotations
 from bot.models import Band, ChannelType, Message, Platform, ReplyKind
 from bot.ports import FeedbackRecord, QuestionRecord
 from bot.service import QAService
-
-
-class ListRecorder:
-    def __init__(self) -> None:
-        self.questions: list[QuestionRecord] = []
-        self.feedback: list[FeedbackRecord] = []
-
-    def record_question(self, record: QuestionRecord) -> None:
-        self.questions.append(record)
-
-    def record_feedback(self, record: FeedbackRecord) -> None:
-        self.feedback.append(record)
+from tests.helpers import MemoryRecorder
 
 
 class BrokenRecorder:
@@ -60,7 +49,7 @@ def test_entry_by_id_and_unknown_id(fixture_service: QAService) -> None:
 
 
 def test_answers_are_recorded_without_user_ids(fixture_service: QAService) -> None:
-    recorder = ListRecorder()
+    recorder = MemoryRecorder()
     fixture_service.recorder = recorder
     fixture_service.answer("what is a pod", msg("what is a pod"))
     fixture_service.answer("banana bread", msg("banana bread"))

@@ -17,26 +17,13 @@ from bot.adapters.discord.client import KubeBot, build_bot
 from bot.adapters.discord.config import DiscordSettings
 from bot.knowledge import load_knowledge
 from bot.models import ClusterReport, Finding, Message
-from bot.ports import ClusterQuery, FeedbackRecord, QuestionRecord
+from bot.ports import ClusterQuery
 from bot.service import KnowledgeHolder, QAService, Snapshot
 from tests.discord import discord_payloads as p
 from tests.discord.discord_fake import FakeDiscord
+from tests.helpers import MemoryRecorder
 
 FIXTURE_KB = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
-
-
-class MemoryRecorder:
-    """In-memory bot.ports.Recorder."""
-
-    def __init__(self) -> None:
-        self.questions: list[QuestionRecord] = []
-        self.feedback: list[FeedbackRecord] = []
-
-    def record_question(self, record: QuestionRecord) -> None:
-        self.questions.append(record)
-
-    def record_feedback(self, record: FeedbackRecord) -> None:
-        self.feedback.append(record)
 
 
 class FakeCluster:

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.ports import FeedbackRecord, QuestionRecord
+from tests.helpers import MemoryRecorder  # noqa: F401  (re-exported for the Slack tests)
 
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
@@ -42,18 +42,6 @@ class Failure:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
-
-
-class MemoryRecorder:
-    def __init__(self) -> None:
-        self.questions: list[QuestionRecord] = []
-        self.feedback: list[FeedbackRecord] = []
-
-    def record_question(self, record: QuestionRecord) -> None:
-        self.questions.append(record)
-
-    def record_feedback(self, record: FeedbackRecord) -> None:
-        self.feedback.append(record)
 
 
 def block_problems(blocks: list[dict[str, Any]], max_blocks: int = 50) -> list[str]:
