@@ -99,7 +99,7 @@ def measure(size: int, n_questions: int, baselines: bool, queue: mp.Queue) -> No
     start = time.perf_counter()
     kb = load_knowledge(ROOT / "knowledge")
     entries = list(kb.entries.values()) if size == 0 else synthetic_entries(list(kb.entries.values()), size)
-    matcher = Matcher(entries, kb.synonyms)
+    matcher = Matcher(entries, kb.synonyms, domain=kb.domain)
     build_s = time.perf_counter() - start
     peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
     for q in questions[:20]:  # warm caches the way a running bot has them

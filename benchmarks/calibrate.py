@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--target-declined", type=float, default=0.97)
     args = parser.parse_args()
     kb = load_knowledge(ROOT / "knowledge")
-    matcher = Matcher(kb.entries.values(), kb.synonyms)
+    matcher = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain)
     xs, ys, off = samples(matcher)
     weights = fit(xs, ys)
     print("calibration = (" + ", ".join(f"{w:.3f}" for w in weights) + ")")

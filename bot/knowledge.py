@@ -30,7 +30,7 @@ ENTRY_KEYS = {"id", "title", "questions", "tags", "analogy", "answer", "tips", "
 REQUIRED_KEYS = ("id", "title", "questions", "answer", "sources")
 TIP_KEYS = {"text", "command"}
 PATH_KEYS = {"id", "title", "steps"}
-SPECIAL_FILES = {"synonyms.yaml", "paths.yaml"}
+SPECIAL_FILES = {"synonyms.yaml", "paths.yaml", "domain.yaml"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,7 @@ class KnowledgeBase:
     entries: dict[str, Entry]
     synonyms: dict[str, str] = field(default_factory=dict)
     paths: dict[str, LearningPath] = field(default_factory=dict)
+    domain: tuple[str, ...] = ()  # words that mark a question as on topic (domain.yaml)
 
     def tags(self) -> dict[str, list[Entry]]:
         by_tag: dict[str, list[Entry]] = {}
@@ -230,6 +231,18 @@ def _parse_entries_file(file: Path, c: _Collector) -> list[Entry]:
     return [e for n in top["entries"].value if (e := _parse_entry(n, c)) is not None]
 
 
+def _parse_domain(file: Path, c: _Collector) -> tuple[str, ...]:
+    root = _compose(file, c)
+    if root is None:
+        return ()
+    top = c.mapping(root, "domain.yaml", {"terms"})
+    if "terms" not in top:
+        if isinstance(root, yaml.MappingNode):
+            c.add(root, "domain.yaml has no 'terms:' list")
+        return ()
+    return tuple(normalize_basic(t) for t, _ in c.texts(top["terms"], "terms"))
+
+
 def _parse_synonyms(file: Path, c: _Collector) -> dict[str, str]:
     root = _compose(file, c)
     if root is None:
@@ -351,6 +364,11 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                 problems.append(
                     Problem(entry.path, line, f"see_also '{ref}' of '{entry.id}' is not an entry id")
                 )
+    domain: tuple[str, ...] = ()
+    if (root / "domain.yaml").is_file():
+        c = _Collector(str(root / "domain.yaml"))
+        domain = _parse_domain(root / "domain.yaml", c)
+        problems.extend(c.problems)
     synonyms: dict[str, str] = {}
     if (root / "synonyms.yaml").is_file():
         c = _Collector(str(root / "synonyms.yaml"))
@@ -371,4 +389,4 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         problems.extend(_same_words_problems(entries, synonyms, see_also_lines))
     if problems:
         raise KnowledgeError(problems)
-    return KnowledgeBase(root=root, entries=entries, synonyms=synonyms, paths=paths)
+    return KnowledgeBase(root=root, entries=entries, synonyms=synonyms, paths=paths, domain=domain)

@@ -33,7 +33,7 @@ class Snapshot:
 
     @classmethod
     def build(cls, kb: KnowledgeBase, settings: MatchSettings | None = None) -> Snapshot:
-        matcher = Matcher(kb.entries.values(), kb.synonyms, settings)
+        matcher = Matcher(kb.entries.values(), kb.synonyms, settings, domain=kb.domain)
         by_tag = kb.tags()
         topics = tuple(TopicGroup(tag, tuple((e.id, e.title) for e in es)) for tag, es in by_tag.items())
         top_tags = tuple(sorted(by_tag, key=lambda t: -len(by_tag[t])))

@@ -27,7 +27,7 @@ STOP_WORDS = frozenset(
     further had has hasn have haven having he hence her here hereafter hereby herein hers herself him
     himself his how however i ie if in indeed into is isn it its itself just keep keeps kept last latter
     least less let lets ll ltd made many may maybe me meanwhile might mine more moreover most mostly much
-    must my myself namely neither never nevertheless next no nobody none noone nor not nothing now nowhere
+    must my myself namely neither never nevertheless next nobody none noone nor nothing now nowhere
     of off often on once one only onto or other others otherwise our ours ourselves out over own per
     perhaps please quite rather re really s same seem seemed seeming seems several she should shouldn
     since so some somehow someone something sometime sometimes somewhere still such t than that thats the
@@ -35,7 +35,7 @@ STOP_WORDS = frozenset(
     thing things this those though through throughout thru thus to together too toward towards un under
     until upon us ve very via was wasn we well were weren what whatever whats when whence whenever where
     whereafter whereas whereby wherein whereupon wherever whether which while whither who whoever whole whom
-    whose why will with within without won would wouldn yet you your yours yourself yourselves
+    whose why will with within won would wouldn yet you your yours yourself yourselves
     hi hey hello thanks thank thx ty guys folks pls plz u ur im ive id youre hows wheres whys
     actually basically exactly literally kinda sorta gonna wanna gotta want need know tell
     mean means meaning way stuff question quick help tldr eli5 like vs versus difference
