@@ -168,8 +168,10 @@ def main() -> None:
         queue: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
         proc = ctx.Process(target=measure, args=(size, args.questions, not args.no_baselines, queue))
         proc.start()
-        rows.append(json.loads(queue.get()))
         proc.join()
+        if proc.exitcode != 0 or queue.empty():
+            raise SystemExit(f"measuring size {size} failed (exit code {proc.exitcode})")
+        rows.append(json.loads(queue.get()))
     print(
         f"{'entries':>8} {'load+index':>11} {'peak MB':>8} {'ours p50/p99 ms':>17} {'naive rf p50':>13} "
         f"{'difflib p50':>12} {'bm25 p50':>9} {'speed-up vs naive':>18}"

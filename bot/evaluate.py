@@ -1,8 +1,10 @@
 """`kubebot kb eval`: accuracy of the matcher on a held-out file of questions.
 
 An eval file is a YAML list of `{q: question, expect: entry id or null}`; null means off-topic,
-which must be declined. Top-1 counts a question as right only when the bot would show the
-expected entry first and does not decline; top-3 when it is among the first three candidates.
+which must be declined. For on-topic questions, top-1 and top-3 are retrieval accuracy: the
+expected entry is the first (among the first three) candidates. How the bands treat them is
+reported next to it: answered correctly (answered outright with the expected entry) and
+wrongly declined (an on-topic question the bot declined). For off-topic questions: declined.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class EvalReport:
     top3_hits: int = 0
     answered_hits: int = 0
     declined_hits: int = 0
+    false_declines: int = 0
     misses: list[str] = field(default_factory=list)
 
     @property
@@ -50,6 +53,10 @@ class EvalReport:
         return self.answered_hits / self.on_topic if self.on_topic else 1.0
 
     @property
+    def wrongly_declined(self) -> float:
+        return self.false_declines / self.on_topic if self.on_topic else 0.0
+
+    @property
     def declined(self) -> float:
         return self.declined_hits / self.off_topic if self.off_topic else 1.0
 
@@ -59,6 +66,7 @@ class EvalReport:
             f"top-1 accuracy:       {self.top1:.1%} ({self.top1_hits}/{self.on_topic})",
             f"top-3 accuracy:       {self.top3:.1%} ({self.top3_hits}/{self.on_topic})",
             f"answered correctly:   {self.answered:.1%} ({self.answered_hits}/{self.on_topic})",
+            f"wrongly declined:     {self.wrongly_declined:.1%} ({self.false_declines}/{self.on_topic})",
             f"off-topic questions:  {self.off_topic}",
             f"off-topic declined:   {self.declined:.1%} ({self.declined_hits}/{self.off_topic})",
         ]
@@ -102,15 +110,15 @@ def evaluate(matcher: Matcher, items: Sequence[EvalItem]) -> EvalReport:
             continue
         report.on_topic += 1
         ids = [c.entry_id for c in matcher.rank(item.question, limit=3)]
-        top = result.best.entry_id if result.best and result.band is not Band.DECLINED else None
-        if top == item.expect:
+        if ids[:1] == [item.expect]:
             report.top1_hits += 1
-            if result.band is Band.ANSWERED:
-                report.answered_hits += 1
         else:
-            report.misses.append(
-                f"{item.question!r}: expected {item.expect}, got {top} ({result.band.value})"
-            )
+            report.misses.append(f"{item.question!r}: expected {item.expect}, got {ids[:1] or None}")
         if item.expect in ids:
             report.top3_hits += 1
+        if result.band is Band.ANSWERED and result.best is not None and result.best.entry_id == item.expect:
+            report.answered_hits += 1
+        if result.band is Band.DECLINED:
+            report.false_declines += 1
+            report.misses.append(f"{item.question!r}: expected {item.expect}, declined")
     return report

@@ -40,6 +40,7 @@ class MatchSettings:
     tf_saturation: float = 1.2
     title_boost: int = 2  # the title counts like this many alternates in the pooled vocabulary
     small_number_weight: float = 0.3
+    exact_confidence: float = 0.97  # confidence floor when the question is an alternate word for word
     min_covered: float = 0.6  # share of the question's weight the winning entry must use
     # logistic calibration of the confidence: intercept, then the weights of the features that
     # `_features` returns (score, coverage, log evidence, margin, exact alternate, known share,
@@ -243,7 +244,7 @@ class Matcher:
                 f1 = 2 * precision * recall / (precision + recall)
                 char = fuzz.ratio(q_key, key) / 100.0
                 best_alt = max(best_alt, (1 - s.char_weight) * f1 + s.char_weight * char)
-            pooled = acc[e] / q_total
+            pooled = acc.get(e, 0.0) / q_total  # an exact alternate may lie beyond the capped postings
             score = s.pooled_weight * pooled + (1 - s.pooled_weight) * best_alt
             vocab = self._impact[e]
             mass = sum(gain for token, gain in gains.items() if token in vocab)
@@ -273,11 +274,14 @@ class Matcher:
 
     def _ranked(self, text: str, limit: int) -> list[tuple[Candidate, bool]]:
         scored = self._score(text)
-        weights = self.settings.calibration
+        s = self.settings
+        weights = s.calibration
         out = []
         for c in scored[:limit]:
             z = weights[0] + sum(w * x for w, x in zip(weights[1:], _features(c, scored), strict=True))
             confidence = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+            if c.exact:  # the author's own wording of the question: as sure as it gets
+                confidence = max(confidence, s.exact_confidence)
             entry = self._entries[c.entry]
             out.append((Candidate(entry.id, entry.title, round(confidence, 4)), c.exact))
         out.sort(key=lambda pair: -pair[0].confidence)  # stable: ties keep the ranking order

@@ -73,3 +73,29 @@ def test_complete_returns_at_most_limit(matcher: Matcher) -> None:
     assert len(matcher.complete("", limit=5)) == 5
     assert matcher.complete("crashl", limit=25)[0].entry_id == "crashloopbackoff"
     assert len(matcher.complete("what", limit=25)) <= 25
+
+
+def test_exact_alternate_beyond_capped_postings_is_still_found() -> None:
+    # 30 entries share every word; with postings capped at 5 the exact one is not in them
+    entries = [
+        Entry(
+            f"e{i}",
+            f"pod restart {i}",
+            ("pod restart loop", f"pod restart case {i}", f"why pod restart {i}"),
+            "a",
+            ("https://kubernetes.io/",),
+        )
+        for i in range(30)
+    ]
+    entries[0] = Entry(
+        "e0",
+        "pod restart",
+        ("pod restart", "pod restart loops", "pods restarting"),
+        "a",
+        ("https://kubernetes.io/",),
+    )
+    from bot.matching import MatchSettings
+
+    m = Matcher(entries[1:] + entries[:1], settings=MatchSettings(postings_cap=5))
+    result = m.match("pod restart")
+    assert result.best is not None and result.best.entry_id == "e0"
