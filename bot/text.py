@@ -69,8 +69,8 @@ def stem(token: str) -> str:
         return token
     if token.endswith("sses"):
         token = token[:-2]
-    elif token.endswith("ies") and len(token) > 4:
-        token = token[:-3] + "y"
+    elif token.endswith(("ies", "ied")) and len(token) > 4:
+        token = token[:-3] + "y"  # copies, copied -> copy
     elif token.endswith("es") and token[:-2].endswith(("ch", "sh", "x", "z", "ss")):
         token = token[:-2]
     elif token.endswith(("ing", "ed")) and len(token) >= (7 if token.endswith("ing") else 5):
