@@ -21,20 +21,26 @@ sys.path.insert(0, str(ROOT))
 
 from bot.evaluate import load_eval_file  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
-from bot.matching import Matcher  # noqa: E402
+from bot.matching import Matcher, _topic_features  # noqa: E402
 
-DEV = ROOT / "benchmarks" / "calib"
+CALIB = ROOT / "benchmarks" / "calib"
 
 
-def samples(matcher: Matcher) -> tuple[list[tuple[float, ...]], list[int], list[bool]]:
-    xs, ys, off = [], [], []
-    for item in load_eval_file(DEV):
+def samples(
+    matcher: Matcher,
+) -> tuple[list[tuple[float, ...]], list[int], list[tuple[float, ...]], list[int]]:
+    """Answer model: the top three candidates of every question, labelled 1 when right.
+    On-topic model: the top candidate of every question, labelled 1 when the question is on topic."""
+    xs, ys, topic_xs, topic_ys = [], [], [], []
+    for item in load_eval_file(CALIB):
         ranked = matcher.features(item.question, limit=3)
         for position, (entry_id, feats) in enumerate(ranked):
             xs.append(feats)
             ys.append(int(item.expect is not None and entry_id == item.expect))
-            off.append(item.expect is None and position == 0)
-    return xs, ys, off
+            if position == 0:
+                topic_xs.append(_topic_features(feats))
+                topic_ys.append(int(item.expect is not None))
+    return xs, ys, topic_xs, topic_ys
 
 
 def fit(xs: list[tuple[float, ...]], ys: list[int], l2: float = 0.01, steps: int = 4000) -> list[float]:
@@ -60,23 +66,27 @@ def fit(xs: list[tuple[float, ...]], ys: list[int], l2: float = 0.01, steps: int
     return raw
 
 
+def probability(weights: list[float], x: tuple[float, ...]) -> float:
+    z = weights[0] + sum(w * v for w, v in zip(weights[1:], x, strict=True))
+    return 1 / (1 + math.exp(-z))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--target-declined", type=float, default=0.97)
     args = parser.parse_args()
     kb = load_knowledge(ROOT / "knowledge")
     matcher = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain)
-    xs, ys, off = samples(matcher)
-    weights = fit(xs, ys)
-    print("calibration = (" + ", ".join(f"{w:.3f}" for w in weights) + ")")
-
-    def prob(x: tuple[float, ...]) -> float:
-        z = weights[0] + sum(w * v for w, v in zip(weights[1:], x, strict=True))
-        return 1 / (1 + math.exp(-z))
-
-    off_scores = sorted(prob(x) for x, o in zip(xs, off, strict=True) if o)
-    keep = off_scores[min(len(off_scores) - 1, int(len(off_scores) * args.target_declined))]
-    print(f"suggest_threshold >= {keep:.3f} declines {args.target_declined:.0%} of dev off-topic questions")
+    xs, ys, topic_xs, topic_ys = samples(matcher)
+    answer = fit(xs, ys)
+    topic = fit(topic_xs, topic_ys)
+    print("calibration = (" + ", ".join(f"{w:.3f}" for w in answer) + ")")
+    print("topic_calibration = (" + ", ".join(f"{w:.3f}" for w in topic) + ")")
+    off = sorted(probability(topic, x) for x, y in zip(topic_xs, topic_ys, strict=True) if not y)
+    keep = off[min(len(off) - 1, int(len(off) * args.target_declined))]
+    print(
+        f"topic_threshold = {keep:.3f} declines {args.target_declined:.0%} of the off-topic calibration questions"
+    )
 
 
 if __name__ == "__main__":

@@ -26,9 +26,9 @@ from bot.text import Normalizer, clean_input, normalize_basic
 @dataclass(frozen=True, slots=True)
 class MatchSettings:
     answer_threshold: float = 0.6  # answer outright when at least this likely to be right
-    suggest_threshold: float = 0.3  # below: decline (declines 97% of benchmarks/calib off-topic)
+    topic_threshold: float = 0.706  # declines 97% of the benchmarks/calib off-topic questions
     ambiguity_gap: float = 0.15  # two likely entries closer than this: ask back instead of guessing
-    suggestion_gap: float = 0.1  # did-you-mean keeps candidates within this of the top
+    suggestion_gap: float = 0.1  # did-you-mean keeps candidates whose score is within this of the top
     max_suggestions: int = 5
     min_known_share: float = 0.34  # share of the question's weight the KB vocabulary must recognise
     shortlist: int = 12
@@ -47,6 +47,8 @@ class MatchSettings:
     # best alternate, words together, domain share); fitted by `benchmarks/calibrate.py` on the
     # calibration questions in benchmarks/calib/ (never on the held-out tests/eval/)
     calibration: tuple[float, ...] = (-8.078, 1.217, -0.058, 1.151, 7.020, -0.801, 1.441, 3.535, 1.338, 0.699)
+    # the on-topic model: intercept and the same features without the margin (`_topic_features`)
+    topic_calibration: tuple[float, ...] = (-12.650, 3.173, 2.173, 2.065, 0.068, 4.065, 3.380, 3.105, 3.214)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,24 @@ def _features(c: _Scored, ranked: list[_Scored]) -> tuple[float, ...]:
     )
 
 
+def _topic_features(features: tuple[float, ...]) -> tuple[float, ...]:
+    """The on-topic model sees the top candidate's evidence but not its margin: a question can
+    be plainly about Kubernetes and still fit two entries equally well."""
+    return features[:3] + features[4:]
+
+
+def _logistic(weights: tuple[float, ...], features: tuple[float, ...]) -> float:
+    z = weights[0] + sum(w * x for w, x in zip(weights[1:], features, strict=True))
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    candidate: Candidate
+    scored: _Scored
+    features: tuple[float, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class _QueryToken:
     token: str  # as normalised from the question
@@ -100,7 +120,9 @@ class Matcher:
         self.settings = s = settings or MatchSettings()
         self.normalizer = Normalizer(synonyms)
         # domain words, as tokens; a phrase counts only when synonyms make it one token ("exit code")
-        self._domain = frozenset(t for term in domain if len(ts := self.normalizer.tokens(term)) == 1 for t in ts)
+        self._domain = frozenset(
+            t for term in domain if len(ts := self.normalizer.tokens(term)) == 1 for t in ts
+        )
         self._entries: list[Entry] = list(entries)
         alts: list[list[tuple[frozenset[str], str]]] = []
         entry_tf: list[dict[str, int]] = []
@@ -257,7 +279,9 @@ class Matcher:
             if known_share < s.min_known_share:
                 score *= known_share / s.min_known_share
             scored.append(
-                _Scored(min(score, 1.0), e, covered, mass, exact, known_share, best_alt, together, domain_share)
+                _Scored(
+                    min(score, 1.0), e, covered, mass, exact, known_share, best_alt, together, domain_share
+                )
             )
         scored.sort(key=lambda c: (-c.score, c.entry))
         return scored
@@ -270,39 +294,48 @@ class Matcher:
     def rank(self, text: str, limit: int = 10) -> list[Candidate]:
         """Entries ranked for ``text``, best first, each with a calibrated confidence in 0..1:
         an estimate of the probability that it is the entry the asker wants."""
-        return [c for c, _exact in self._ranked(text, limit)]
+        return [r.candidate for r in self._ranked(self._score(text), limit)]
 
-    def _ranked(self, text: str, limit: int) -> list[tuple[Candidate, bool]]:
-        scored = self._score(text)
+    def _ranked(self, scored: list[_Scored], limit: int) -> list[_Ranked]:
         s = self.settings
-        weights = s.calibration
         out = []
         for c in scored[:limit]:
-            z = weights[0] + sum(w * x for w, x in zip(weights[1:], _features(c, scored), strict=True))
-            confidence = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+            features = _features(c, scored)
+            confidence = _logistic(s.calibration, features)
             if c.exact:  # the author's own wording of the question: as sure as it gets
                 confidence = max(confidence, s.exact_confidence)
             entry = self._entries[c.entry]
-            out.append((Candidate(entry.id, entry.title, round(confidence, 4)), c.exact))
-        out.sort(key=lambda pair: -pair[0].confidence)  # stable: ties keep the ranking order
+            out.append(_Ranked(Candidate(entry.id, entry.title, round(confidence, 4)), c, features))
+        out.sort(key=lambda r: -r.candidate.confidence)  # stable: ties keep the ranking order
         return out
 
+    def on_topic(self, text: str) -> float:
+        """The estimated probability that ``text`` is a question this knowledge base is about."""
+        scored = self._score(text)
+        return (
+            _logistic(self.settings.topic_calibration, _topic_features(_features(scored[0], scored)))
+            if scored
+            else 0.0
+        )
+
     def match(self, text: str) -> MatchResult:
-        """Rank, then decide: answer, suggest (did you mean) or decline."""
+        """Rank, then decide: answer (the top entry is likely right), suggest (on topic, but
+        the top entry is not certain: did you mean, by score gap) or decline (off topic)."""
         s = self.settings
-        ranked_exact = self._ranked(text, max(s.max_suggestions, 3))
-        if not ranked_exact:
+        ranked = self._ranked(self._score(text), max(s.max_suggestions, 3))
+        if not ranked:
             return MatchResult(Band.DECLINED)
-        ranked = [c for c, _exact in ranked_exact]
-        top = ranked[0].confidence
-        second = ranked[1].confidence if len(ranked) > 1 else 0.0
-        exact = ranked_exact[0][1]  # the question is one of the entry's alternates: no need to ask back
-        if top >= s.answer_threshold and (exact or top - second >= s.ambiguity_gap):
-            return MatchResult(Band.ANSWERED, tuple(ranked))
-        if top >= s.suggest_threshold:
-            close = [c for c in ranked if c.confidence >= max(s.suggest_threshold, top - s.suggestion_gap)]
+        candidates = tuple(r.candidate for r in ranked)
+        top = ranked[0]
+        second = ranked[1].candidate.confidence if len(ranked) > 1 else 0.0
+        confident = top.candidate.confidence >= s.answer_threshold
+        if confident and (top.scored.exact or top.candidate.confidence - second >= s.ambiguity_gap):
+            return MatchResult(Band.ANSWERED, candidates)
+        if _logistic(s.topic_calibration, _topic_features(top.features)) >= s.topic_threshold:
+            best = max(r.scored.score for r in ranked)
+            close = [r.candidate for r in ranked if r.scored.score >= best - s.suggestion_gap]
             return MatchResult(Band.SUGGESTED, tuple(close[: s.max_suggestions]))
-        return MatchResult(Band.DECLINED, tuple(ranked[:3]))
+        return MatchResult(Band.DECLINED, candidates[:3])
 
     def complete(self, prefix: str, limit: int = 25) -> list[Candidate]:
         """Autocomplete: entries whose title or questions fit what the user has typed so far."""
