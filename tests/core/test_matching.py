@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.knowledge import KnowledgeBase
-from bot.matching import Matcher
+from bot.matching import Matcher, MatchSettings
 from bot.models import Band, Entry
+from bot.service import Snapshot
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,11 @@ def test_ambiguous_question_suggests_candidates_by_gap() -> None:
         questions = (f"{word} probe failed", f"what is a {word} probe", f"{word} probe settings")
         return Entry(entry_id, f"{word} probe", questions, "answer", ("https://kubernetes.io/",))
 
-    m = Matcher([entry("readiness", "readiness"), entry("liveness", "liveness"), entry("pod", "pod")])
+    # thresholds fixed here so the test checks the gap rule, not the shipped calibration
+    settings = MatchSettings(answer_threshold=0.6, topic_threshold=0.0)
+    m = Matcher(
+        [entry("readiness", "readiness"), entry("liveness", "liveness"), entry("pod", "pod")], None, settings
+    )
     result = m.match("probe failed")
     assert result.band is Band.SUGGESTED
     assert {c.entry_id for c in result.candidates} == {"readiness", "liveness", "pod"}
@@ -94,8 +99,13 @@ def test_exact_alternate_beyond_capped_postings_is_still_found() -> None:
         "a",
         ("https://kubernetes.io/",),
     )
-    from bot.matching import MatchSettings
-
     m = Matcher(entries[1:] + entries[:1], settings=MatchSettings(postings_cap=5))
     result = m.match("pod restart")
     assert result.best is not None and result.best.entry_id == "e0"
+
+
+def test_shipped_kb_asks_back_on_an_ambiguous_but_on_topic_question(shipped_snapshot: Snapshot) -> None:
+    result = shipped_snapshot.matcher.match("logs")
+    assert result.band is Band.SUGGESTED
+    assert {"kubectl-logs", "docker-logs"} <= {c.entry_id for c in result.candidates}
+    assert shipped_snapshot.matcher.on_topic("logs") > shipped_snapshot.matcher.on_topic("banana bread recipe")

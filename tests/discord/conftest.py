@@ -16,6 +16,7 @@ import pytest
 from bot.adapters.discord.client import KubeBot, build_bot
 from bot.adapters.discord.config import DiscordSettings
 from bot.knowledge import load_knowledge
+from bot.matching import MatchSettings
 from bot.models import ClusterReport, Finding, Message
 from bot.ports import ClusterQuery
 from bot.service import KnowledgeHolder, QAService, Snapshot
@@ -58,6 +59,22 @@ def recorder() -> MemoryRecorder:
 @pytest.fixture
 def service(recorder: MemoryRecorder) -> QAService:
     return QAService(KnowledgeHolder(Snapshot.build(load_knowledge(FIXTURE_KB))), recorder=recorder)
+
+
+@pytest.fixture
+def unsure_service(recorder: MemoryRecorder) -> QAService:
+    """A service that never answers outright and never declines: every reply is a did-you-mean."""
+    strict = MatchSettings(answer_threshold=0.999, topic_threshold=0.0)
+    return QAService(KnowledgeHolder(Snapshot.build(load_knowledge(FIXTURE_KB), strict)), recorder=recorder)
+
+
+@pytest.fixture
+async def unsure_bot(
+    fake: FakeDiscord, unsure_service: QAService, settings: DiscordSettings
+) -> AsyncIterator[KubeBot]:
+    kube = await start_bot(fake, unsure_service, settings)
+    yield kube
+    await kube.client.close()
 
 
 @pytest.fixture

@@ -46,7 +46,8 @@ async def test_see_also_button_shows_the_entry(bot, fake):
     assert "kb:share" in custom_ids(body["data"])
 
 
-async def test_did_you_mean_button_shows_the_candidate(bot, fake, service):
+async def test_did_you_mean_button_shows_the_candidate(unsure_bot, fake, unsure_service):
+    bot, service = unsure_bot, unsure_service
     question = "what runs my containers"
     first = service.answer(question).suggestions[0]
     message = await command_message(bot, fake, p.command("ask", question=question))

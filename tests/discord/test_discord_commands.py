@@ -127,7 +127,8 @@ async def test_ask_defers_then_answers_with_an_embed(bot, fake, recorder):
     )
 
 
-async def test_ask_vague_question_offers_did_you_mean_buttons(bot, fake, service):
+async def test_ask_vague_question_offers_did_you_mean_buttons(unsure_bot, fake, unsure_service):
+    bot, service = unsure_bot, unsure_service
     question = "what runs my containers"
     expected = service.answer(question)
     assert expected.suggestions, "fixture question should produce did-you-mean candidates"

@@ -179,7 +179,7 @@ async def test_see_also_on_a_public_thread_answer_is_private_and_shareable(bot: 
 
 async def test_did_you_mean_candidates_are_buttons_that_fetch_the_entry(make_bot: MakeBot) -> None:
     strict = Snapshot.build(
-        load_knowledge(FIXTURE_KB), MatchSettings(answer_threshold=0.999, suggest_threshold=0.1)
+        load_knowledge(FIXTURE_KB), MatchSettings(answer_threshold=0.999, topic_threshold=0.0)
     )
     bot = await make_bot(service=QAService(KnowledgeHolder(strict)))
     reply = await ask(bot, "pods keep dying")
