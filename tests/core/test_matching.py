@@ -109,4 +109,5 @@ def test_shipped_kb_asks_back_on_an_ambiguous_but_on_topic_question(shipped_snap
     assert result.band is Band.SUGGESTED
     assert {"kubectl-logs", "docker-logs"} <= {c.entry_id for c in result.candidates}
     matcher = shipped_snapshot.matcher
-    assert matcher.on_topic("logs") > matcher.settings.topic_threshold > matcher.on_topic("banana bread recipe")
+    threshold = matcher.settings.topic_threshold
+    assert matcher.on_topic("logs") > threshold > matcher.on_topic("banana bread recipe")
