@@ -85,7 +85,7 @@ def main() -> None:
     off = sorted(probability(topic, x) for x, y in zip(topic_xs, topic_ys, strict=True) if not y)
     keep = off[min(len(off) - 1, int(len(off) * args.target_declined))]
     print(
-        f"topic_threshold = {keep:.3f} declines {args.target_declined:.0%} of the off-topic calibration questions"
+        f"topic_threshold = {keep:.3f} declines {args.target_declined:.0%} of the off-topic calibration set"
     )
 
 
