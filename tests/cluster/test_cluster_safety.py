@@ -275,3 +275,14 @@ async def test_every_query_writes_one_audit_line(
 def test_fixture_kb_has_the_two_entries_the_fixture_tests_rely_on() -> None:
     text = (FIXTURE_KB / "entries.yaml").read_text()
     assert "id: crashloopbackoff" in text and "id: oomkilled" in text
+
+
+async def test_every_cluster_query_is_counted_by_result(service: QAService, api: FakeKubeAPI) -> None:
+    from bot.metrics import METRICS
+
+    before_ok = METRICS.cluster_lookups.value("ok")
+    before_refused = METRICS.cluster_lookups.value("refused")
+    await service.handle(slack("pods payments"))
+    await service.handle(slack("why Not_A_Name!"))
+    assert METRICS.cluster_lookups.value("ok") == before_ok + 1
+    assert METRICS.cluster_lookups.value("refused") == before_refused + 1
