@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from aiohttp import web
+
 from bot.ports import FeedbackRecord, QuestionRecord
 
 
@@ -17,3 +21,14 @@ class MemoryRecorder:
 
     def record_feedback(self, record: FeedbackRecord) -> None:
         self.feedback.append(record)
+
+
+async def serve_on_loopback(app: web.Application, **runner_options: Any) -> tuple[web.AppRunner, int]:
+    """Serve an aiohttp app on 127.0.0.1 on a free port; returns the runner (to clean up) and the port."""
+    runner = web.AppRunner(app, **runner_options)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server = site._server
+    assert server is not None and server.sockets
+    return runner, int(server.sockets[0].getsockname()[1])

@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.helpers import serve_on_loopback
+
 FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "test-token"
 
@@ -221,13 +223,7 @@ class FakeKubeAPI:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_on_loopback(app, shutdown_timeout=0.5)
 
     async def close(self) -> None:
         self._release.set()

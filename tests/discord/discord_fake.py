@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.helpers import serve_on_loopback
+
 APP_ID = 900000000000000001
 BOT_ID = 900000000000000002
 OWNER_ID = 900000000000000003
@@ -118,13 +120,7 @@ class FakeDiscord:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/api/v10/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_on_loopback(app)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -198,24 +194,30 @@ class FakeDiscord:
 
     def message(self, body: Any, *, channel_id: str, message_id: str | None = None) -> dict[str, Any]:
         body = body or {}
-        return {
-            "id": message_id or self.next_id(),
-            "channel_id": channel_id,
-            "author": BOT_USER,
-            "content": body.get("content") or "",
-            "embeds": body.get("embeds") or [],
-            "components": body.get("components") or [],
-            "flags": body.get("flags", 0) or 0,
-            "type": 19 if body.get("message_reference") else 0,
-            "timestamp": TIMESTAMP,
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "attachments": [],
-            "pinned": False,
-        }
+        kind = 19 if body.get("message_reference") else 0
+        return bot_message(body, channel_id=channel_id, message_id=message_id or self.next_id(), kind=kind)
+
+
+def bot_message(body: dict[str, Any], *, channel_id: str, message_id: str, kind: int) -> dict[str, Any]:
+    """A message of the bot's, as Discord returns it, built from what the bot sent."""
+    return {
+        "id": message_id,
+        "channel_id": channel_id,
+        "author": BOT_USER,
+        "content": body.get("content") or "",
+        "embeds": body.get("embeds") or [],
+        "components": body.get("components") or [],
+        "flags": body.get("flags", 0) or 0,
+        "type": kind,
+        "timestamp": TIMESTAMP,
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "pinned": False,
+    }
 
 
 def _json(payload: Any, status: int, headers: dict[str, str] | None = None) -> web.Response:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from tests.discord.discord_fake import APP_ID, BOT_ID, BOT_USER, TIMESTAMP, text_channel, thread_channel
+from tests.discord.discord_fake import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER,
+    TIMESTAMP,
+    bot_message,
+    text_channel,
+    thread_channel,
+)
 
 GUILD_ID = 920000000000000001
 CHANNEL_ID = 920000000000000002
@@ -218,24 +226,9 @@ def sent_message(
     from_command: bool = True,
 ) -> dict[str, Any]:
     """The message a user sees, rebuilt from what the bot sent (embeds, components, flags)."""
-    message: dict[str, Any] = {
-        "id": message_id or snowflake(),
-        "channel_id": str(channel_id),
-        "author": BOT_USER,
-        "content": sent.get("content") or "",
-        "embeds": sent.get("embeds") or [],
-        "components": sent.get("components") or [],
-        "flags": sent.get("flags", 0) or 0,
-        "type": 20 if from_command else 0,
-        "timestamp": TIMESTAMP,
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "attachments": [],
-        "pinned": False,
-    }
+    message = bot_message(
+        sent, channel_id=str(channel_id), message_id=message_id or snowflake(), kind=20 if from_command else 0
+    )
     if from_command:
         message["interaction_metadata"] = {
             "id": snowflake(),

@@ -17,6 +17,7 @@ from bot.adapters.slack.outbox import Background
 from bot.adapters.slack.runner import build_web_app
 from bot.cli import build_service
 from bot.service import QAService
+from tests.helpers import serve_on_loopback
 
 from .slack_fakes import APP_TOKEN, BOT_TOKEN, SECRET, FakeSlack, MemoryRecorder
 from .slack_requests import SlackSender
@@ -88,11 +89,7 @@ async def make_bot(fake_slack: FakeSlack) -> AsyncIterator[MakeBot]:
         settings = SlackSettings.from_env(slack_env(fake_slack, **dict(env or {})), http=True)
         background = Background()
         app = build_app(service, settings, background=background)
-        runner = web.AppRunner(build_web_app(app), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        runner, port = await serve_on_loopback(build_web_app(app), access_log=None)
         runners.append(runner)
         backgrounds.append(background)
         sender = SlackSender(session, f"http://127.0.0.1:{port}/slack/events")

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.helpers import MemoryRecorder  # noqa: F401  (re-exported for the Slack tests)
+from tests.helpers import MemoryRecorder, serve_on_loopback  # noqa: F401  (MemoryRecorder: re-exported)
 
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
@@ -131,11 +131,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{rid}", self._response_url)
         app.router.add_get("/link", self._socket)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_on_loopback(app, access_log=None)
 
     async def stop(self) -> None:
         if self._runner is not None:
