@@ -102,7 +102,6 @@ class QAService:
                 render.decline_text(question, snap.top_tags),
                 band=Band.DECLINED,
                 confidence=result.confidence if result else 0.0,
-                suggestions=result.candidates if result else (),
             )
         elif result.band is Band.ANSWERED:
             reply = self._entry_reply(

@@ -66,6 +66,7 @@ def test_ask_json_decline_has_null_id_and_explains() -> None:
     data = json.loads(run(["ask", *KB, "--json", "banana bread recipe"])[1])
     assert data["answered"] is False and data["id"] is None and data["title"] is None
     assert "don't have an answer" in data["text"] and "topics" in data["text"]
+    assert data["suggestions"] == []  # a decline offers no entries: it says what the bot knows instead
 
 
 def test_batch_mode_answers_each_line_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
