@@ -18,6 +18,7 @@ from bot import __version__
 from bot.config import ConfigError, CoreSettings
 from bot.knowledge import KnowledgeError, bundled_kb_dir, load_knowledge
 from bot.models import ChannelType, Message, Platform, Reply
+from bot.ports import ClusterGateway, Recorder
 from bot.service import KnowledgeHolder, QAService, Snapshot
 
 EXIT_USAGE = 2
@@ -47,7 +48,9 @@ def load_snapshot(kb_dir: Path) -> Snapshot:
     return Snapshot.build(kb)
 
 
-def build_service(kb_dir: Path, *, recorder: Any = None, cluster: Any = None) -> QAService:
+def build_service(
+    kb_dir: Path, *, recorder: Recorder | None = None, cluster: ClusterGateway | None = None
+) -> QAService:
     return QAService(KnowledgeHolder(load_snapshot(kb_dir)), recorder=recorder, cluster=cluster)
 
 
