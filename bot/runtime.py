@@ -37,22 +37,22 @@ def _cluster_gateway(env: dict[str, str]) -> ClusterGateway | None:
 
 
 def _adapter(
-    platform: str,
-    service: QAService,
-    args: argparse.Namespace,
-    env: dict[str, str],
-    on_ready: Callable[[], None],
-) -> Awaitable[None]:
+    platform: str, service: QAService, args: argparse.Namespace, env: dict[str, str]
+) -> Callable[[Callable[[], None]], Awaitable[None]]:
+    """Validate the platform's settings now (before anything starts) and return its runner."""
     if platform == "slack":
         from bot.adapters.slack.config import SlackSettings
         from bot.adapters.slack.runner import run_slack
 
+        slack = SlackSettings.from_env(env)
+        slack.require(http=args.http)
         port = args.port or DEFAULT_SLACK_PORT
-        return run_slack(service, SlackSettings.from_env(env), http=args.http, port=port, on_ready=on_ready)
+        return lambda on_ready: run_slack(service, slack, http=args.http, port=port, on_ready=on_ready)
     from bot.adapters.discord.config import DiscordSettings
     from bot.adapters.discord.runner import run_discord
 
-    return run_discord(service, DiscordSettings.from_env(env), on_ready=on_ready)
+    discord = DiscordSettings.from_env(env)
+    return lambda on_ready: run_discord(service, discord, on_ready=on_ready)
 
 
 async def _serve(
@@ -63,9 +63,10 @@ async def _serve(
 
     kb_dir = Path(args.kb) if args.kb else (settings.kb_dir or bundled_kb_dir())
     service = QAService(KnowledgeHolder(load_snapshot(kb_dir)), cluster=_cluster_gateway(env))
+    run_adapter = _adapter(platform, service, args, env)  # a missing token fails here, before anything runs
     background = start_background(service, settings, env=env)
     await background.start()
-    task = asyncio.ensure_future(_adapter(platform, service, args, env, lambda: background.set_ready(True)))
+    task = asyncio.ensure_future(run_adapter(lambda: background.set_ready(True)))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):  # Kubernetes stops pods with SIGTERM
         with contextlib.suppress(NotImplementedError):

@@ -81,3 +81,21 @@ async def test_serve_slack_http_answers_records_and_stops_cleanly(tmp_path: Path
     )
     data = json.loads(report.stdout)
     assert any(row["id"] == "pod" for row in data["most_asked"]), data
+
+
+def test_serve_without_tokens_fails_fast_with_one_clear_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBEBOT_", "SLACK_", "DISCORD_"))}
+    env |= {"KUBEBOT_DB": str(tmp_path / "kubebot.db"), "KUBEBOT_HTTP_PORT": str(free_port())}
+    for platform, variable in (("slack", "SLACK_BOT_TOKEN"), ("discord", "DISCORD_TOKEN")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot", "serve", platform],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 2
+        assert proc.stderr.startswith(f"kubebot: error: {variable} is not set")
+        assert "Traceback" not in proc.stderr and "http_listening" not in proc.stderr  # nothing was started
+    assert not (tmp_path / "kubebot.db").exists()
