@@ -133,7 +133,7 @@ def measure(size: int, n_questions: int, baselines: bool, queue: mp.Queue) -> No
                 found = difflib.get_close_matches(q.lower(), lowered, n=1, cutoff=0.0)
                 return index[found[0]] if found else None
 
-            row["difflib"] = timed(close, few[:40])
+            row["difflib"] = timed(close, few[: 40 if size == 0 else 10])  # ~13 s a question at 10k
         from rank_bm25 import BM25Okapi
 
         norm = Normalizer(kb.synonyms)
