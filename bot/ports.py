@@ -66,3 +66,11 @@ class ClusterGateway(Protocol):
     """Answers cluster queries read-only; applies allowlists and writes the audit line itself."""
 
     async def query(self, query: ClusterQuery, message: Message) -> ClusterReport: ...
+
+
+class Claims(Protocol):
+    """Once-only claims shared by every replica (an event id, a message): True for the first
+    caller within `ttl_seconds`, False for everyone after. Must answer fast and, when the shared
+    store cannot be reached, fail open (True): answering twice beats not answering."""
+
+    def claim(self, key: str, ttl_seconds: float) -> bool: ...

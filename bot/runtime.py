@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.config import ConfigError, CoreSettings, merged_env
 from bot.knowledge import bundled_kb_dir
 from bot.logs import setup_logging
-from bot.ports import ClusterGateway
+from bot.ports import Claims, ClusterGateway
 from bot.service import KnowledgeHolder, QAService
 
 log = logging.getLogger("kubebot.runtime")
@@ -36,6 +36,16 @@ def _cluster_gateway(env: dict[str, str]) -> ClusterGateway | None:
     return build_gateway(ClusterSettings.from_env(env))
 
 
+def _shared_claims(env: dict[str, str]) -> Claims | None:
+    """Replicas that share PostgreSQL also share their once-only claims (Slack dedupe)."""
+    url = env.get("KUBEBOT_DB", "").strip()
+    if not url.startswith(("postgresql://", "postgres://")):
+        return None  # SQLite: one replica, in-memory dedupe is enough
+    from bot.store.claims import PostgresClaims
+
+    return PostgresClaims(url)
+
+
 def _adapter(
     platform: str, service: QAService, args: argparse.Namespace, env: dict[str, str]
 ) -> Callable[[Callable[[], None]], Awaitable[None]]:
@@ -47,7 +57,10 @@ def _adapter(
         slack = SlackSettings.from_env(env)
         slack.require(http=args.http)
         port = args.port or DEFAULT_SLACK_PORT
-        return lambda on_ready: run_slack(service, slack, http=args.http, port=port, on_ready=on_ready)
+        claims = _shared_claims(env)
+        return lambda on_ready: run_slack(
+            service, slack, http=args.http, port=port, on_ready=on_ready, claims=claims
+        )
     from bot.adapters.discord.config import DiscordSettings
     from bot.adapters.discord.runner import run_discord
 

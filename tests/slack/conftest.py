@@ -16,6 +16,7 @@ from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.outbox import Background
 from bot.adapters.slack.runner import build_web_app
 from bot.cli import build_service
+from bot.ports import Claims
 from bot.service import QAService
 from tests.helpers import serve_on_loopback
 
@@ -83,12 +84,13 @@ async def make_bot(fake_slack: FakeSlack) -> AsyncIterator[MakeBot]:
         env: Mapping[str, str] | None = None,
         service: QAService | None = None,
         recorder: MemoryRecorder | None = None,
+        claims: Claims | None = None,
     ) -> SlackBot:
         recorder = recorder or MemoryRecorder()
         service = service or build_service(FIXTURE_KB, recorder=recorder)
         settings = SlackSettings.from_env(slack_env(fake_slack, **dict(env or {})), http=True)
         background = Background()
-        app = build_app(service, settings, background=background)
+        app = build_app(service, settings, background=background, claims=claims)
         runner, port = await serve_on_loopback(build_web_app(app), access_log=None)
         runners.append(runner)
         backgrounds.append(background)

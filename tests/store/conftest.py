@@ -9,22 +9,14 @@ to run as root. Without the binaries the PostgreSQL tests are skipped with the r
 
 from __future__ import annotations
 
-import glob
-import itertools
-import os
-import pwd
 import shutil
-import socket
-import subprocess
-import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from bot.cli import build_service
 from bot.service import QAService
+from tests.pg import PgServer, free_port, pg_server, pg_url  # noqa: F401  (shared fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_KB = ROOT / "tests" / "fixtures" / "kb"
@@ -43,148 +35,10 @@ def service() -> QAService:
     return build_service(FIXTURE_KB)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port nobody listens on (bound then released)."""
     return free_port()
-
-
-# -- PostgreSQL ----------------------------------------------------------------------------------
-def find_pg_bin() -> Path | None:
-    candidates = [Path("/usr/local/bin")]
-    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
-    found = shutil.which("initdb")
-    if found:
-        candidates.insert(0, Path(found).parent)
-    for directory in candidates:
-        if (directory / "initdb").exists() and (directory / "pg_ctl").exists():
-            return directory
-    return None
-
-
-def _server_user() -> str | None:
-    """Who runs the server: ourselves unless root, else an unprivileged account."""
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "nobody"):
-        try:
-            pwd.getpwnam(name)
-            return name
-        except KeyError:
-            continue
-    subprocess.run(["useradd", "--system", "--no-create-home", "kubebot-pg"], check=True, capture_output=True)
-    return "kubebot-pg"
-
-
-@dataclass
-class PgServer:
-    bin_dir: Path
-    base: Path
-    port: int
-    user: str | None
-    _counter: itertools.count[int]
-
-    @property
-    def admin_url(self) -> str:
-        return f"postgresql://kubebot@127.0.0.1:{self.port}/postgres"
-
-    def url(self, database: str) -> str:
-        return f"postgresql://kubebot@127.0.0.1:{self.port}/{database}"
-
-    def new_database(self) -> str:
-        import psycopg
-
-        name = f"kubebot_test_{next(self._counter)}"
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
-        return self.url(name)
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(self.bin_dir / args[0]), *args[1:]],
-            user=self.user,
-            cwd=self.base,
-            env={"PATH": "/usr/bin:/bin", "LANG": "C", "LC_ALL": "C"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-
-
-def _start_pg() -> PgServer:
-    bin_dir = find_pg_bin()
-    if bin_dir is None:
-        pytest.skip(
-            "PostgreSQL binaries (initdb, pg_ctl) not found in /usr/local/bin or /usr/lib/postgresql/*/bin: "
-            "install Debian's postgresql package to run the PostgreSQL tests"
-        )
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        pytest.skip("psycopg is not installed (pip install 'kubebot[postgres]')")
-    user = _server_user()
-    base = Path(tempfile.mkdtemp(prefix="kubebot-pg-"))
-    if user is not None:
-        entry = pwd.getpwnam(user)
-        os.chown(base, entry.pw_uid, entry.pw_gid)
-    server = PgServer(bin_dir, base, 0, user, itertools.count(1))
-    init = server.run(
-        "initdb", "-D", str(base / "data"), "-U", "kubebot", "--auth=trust", "-E", "UTF8", "--no-locale"
-    )
-    if init.returncode != 0:
-        shutil.rmtree(base, ignore_errors=True)
-        pytest.fail(f"initdb failed: {init.stdout}\n{init.stderr}")
-    last = ""
-    for _attempt in range(3):  # a free port can be taken between the probe and the bind
-        server.port = free_port()
-        options = f"-p {server.port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-        started = server.run(
-            "pg_ctl",
-            "-D",
-            str(base / "data"),
-            "-l",
-            str(base / "log"),
-            "-o",
-            options,
-            "-w",
-            "-t",
-            "30",
-            "start",
-        )
-        if started.returncode == 0:
-            return server
-        last = f"{started.stdout}\n{started.stderr}\n{_read(base / 'log')}"
-    shutil.rmtree(base, ignore_errors=True)
-    pytest.fail(f"pg_ctl start failed: {last}")
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")[-2000:]
-    except OSError:
-        return ""
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    server = _start_pg()
-    try:
-        yield server
-    finally:
-        server.run("pg_ctl", "-D", str(server.base / "data"), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(server.base, ignore_errors=True)
-
-
-@pytest.fixture
-def pg_url(pg_server: PgServer) -> str:
-    """A fresh, empty database on the session's server."""
-    return pg_server.new_database()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -21,7 +21,7 @@ from bot.store.recorder import MetricsRecorder, StoreRecorder
 from bot.text import normalize_basic
 
 if TYPE_CHECKING:
-    from conftest import PgServer
+    from tests.pg import PgServer
 
 
 def ask(service: QAService, text: str) -> ReplyKind:

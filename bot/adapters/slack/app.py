@@ -21,6 +21,7 @@ from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.dedupe import EventDedupe, SeenKeys
 from bot.adapters.slack.handlers import MessageHandlers
 from bot.adapters.slack.outbox import Background, Outbox, retry_handlers
+from bot.ports import Claims
 from bot.service import QAService
 
 log = logging.getLogger("kubebot.slack")
@@ -46,8 +47,10 @@ def build_app(
     client: AsyncWebClient | None = None,
     *,
     background: Background | None = None,
+    claims: Claims | None = None,
 ) -> AsyncApp:
-    """The kubebot Slack app; pass `background` to wait for or cancel the post-ack work."""
+    """The kubebot Slack app; pass `background` to wait for or cancel the post-ack work, and
+    `claims` (shared by all replicas) so that several HTTP replicas answer each event once."""
     client = client or build_client(settings)
     app = AsyncApp(
         name="kubebot",
@@ -56,7 +59,7 @@ def build_app(
         process_before_response=True,
         logger=logging.getLogger("kubebot.slack.bolt"),
     )
-    seen = SeenKeys(settings.dedupe_ttl)
+    seen = SeenKeys(settings.dedupe_ttl, shared=claims)
     app.use(EventDedupe(seen))
     messages = MessageHandlers(
         service, settings, Outbox(client), background if background is not None else Background(), seen

@@ -1,8 +1,8 @@
 """Answer every Slack event once: Slack retries (X-Slack-Retry-Num) carry the same `event_id`, and a
 mention in a channel the bot is in arrives both as `app_mention` and as `message`.
 
-Bolt does not dedupe; this is a bounded in-memory TTL set (one process; with several replicas a
-message can still be answered once per replica, which Socket Mode avoids by design).
+Bolt does not dedupe; this is a bounded in-memory TTL set, backed by claims shared between
+replicas (`bot.ports.Claims`, PostgreSQL) when several HTTP replicas run behind one Service.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.ports import Claims
+
 log = logging.getLogger("kubebot.slack")
 
 DEFAULT_MAX_KEYS = 20_000
@@ -25,20 +27,28 @@ class SeenKeys:
     """Keys seen in the last `ttl` seconds, at most `max_keys` of them (oldest dropped first)."""
 
     def __init__(
-        self, ttl: float, max_keys: int = DEFAULT_MAX_KEYS, clock: Callable[[], float] = time.monotonic
+        self,
+        ttl: float,
+        max_keys: int = DEFAULT_MAX_KEYS,
+        clock: Callable[[], float] = time.monotonic,
+        shared: Claims | None = None,
     ) -> None:
         if ttl <= 0 or max_keys <= 0:
             raise ValueError("ttl and max_keys must be positive")
         self._ttl = ttl
         self._max_keys = max_keys
         self._clock = clock
+        self._shared = shared
         self._expiry: OrderedDict[str, float] = OrderedDict()
 
     def claim(self, key: str) -> bool:
-        """True the first time `key` is seen within the TTL; False for a repeat."""
+        """True the first time `key` is seen within the TTL (by any replica); False for a repeat."""
         now = self._clock()
         self._expire(now)
         if key in self._expiry:
+            return False
+        if self._shared is not None and not self._shared.claim(key, self._ttl):
+            self._expiry[key] = now + self._ttl  # another replica has it: remember, answer never
             return False
         self._expiry[key] = now + self._ttl
         while len(self._expiry) > self._max_keys:

@@ -22,6 +22,7 @@ from bot.adapters.slack.app import build_app, build_client
 from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.outbox import Background
 from bot.config import ConfigError
+from bot.ports import Claims
 from bot.service import QAService
 
 log = logging.getLogger("kubebot.slack")
@@ -51,11 +52,12 @@ async def run_slack(
     port: int,
     host: str = "0.0.0.0",
     on_ready: Callable[[], None] | None = None,
+    claims: Claims | None = None,
 ) -> None:
     """Serve Slack until cancelled. Raises ConfigError for missing or rejected tokens.
 
     `on_ready` is called once the bot can take requests: the HTTP port is listening, or the
-    Socket Mode connection is up.
+    Socket Mode connection is up. `claims`, shared by all replicas, dedupes across them.
     """
     ready = on_ready or (lambda: None)
     settings.require(http=http)
@@ -63,7 +65,7 @@ async def run_slack(
         client = build_client(settings, session)
         await _check_bot_token(client)
         background = Background()
-        app = build_app(service, settings, client, background=background)
+        app = build_app(service, settings, client, background=background, claims=claims)
         try:
             if http:
                 await _serve_http(app, host, port, ready)
