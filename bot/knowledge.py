@@ -24,6 +24,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+VERSION_RE = re.compile(r"^1\.\d{1,3}$")  # the Kubernetes minor version a file's facts were checked against
 URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
 MIN_QUESTIONS = 3
 ENTRY_KEYS = {"id", "title", "questions", "tags", "analogy", "answer", "tips", "see_also", "sources"}
@@ -58,6 +59,7 @@ class KnowledgeBase:
     synonyms: dict[str, str] = field(default_factory=dict)
     paths: dict[str, LearningPath] = field(default_factory=dict)
     domain: tuple[str, ...] = ()  # words that mark a question as on topic (domain.yaml)
+    versions: dict[str, str] = field(default_factory=dict)  # entry file -> kubernetes_version it states
 
     def tags(self) -> dict[str, list[Entry]]:
         by_tag: dict[str, list[Entry]] = {}
@@ -84,6 +86,7 @@ class _Collector:
         self.problems: list[Problem] = []
         self.lines: dict[tuple[str, str], int] = {}  # (kind, value) -> line, for cross-file checks
         self.declared: set[str] = set()  # ids seen, even on entries with other problems
+        self.version: str | None = None  # the file's kubernetes_version, when it states one
 
     def add(self, node: yaml.Node | None, message: str, line: int = 0) -> None:
         if node is not None:
@@ -220,7 +223,13 @@ def _parse_entries_file(file: Path, c: _Collector) -> list[Entry]:
     root = _compose(file, c)
     if root is None:
         return []
-    top = c.mapping(root, "the file", {"entries"})
+    top = c.mapping(root, "the file", {"entries", "kubernetes_version"})
+    if "kubernetes_version" in top:
+        version = c.text(top["kubernetes_version"], "kubernetes_version")
+        if version is not None and not VERSION_RE.match(version):
+            c.add(top["kubernetes_version"], f"kubernetes_version '{version}' must look like 1.35")
+        elif version is not None:
+            c.version = version
     if "entries" not in top:
         if isinstance(root, yaml.MappingNode):
             c.add(root, "file has no 'entries:' list")
@@ -333,6 +342,7 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
     question_owner: dict[str, tuple[str, str]] = {}
     see_also_lines: dict[tuple[str, str], int] = {}
     declared: set[str] = set()
+    versions: dict[str, str] = {}
     files = list(_entry_files(root))
     if not files:
         problems.append(Problem(str(root), 0, "no *.yaml entry files found"))
@@ -354,6 +364,8 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                     c.add(None, f"question '{q}' is also under entry '{owner[0]}' ({owner[1]})", line)
                 else:
                     question_owner[key] = (entry.id, f"{entry.path}:{entry.line}")
+        if c.version is not None:
+            versions[str(file)] = c.version
         problems.extend(c.problems)
         see_also_lines.update(c.lines)
         declared.update(c.declared)
@@ -389,4 +401,6 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         problems.extend(_same_words_problems(entries, synonyms, see_also_lines))
     if problems:
         raise KnowledgeError(problems)
-    return KnowledgeBase(root=root, entries=entries, synonyms=synonyms, paths=paths, domain=domain)
+    return KnowledgeBase(
+        root=root, entries=entries, synonyms=synonyms, paths=paths, domain=domain, versions=versions
+    )

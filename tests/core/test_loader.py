@@ -166,7 +166,7 @@ def test_missing_directory(tmp_path: Path) -> None:
 
 def test_file_without_entries(tmp_path: Path) -> None:
     assert problems(write(tmp_path, "things: []\n")) == [
-        f"{tmp_path / 'a.yaml'}:1: unknown key 'things' in the file (allowed: entries)",
+        f"{tmp_path / 'a.yaml'}:1: unknown key 'things' in the file (allowed: entries, kubernetes_version)",
         f"{tmp_path / 'a.yaml'}:1: file has no 'entries:' list",
     ]
 
@@ -177,3 +177,16 @@ def test_fixture_kb_copy_loads(tmp_path: Path) -> None:
     shutil.copytree(FIXTURE_KB, tmp_path / "kb")
     kb = load_knowledge(tmp_path / "kb")
     assert kb.paths["onboarding"].steps[0] == "vms-old-way"
+
+
+def test_file_states_the_kubernetes_version_it_was_checked_against(tmp_path: Path) -> None:
+    write(tmp_path, 'kubernetes_version: "1.35"\n' + GOOD)
+    kb = load_knowledge(tmp_path)
+    assert kb.versions == {str(tmp_path / "a.yaml"): "1.35"}
+
+
+def test_malformed_kubernetes_version_has_line(tmp_path: Path) -> None:
+    write(tmp_path, 'kubernetes_version: "v1.35.2"\n' + GOOD)
+    with pytest.raises(KnowledgeError) as err:
+        load_knowledge(tmp_path)
+    assert "a.yaml:1: kubernetes_version 'v1.35.2' must look like 1.35" in str(err.value)
