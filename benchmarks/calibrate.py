@@ -1,93 +1,96 @@
-"""Fit the matcher's confidence calibration on the calibration questions (`benchmarks/calib/`).
+"""Fit the decision's models for the bundled knowledge base and write `bot/calibration.json`.
 
-The matcher ranks entries by a lexical score; this fits a logistic model that turns that score
-and the evidence behind it into the probability that the top candidate is what the asker wants
-(label 1: right entry; 0: wrong entry or off-topic). Prints the coefficients for
-`MatchSettings.calibration` and the band thresholds that keep off-topic declines at the target.
-Never fit on tests/eval: that is the held-out set.
+Fitted on the calibration sets only: `benchmarks/calib/` (short chat-style questions) and
+`benchmarks/real/fit.yaml` (real posts). Never on `benchmarks/dev`, `benchmarks/real/dev.yaml`
+(where knowledge-base authors fix misses), `tests/eval` or `benchmarks/real/test.yaml` (held out).
+Thresholds are chosen on out-of-fold predictions (see `bot/fitting.py`); the cross-validated
+figures and a reliability table are printed.
 
-Usage: python benchmarks/calibrate.py [--target-declined 0.97]
+Usage: python benchmarks/calibrate.py [--check]   (--check: exit 1 when bot/calibration.json differs)
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.evaluate import load_eval_file  # noqa: E402
+from bot.decision import BUNDLED, Calibration  # noqa: E402
+from bot.evaluate import EvalItem, load_eval_file  # noqa: E402
+from bot.fitting import FitResult, Prediction, fit  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
-from bot.matching import Matcher, _topic_features  # noqa: E402
+from bot.matching import Matcher  # noqa: E402
 
-CALIB = ROOT / "benchmarks" / "calib"
-
-
-def samples(
-    matcher: Matcher,
-) -> tuple[list[tuple[float, ...]], list[int], list[tuple[float, ...]], list[int]]:
-    """Answer model: the top three candidates of every question, labelled 1 when right.
-    On-topic model: the top candidate of every question, labelled 1 when the question is on topic."""
-    xs, ys, topic_xs, topic_ys = [], [], [], []
-    for item in load_eval_file(CALIB):
-        ranked = matcher.features(item.question, limit=3)
-        for position, (entry_id, feats) in enumerate(ranked):
-            xs.append(feats)
-            ys.append(int(item.expect is not None and entry_id == item.expect))
-            if position == 0:
-                topic_xs.append(_topic_features(feats))
-                topic_ys.append(int(item.expect is not None))
-    return xs, ys, topic_xs, topic_ys
+FIT_SETS = (ROOT / "benchmarks" / "calib", ROOT / "benchmarks" / "real" / "fit.yaml")
 
 
-def fit(xs: list[tuple[float, ...]], ys: list[int], l2: float = 0.01, steps: int = 4000) -> list[float]:
-    n, d = len(xs), len(xs[0])
-    means = [sum(x[j] for x in xs) / n for j in range(d)]
-    sds = [max(1e-6, math.sqrt(sum((x[j] - means[j]) ** 2 for x in xs) / n)) for j in range(d)]
-    zs = [[(x[j] - means[j]) / sds[j] for j in range(d)] for x in xs]
-    w = [0.0] * (d + 1)
-    rate = 0.5
-    for _ in range(steps):
-        grad = [0.0] * (d + 1)
-        for z, y in zip(zs, ys, strict=True):
-            p = 1 / (1 + math.exp(-(w[0] + sum(wj * zj for wj, zj in zip(w[1:], z, strict=True)))))
-            grad[0] += p - y
-            for j in range(d):
-                grad[j + 1] += (p - y) * z[j]
-        w[0] -= rate * grad[0] / n
-        for j in range(d):
-            w[j + 1] -= rate * (grad[j + 1] / n + l2 * w[j + 1])
-    # back to the raw feature scale
-    raw = [w[0] - sum(w[j + 1] * means[j] / sds[j] for j in range(d))]
-    raw += [w[j + 1] / sds[j] for j in range(d)]
-    return raw
+def fit_items() -> list[EvalItem]:
+    return [item for path in FIT_SETS if path.exists() for item in load_eval_file(path)]
 
 
-def probability(weights: list[float], x: tuple[float, ...]) -> float:
-    z = weights[0] + sum(w * v for w, v in zip(weights[1:], x, strict=True))
-    return 1 / (1 + math.exp(-z))
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--target-declined", type=float, default=0.97)
-    args = parser.parse_args()
+def bundled_fit() -> FitResult:
     kb = load_knowledge(ROOT / "knowledge")
     matcher = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain)
-    xs, ys, topic_xs, topic_ys = samples(matcher)
-    answer = fit(xs, ys)
-    topic = fit(topic_xs, topic_ys)
-    print("calibration = (" + ", ".join(f"{w:.3f}" for w in answer) + ")")
-    print("topic_calibration = (" + ", ".join(f"{w:.3f}" for w in topic) + ")")
-    off = sorted(probability(topic, x) for x, y in zip(topic_xs, topic_ys, strict=True) if not y)
-    keep = off[min(len(off) - 1, int(len(off) * args.target_declined))]
-    print(
-        f"topic_threshold = {keep:.3f} declines {args.target_declined:.0%} of the off-topic calibration set"
-    )
+    return fit(matcher, fit_items())
+
+
+def cv_summary(oof: tuple[Prediction, ...], calibration: Calibration) -> str:
+    t = calibration.thresholds
+    on = [r for r in oof if r.item.on_topic and not r.item.gap]
+    on_all = [r for r in oof if r.item.on_topic]
+    off = [r for r in oof if not r.item.on_topic]
+
+    def answered(r: Prediction) -> bool:
+        return r.top[1] >= t.alternatives and r.topic >= t.topic
+
+    right = sum(answered(r) and r.item.right(r.top[0]) for r in on)
+    wrong = sum(answered(r) and not r.item.right(r.top[0]) for r in on_all)
+    declined = sum(r.topic < t.topic and not answered(r) for r in off)
+    lines = [
+        f"out-of-fold: answered correctly {right / max(len(on), 1):.1%} of {len(on)}, "
+        f"answered wrong {wrong / max(len(on_all), 1):.1%}, "
+        f"off-topic declined {declined / max(len(off), 1):.1%}",
+        "reliability of the top candidate (out-of-fold): bin  predicted -> observed  (n)",
+    ]
+    bins: dict[int, list[tuple[float, bool]]] = {}
+    for r in oof:
+        top, p = r.top
+        bins.setdefault(min(int(p * 10), 9), []).append((p, r.item.right(top)))
+    ece = 0.0
+    for b in sorted(bins):
+        rows = bins[b]
+        predicted = sum(p for p, _ in rows) / len(rows)
+        observed = sum(ok for _, ok in rows) / len(rows)
+        ece += len(rows) * abs(predicted - observed) / len(oof)
+        lines.append(f"  {b / 10:.1f}-{(b + 1) / 10:.1f}  {predicted:.2f} -> {observed:.2f}  ({len(rows)})")
+    lines.append(f"expected calibration error (out-of-fold): {ece:.3f}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="only compare with bot/calibration.json")
+    args = parser.parse_args()
+    result = bundled_fit()
+    fitted = result.calibration.to_dict()
+    if args.check:
+        shipped = json.loads(BUNDLED.read_text(encoding="utf-8"))
+        if shipped != fitted:
+            print("bot/calibration.json is not what benchmarks/calibrate.py fits; rerun it", file=sys.stderr)
+            return 1
+        return 0
+    Calibration.from_dict(fitted).save(BUNDLED)
+    t = result.calibration.thresholds
+    print(f"fitted on {result.calibration.meta['questions']} questions ({result.rows} candidate rows)")
+    print(f"thresholds: answer {t.answer}, with alternatives {t.alternatives}, on topic {t.topic}")
+    print(cv_summary(result.oof, result.calibration))
+    print(f"wrote {BUNDLED.relative_to(ROOT)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

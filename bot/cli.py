@@ -57,6 +57,7 @@ def build_service(
 def reply_json(reply: Reply) -> dict[str, Any]:
     return {
         "question": reply.question,
+        "band": reply.band.contract if reply.band else None,
         "answered": reply.answered,
         "id": reply.entry.id if reply.entry else None,
         "title": reply.entry.title if reply.entry else None,
@@ -126,9 +127,51 @@ def cmd_kb_eval(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -
     except EvalError as exc:
         raise CliError(str(exc)) from None
     report = evaluate(snapshot.matcher, items)
-    out.write(report.render(verbose=args.verbose) + "\n")
-    ok = report.top1 >= args.min_top1 and report.declined >= args.min_declined
-    return 0 if ok else 1
+    out.write(report.render(verbose=args.verbose, reliability=args.reliability) + "\n")
+    failed = [
+        f"{name} {value:.1%} {'<' if low else '>'} {limit:.1%}"
+        for name, value, limit, low in (
+            ("top-1", report.top1, args.min_top1, True),
+            ("answered correctly", report.answered(), args.min_answered, True),
+            ("off-topic declined", report.declined, args.min_declined, True),
+            ("answered wrong", report.wrong(), args.max_wrong, False),
+        )
+        if (value < limit if low else value > limit)
+    ]
+    for failure in failed:
+        out.write(f"FAILED: {failure}\n")
+    return 1 if failed else 0
+
+
+def cmd_kb_calibrate(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> int:
+    from bot.decision import FILE_NAME
+    from bot.evaluate import EvalError, load_eval_file
+
+    kb_dir = _kb_dir(args.kb, settings)
+    snapshot = load_snapshot(kb_dir)
+    try:
+        items = [item for file in args.files for item in load_eval_file(Path(file))]
+    except EvalError as exc:
+        raise CliError(str(exc)) from None
+    unknown = sorted({i.expect for i in items if i.expect and not i.gap} - set(snapshot.kb.entries))
+    if unknown:
+        raise CliError(f"expected entries not in {kb_dir}: {', '.join(unknown[:5])}")
+    if sum(i.on_topic for i in items) < 20 or sum(not i.on_topic for i in items) < 10:
+        raise CliError("calibration needs at least 20 on-topic and 10 off-topic (expect: null) questions")
+    try:
+        from bot.fitting import fit
+    except ImportError:
+        raise CliError("kb calibrate needs scikit-learn: pip install 'kubebot[calibrate]'") from None
+    result = fit(snapshot.matcher, items)
+    target = Path(args.out) if args.out else kb_dir / FILE_NAME
+    result.calibration.save(target)
+    t = result.calibration.thresholds
+    out.write(
+        f"fitted on {len(items)} questions; thresholds: answer {t.answer}, with alternatives "
+        f"{t.alternatives}, on topic {t.topic}\n"
+        f"wrote {target} (used whenever this knowledge base is loaded)\n"
+    )
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> int:
@@ -182,17 +225,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = kb.add_parser("lint", help="validate a knowledge base; exit 1 with path:line problems")
     p.add_argument("dir", nargs="?", help="knowledge base directory (default: the bundled one)")
     p.set_defaults(func=cmd_kb_lint)
-    p = kb.add_parser("eval", help="measure top-1/top-3 accuracy and off-topic declines on an eval file")
+    p = kb.add_parser("eval", help="measure retrieval and decisions on a file of labelled questions")
     kb_option(p)
-    p.add_argument("file", help="YAML list of {q: question, expect: entry id or null}")
+    p.add_argument("file", help="YAML list of {q, expect: entry id, gap:<slug> or null}, or a directory")
     p.add_argument(
         "--min-top1", type=float, default=0.0, help="exit 1 when top-1 accuracy is below this (0..1)"
     )
     p.add_argument(
         "--min-declined", type=float, default=0.0, help="exit 1 when the off-topic decline rate is below"
     )
+    p.add_argument(
+        "--min-answered", type=float, default=0.0, help="exit 1 when answered correctly is below this"
+    )
+    p.add_argument(
+        "--max-wrong", type=float, default=1.0, help="exit 1 when answered wrong is above this"
+    )
+    p.add_argument("--reliability", action="store_true", help="print the reliability table")
     p.add_argument("--verbose", "-v", action="store_true", help="list every miss")
     p.set_defaults(func=cmd_kb_eval)
+
+    p = kb.add_parser("calibrate", help="refit the answer/decline decision on your own labelled questions")
+    kb_option(p)
+    p.add_argument("files", nargs="+", help="eval files or directories ({q, expect} items, off-topic: null)")
+    p.add_argument("--out", help="where to write it (default: calibration.json in the knowledge base)")
+    p.set_defaults(func=cmd_kb_calibrate)
 
     p = sub.add_parser("serve", help="run the bot on a chat platform")
     kb_option(p)

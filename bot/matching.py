@@ -15,40 +15,36 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
-from bot.models import Band, Candidate, Entry, MatchResult
-from bot.text import Normalizer, clean_input, normalize_basic
+from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
+from bot.models import Candidate, Entry, MatchResult
+from bot.paste import Digest, digest
+from bot.text import Normalizer, normalize_basic
 
 
 @dataclass(frozen=True, slots=True)
 class MatchSettings:
-    answer_threshold: float = 0.6  # answer outright when at least this likely to be right
-    topic_threshold: float = 0.691  # declines 97% of the benchmarks/calib off-topic questions
-    ambiguity_gap: float = 0.15  # two likely entries closer than this: ask back instead of guessing
-    suggestion_gap: float = 0.1  # did-you-mean keeps candidates whose score is within this of the top
-    max_suggestions: int = 5
-    min_known_share: float = 0.34  # share of the question's weight the KB vocabulary must recognise
+    """Knobs of the ranking. The decision's coefficients and thresholds are fitted data
+    (`bot/decision.py`); the two thresholds here only override them (tests pin them)."""
+
+    answer_threshold: float | None = None  # override: answer outright at or above this
+    topic_threshold: float | None = None  # override: did-you-mean rather than decline at or above this
     shortlist: int = 12
     postings_cap: int = 256  # entries kept per word, highest impact first: bounds the work per question
     typo_cutoff: float = 85.0  # 80 turns broker into broken and internal into literal
     unknown_weight: float = 0.55  # weight of a word the KB never uses, relative to the rarest word
+    unknown_reference: int = 10  # in longer inputs unknown words (names, hosts) weigh less and less
+    min_known_share: float = 0.34  # share of the question's weight the KB vocabulary must recognise
     pooled_weight: float = 0.5  # blend: whole-entry term coverage vs the best single alternate
     char_weight: float = 0.25  # within the best-alternate score: characters vs weighted tokens
     tf_saturation: float = 1.2
     title_boost: int = 2  # the title counts like this many alternates in the pooled vocabulary
     small_number_weight: float = 0.3
-    exact_confidence: float = 0.97  # confidence floor when the question is an alternate word for word
     min_covered: float = 0.6  # share of the question's weight the winning entry must use
-    # logistic calibration of the confidence: intercept, then the weights of the features that
-    # `_features` returns (score, coverage, log evidence, margin, exact alternate, known share,
-    # best alternate, words together, domain share); fitted by `benchmarks/calibrate.py` on the
-    # calibration questions in benchmarks/calib/ (never on the held-out tests/eval/)
-    calibration: tuple[float, ...] = (-8.213, 1.238, -0.285, 1.167, 7.173, -0.807, 1.540, 3.775, 1.215, 0.741)
-    # the on-topic model: intercept and the same features without the margin (`_topic_features`)
-    topic_calibration: tuple[float, ...] = (-12.280, 3.091, 2.010, 1.809, 0.080, 3.905, 3.724, 3.446, 3.119)
+    candidates: int = 6  # candidates the decision sees
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,55 +52,42 @@ class _Scored:
     score: float  # the ranking score
     entry: int
     covered: float  # share of the question's weight found in the entry's vocabulary
-    mass: float  # that weight, absolute: how much evidence there is
+    mass: float  # that weight, in units of the rarest word's weight: how much evidence there is
     exact: bool
-    known_share: float  # share of the question's weight the whole KB vocabulary knows
     best_alt: float  # the best single alternate's score
     together: int  # most question words found together in one alternate
-    domain_share: float  # share of the question's weight made of domain words (domain.yaml)
 
 
-def _features(c: _Scored, ranked: list[_Scored]) -> tuple[float, ...]:
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """A question as the index sees it."""
+
+    digest: Digest
+    gains: dict[str, float]  # vocabulary token -> its weight in this question
+    total: float  # the whole question's weight, unknown words included
+    known_share: float
+    domain_share: float
+    words: int
+
+
+def _features(c: _Scored, ranked: list[_Scored], q: _Query) -> tuple[float, ...]:
+    """The evidence vector of `bot.decision.FEATURES` for candidate ``c``."""
     top = ranked[0].score
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
     margin = top - runner_up if c is ranked[0] else c.score - top
     return (
         c.score,
         c.covered,
-        math.log1p(c.mass),
+        c.best_alt,
         margin,
         float(c.exact),
-        c.known_share,
-        c.best_alt,
+        q.known_share,
         min(c.together, 4) / 4,
-        c.domain_share,
+        q.domain_share,
+        min(math.log1p(c.mass) / 3.0, 1.0),
+        float(q.digest.pasted),
+        min(math.log1p(q.words) / 5.0, 1.0),
     )
-
-
-def _topic_features(features: tuple[float, ...]) -> tuple[float, ...]:
-    """The on-topic model sees the top candidate's evidence but not its margin: a question can
-    be plainly about Kubernetes and still fit two entries equally well."""
-    return features[:3] + features[4:]
-
-
-def _logistic(weights: tuple[float, ...], features: tuple[float, ...]) -> float:
-    z = weights[0] + sum(w * x for w, x in zip(weights[1:], features, strict=True))
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-
-
-@dataclass(frozen=True, slots=True)
-class _Ranked:
-    candidate: Candidate
-    scored: _Scored
-    features: tuple[float, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _QueryToken:
-    token: str  # as normalised from the question
-    vocab: str | None  # the vocabulary token it maps to, None when unknown
-    weight: float
-    similarity: float
 
 
 class Matcher:
@@ -116,8 +99,20 @@ class Matcher:
         synonyms: Mapping[str, str] | None = None,
         settings: MatchSettings | None = None,
         domain: Iterable[str] = (),
+        calibration: Calibration | None = None,
     ) -> None:
         self.settings = s = settings or MatchSettings()
+        self.calibration = calibration or Calibration.load(BUNDLED)
+        t = self.calibration.thresholds
+        if s.answer_threshold is not None or s.topic_threshold is not None:
+            answer = t.answer if s.answer_threshold is None else s.answer_threshold
+            t = replace(
+                t,
+                answer=answer,
+                alternatives=min(t.alternatives, answer),
+                topic=t.topic if s.topic_threshold is None else s.topic_threshold,
+            )
+        self._thresholds: Thresholds = t
         self.normalizer = Normalizer(synonyms)
         # domain words, as tokens; a phrase counts only when synonyms make it one token ("exit code")
         self._domain = frozenset(
@@ -188,6 +183,11 @@ class Matcher:
                 self._exact.setdefault(alt_tokens, index)
 
     @property
+    def thresholds(self) -> Thresholds:
+        """The decision's thresholds: the calibration's, or the settings' overrides."""
+        return self._thresholds
+
+    @property
     def entries(self) -> list[Entry]:
         return self._entries
 
@@ -195,20 +195,36 @@ class Matcher:
         return len(self._entries)
 
     # -- per question -------------------------------------------------------------------
-    def _query(self, text: str) -> list[_QueryToken]:
-        out: list[_QueryToken] = []
-        for word, token in self.normalizer.pairs(text):
+    def _query(self, text: str) -> _Query:
+        """Weigh the words of what the digest kept of ``text``: known words by their IDF (typos
+        corrected), unknown ones less and less as the input grows (names, hosts, paths)."""
+        d = digest(text)
+        pairs = self.normalizer.pairs(d.text)
+        unknown = self._max_idf * self.settings.unknown_weight
+        unknown *= min(1.0, self.settings.unknown_reference / max(len(pairs), 1))
+        gains: dict[str, float] = {}
+        total = 0.0
+        domain_mass = 0.0
+        domain = self._domain
+        for word, token in pairs:
             weight = self._idf.get(token)
-            if weight is not None:
-                out.append(_QueryToken(token, token, weight, 1.0))
-                continue
-            fixed = self._correct(word)
-            if fixed is not None and fixed[0] in self._idf:
-                out.append(_QueryToken(token, fixed[0], self._idf[fixed[0]], fixed[1] ** 2))
-            else:
-                share = 0.15 if any(ch.isdigit() for ch in token) else self.settings.unknown_weight
-                out.append(_QueryToken(token, None, self._max_idf * share, 0.0))
-        return out
+            vocab: str | None = token
+            similarity = 1.0
+            if weight is None:
+                fixed = self._correct(word)
+                if fixed is not None and fixed[0] in self._idf:
+                    vocab, similarity = fixed[0], fixed[1] ** 2
+                    weight = self._idf[vocab]
+                else:
+                    vocab = None
+                    weight = unknown * (0.3 if any(ch.isdigit() for ch in token) else 1.0)
+            total += weight
+            if vocab is not None:
+                gains[vocab] = gains.get(vocab, 0.0) + weight * similarity
+            if token in domain or vocab in domain:
+                domain_mass += weight
+        total = max(total, 1e-9)
+        return _Query(d, gains, total, sum(gains.values()) / total, domain_mass / total, len(pairs))
 
     def _correct(self, word: str) -> tuple[str, float] | None:
         """The token of the closest known word for a misspelt one, with its similarity in 0..1."""
@@ -226,17 +242,13 @@ class Matcher:
                 best = (self._words[found[0]], found[1] / 100.0)
         return best
 
-    def _score(self, text: str) -> list[_Scored]:
+    def _score(self, q: _Query) -> list[_Scored]:
         """Every shortlisted entry with its ranking score and the evidence behind it, best first."""
         s = self.settings
-        query = self._query(clean_input(text))
-        gains = {q.vocab: q.weight * q.similarity for q in query if q.vocab is not None}
+        gains = q.gains
         if not gains:
             return []
-        q_total = sum(q.weight for q in query)
-        known_share = sum(gains.values()) / q_total
-        domain = self._domain
-        domain_share = sum(q.weight for q in query if q.token in domain or q.vocab in domain) / q_total
+        q_total = q.total
         # 1. pooled: how much of the question each entry's vocabulary covers, central terms first
         acc: dict[int, float] = {}
         get = acc.get
@@ -245,7 +257,7 @@ class Matcher:
                 acc[e] = get(e, 0.0) + gain * impact
         shortlist = heapq.nlargest(s.shortlist, acc, key=acc.__getitem__)
         q_set = frozenset(gains)
-        exact_entry = self._exact.get(q_set) if known_share > 0.999 else None
+        exact_entry = self._exact.get(q_set) if q.known_share > 0.999 else None
         if exact_entry is not None and exact_entry not in shortlist:
             shortlist.append(exact_entry)
         # 2. best single alternate: weighted token F1 blended with character similarity
@@ -276,66 +288,40 @@ class Matcher:
             exact = e == exact_entry
             if exact:  # the question is one of this entry's alternates, word for word
                 score = 0.99 + 0.01 * min(pooled, 1.0)
-            if known_share < s.min_known_share:
-                score *= known_share / s.min_known_share
+            if q.known_share < s.min_known_share:
+                score *= q.known_share / s.min_known_share
             scored.append(
-                _Scored(
-                    min(score, 1.0), e, covered, mass, exact, known_share, best_alt, together, domain_share
-                )
+                _Scored(min(score, 1.0), e, covered, mass / self._max_idf, exact, best_alt, together)
             )
         scored.sort(key=lambda c: (-c.score, c.entry))
         return scored
 
-    def features(self, text: str, limit: int = 10) -> list[tuple[str, tuple[float, ...]]]:
-        """(entry id, calibration features) of the ranked candidates: for `benchmarks/calibrate.py`."""
-        scored = self._score(text)
-        return [(self._entries[c.entry].id, _features(c, scored)) for c in scored[:limit]]
+    def evidence(self, text: str, limit: int | None = None) -> list[Evidence]:
+        """The ranked candidates for ``text`` (passed through `clean_input`), each with the
+        evidence the decision reads, best first."""
+        q = self._query(text)
+        scored = self._score(q)
+        out = []
+        for c in scored[: limit or self.settings.candidates]:
+            entry = self._entries[c.entry]
+            vocab = self._impact[c.entry]
+            matched = tuple(t for t in q.gains if t in vocab)
+            out.append(Evidence(entry.id, entry.title, _features(c, scored, q), matched))
+        return out
 
     def rank(self, text: str, limit: int = 10) -> list[Candidate]:
         """Entries ranked for ``text``, best first, each with a calibrated confidence in 0..1:
         an estimate of the probability that it is the entry the asker wants."""
-        return [r.candidate for r in self._ranked(self._score(text), limit)]
-
-    def _ranked(self, scored: list[_Scored], limit: int) -> list[_Ranked]:
-        s = self.settings
-        out = []
-        for c in scored[:limit]:
-            features = _features(c, scored)
-            confidence = _logistic(s.calibration, features)
-            if c.exact:  # the author's own wording of the question: as sure as it gets
-                confidence = max(confidence, s.exact_confidence)
-            entry = self._entries[c.entry]
-            out.append(_Ranked(Candidate(entry.id, entry.title, round(confidence, 4)), c, features))
-        out.sort(key=lambda r: -r.candidate.confidence)  # stable: ties keep the ranking order
-        return out
+        return list(self.calibration.decide(self.evidence(text, limit)).candidates[:limit])
 
     def on_topic(self, text: str) -> float:
         """The estimated probability that ``text`` is a question this knowledge base is about."""
-        scored = self._score(text)
-        return (
-            _logistic(self.settings.topic_calibration, _topic_features(_features(scored[0], scored)))
-            if scored
-            else 0.0
-        )
+        ranked = self.evidence(text, 1)
+        return self.calibration.p_topic(ranked[0]) if ranked else 0.0
 
     def match(self, text: str) -> MatchResult:
-        """Rank, then decide: answer (the top entry is likely right), suggest (on topic, but
-        the top entry is not certain: did you mean, by score gap) or decline (off topic)."""
-        s = self.settings
-        ranked = self._ranked(self._score(text), max(s.max_suggestions, 3))
-        if not ranked:
-            return MatchResult(Band.DECLINED)
-        candidates = tuple(r.candidate for r in ranked)
-        top = ranked[0]
-        second = ranked[1].candidate.confidence if len(ranked) > 1 else 0.0
-        confident = top.candidate.confidence >= s.answer_threshold
-        if confident and (top.scored.exact or top.candidate.confidence - second >= s.ambiguity_gap):
-            return MatchResult(Band.ANSWERED, candidates)
-        if _logistic(s.topic_calibration, _topic_features(top.features)) >= s.topic_threshold:
-            best = max(r.scored.score for r in ranked)
-            close = [r.candidate for r in ranked if r.scored.score >= best - s.suggestion_gap]
-            return MatchResult(Band.SUGGESTED, tuple(close[: s.max_suggestions]))
-        return MatchResult(Band.DECLINED, candidates[:3])
+        """Rank, then decide the band (`bot.decision`)."""
+        return self.calibration.decide(self.evidence(text), self._thresholds)
 
     def complete(self, prefix: str, limit: int = 25) -> list[Candidate]:
         """Autocomplete: entries whose title or questions fit what the user has typed so far."""

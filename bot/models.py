@@ -46,11 +46,30 @@ class LearningPath:
 
 
 class Band(enum.Enum):
-    """What the service decided to do with a question."""
+    """What the service decided to do with a question. The values are what the store and the
+    metrics record; `contract` is the name in the JSON output of `kubebot ask --json`."""
 
-    ANSWERED = "answered"
-    SUGGESTED = "suggested"
-    DECLINED = "declined"
+    ANSWERED = "answered"  # the top entry is probably right: answer it
+    ANSWERED_WITH_ALTERNATIVES = "answered_with_alternatives"  # probable, not certain: answer + "Not this?"
+    SUGGESTED = "suggested"  # on topic, but no single entry is likely: did you mean
+    DECLINED = "declined"  # off topic
+
+    @property
+    def answers(self) -> bool:
+        """True for the two bands that answer with an entry."""
+        return self in (Band.ANSWERED, Band.ANSWERED_WITH_ALTERNATIVES)
+
+    @property
+    def contract(self) -> str:
+        return _BAND_CONTRACT[self]
+
+
+_BAND_CONTRACT = {
+    Band.ANSWERED: "answer",
+    Band.ANSWERED_WITH_ALTERNATIVES: "answer_with_alternatives",
+    Band.SUGGESTED: "did_you_mean",
+    Band.DECLINED: "decline",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +83,14 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class MatchResult:
-    """The matcher's verdict: a band and the ranked candidates that support it."""
+    """The matcher's verdict: a band and the ranked candidates that support it.
+
+    For the answering bands the first candidate is the answer and `alternatives` are the
+    "Not this?" offers (empty for a plain answer); for did-you-mean the candidates are the offers."""
 
     band: Band
     candidates: tuple[Candidate, ...] = ()
+    alternatives: tuple[Candidate, ...] = ()
 
     @property
     def best(self) -> Candidate | None:

@@ -28,6 +28,11 @@ def entry_text(entry: Entry) -> str:
     return "\n\n".join(parts)
 
 
+def with_alternatives(answer: str, alternatives: Sequence[Candidate]) -> str:
+    lines = ["Not this? Maybe:"] + [f"  - {c.title} (ask: {c.entry_id})" for c in alternatives]
+    return answer + "\n\n" + "\n".join(lines)
+
+
 def suggestions_text(question: str, candidates: Sequence[Candidate]) -> str:
     lines = [f'I\'m not sure what you mean by "{question}". Did you mean:']
     lines += [f"  - {c.title} (ask: {c.entry_id})" for c in candidates]
@@ -43,7 +48,7 @@ def decline_text(question: str, tags: Sequence[str]) -> str:
         )
     return (
         f'Sorry, I don\'t have an answer for "{question}". I know about Kubernetes and containers: '
-        f'{shown}. Try a short question like "what is a service" or paste the error message; '
+        f'{shown}. Try asking with the error message or the Kubernetes object it is about; '
         'type "topics" for the full list.'
     )
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass, replace
 
 from bot import render
 from bot.commands import Ask, Help, Learn, Topics, parse_command
+from bot.decision import for_knowledge_base
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher, MatchSettings
 from bot.models import Band, Entry, Message, Reply, ReplyKind, TopicGroup, TourStep
 from bot.ports import ClusterGateway, ClusterQuery, FeedbackRecord, NullRecorder, QuestionRecord, Recorder
-from bot.text import clean_input
+from bot.text import MAX_QUESTION_CHARS, clean_input, gist
 
 log = logging.getLogger("kubebot.service")
 
@@ -33,7 +34,13 @@ class Snapshot:
 
     @classmethod
     def build(cls, kb: KnowledgeBase, settings: MatchSettings | None = None) -> Snapshot:
-        matcher = Matcher(kb.entries.values(), kb.synonyms, settings, domain=kb.domain)
+        matcher = Matcher(
+            kb.entries.values(),
+            kb.synonyms,
+            settings,
+            domain=kb.domain,
+            calibration=for_knowledge_base(kb.root),
+        )
         by_tag = kb.tags()
         topics = tuple(TopicGroup(tag, tuple((e.id, e.title) for e in es)) for tag, es in by_tag.items())
         top_tags = tuple(sorted(by_tag, key=lambda t: -len(by_tag[t])))
@@ -92,27 +99,32 @@ class QAService:
     def answer(self, text: str, message: Message | None = None) -> Reply:
         """Answer a question from the knowledge base (no commands), and record it."""
         started = time.perf_counter()
-        question = clean_input(text)
+        cleaned = clean_input(text)
+        question = cleaned[:MAX_QUESTION_CHARS]  # what the reply and the record keep
         snap = self.holder.current
-        result = snap.matcher.match(question) if question else None
+        result = snap.matcher.match(cleaned) if cleaned else None
         if result is None or result.band is Band.DECLINED or result.best is None:
             reply = Reply(
                 ReplyKind.DECLINE,
                 question,
-                render.decline_text(question, snap.top_tags),
+                render.decline_text(gist(question), snap.top_tags),
                 band=Band.DECLINED,
                 confidence=result.confidence if result else 0.0,
             )
-        elif result.band is Band.ANSWERED:
-            reply = self._entry_reply(
-                snap, snap.kb.entries[result.best.entry_id], question, result.confidence
+        elif result.band.answers:
+            entry = snap.kb.entries[result.best.entry_id]
+            reply = replace(
+                self._entry_reply(snap, entry, question, result.confidence),
+                band=result.band,
+                suggestions=result.alternatives,
             )
-            reply = replace(reply, suggestions=result.candidates[1:])
+            if result.alternatives:
+                reply = replace(reply, text=render.with_alternatives(reply.text, result.alternatives))
         else:
             reply = Reply(
                 ReplyKind.SUGGEST,
                 question,
-                render.suggestions_text(question, result.candidates),
+                render.suggestions_text(gist(question), result.candidates),
                 band=Band.SUGGESTED,
                 confidence=result.confidence,
                 suggestions=result.candidates,

@@ -11,11 +11,16 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
-MAX_QUESTION_CHARS = 500  # longer input is cut: nobody asks a 1 MB question in chat
+# A paste can be a whole log: the matcher reads its head and its tail (errors are often last).
+MAX_INPUT_HEAD = 48_000
+MAX_INPUT_TAIL = 16_000
+GIST_CHARS = 160  # how much of a question a reply quotes back
+MAX_QUESTION_CHARS = 4_000  # how much of a question is kept with its reply (records, JSON)
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _APOSTROPHES = re.compile(r"(?<=[a-z])['’](?=[a-z])")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # keeps \t \n \r
+_BLANK_RUN = re.compile(r"\n{3,}")
 
 STOP_WORDS = frozenset(
     """
@@ -48,10 +53,24 @@ STOP_WORDS = frozenset(
 
 
 def clean_input(text: str) -> str:
-    """Make arbitrary user input safe to process: drop control characters, cap the length."""
-    text = _CONTROL.sub(" ", text[: MAX_QUESTION_CHARS * 4])
-    text = unicodedata.normalize("NFKC", text)
-    return " ".join(text.split())[:MAX_QUESTION_CHARS]
+    """Make arbitrary user input safe to process, keeping its lines (a paste's structure tells
+    output from prose): drop control characters and lone surrogates, unify line ends, trim each
+    line, and keep only the head and tail of a huge paste."""
+    if len(text) > MAX_INPUT_HEAD + MAX_INPUT_TAIL:
+        text = text[:MAX_INPUT_HEAD] + "\n" + text[-MAX_INPUT_TAIL:]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFKC", _CONTROL.sub(" ", text))
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    return _BLANK_RUN.sub("\n\n", text).strip()
+
+
+def gist(text: str, limit: int = GIST_CHARS) -> str:
+    """One line that stands for a question when a reply quotes it: its first line, shortened."""
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    line = " ".join(first.split())
+    if len(line) > limit:
+        return line[: limit - 1].rstrip() + "…"
+    return line + (" …" if "\n" in text.strip() else "")
 
 
 def normalize_basic(text: str) -> str:

@@ -109,5 +109,5 @@ def test_shipped_kb_asks_back_on_an_ambiguous_but_on_topic_question(shipped_snap
     assert result.band is Band.SUGGESTED
     assert {"kubectl-logs", "docker-logs"} <= {c.entry_id for c in result.candidates}
     matcher = shipped_snapshot.matcher
-    threshold = matcher.settings.topic_threshold
+    threshold = matcher.thresholds.topic
     assert matcher.on_topic("logs") > threshold > matcher.on_topic("banana bread recipe")

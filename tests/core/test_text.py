@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.text import MAX_QUESTION_CHARS, Normalizer, clean_input, normalize_basic, stem
+from bot.text import MAX_INPUT_HEAD, MAX_INPUT_TAIL, Normalizer, clean_input, gist, normalize_basic, stem
 
 
 def test_normalize_basic_folds_case_accents_and_punctuation() -> None:
@@ -32,6 +32,24 @@ def test_tokens_are_unique() -> None:
     assert Normalizer().tokens("pod pod pods") == ("pod",)
 
 
-def test_clean_input_removes_control_characters_and_caps_length() -> None:
-    assert clean_input("a\x00b\x1b[31mc\n") == "a b [31mc"
-    assert len(clean_input("x" * 1_000_000)) == MAX_QUESTION_CHARS
+def test_clean_input_removes_control_characters_and_keeps_lines() -> None:
+    assert clean_input("a\x00b\x1b[31mc\r\nnext line  \n\n\n\nlast") == "a b [31mc\nnext line\n\nlast"
+
+
+def test_clean_input_drops_lone_surrogates() -> None:
+    cleaned = clean_input("pod \ud800 crash \udfff")
+    cleaned.encode("utf-8")  # raises UnicodeEncodeError if a surrogate survived
+    assert cleaned == "pod   crash"
+
+
+def test_clean_input_keeps_the_head_and_the_tail_of_a_huge_paste() -> None:
+    text = "START\n" + "x" * 1_000_000 + "\nEND"
+    cleaned = clean_input(text)
+    assert len(cleaned) <= MAX_INPUT_HEAD + MAX_INPUT_TAIL + 1
+    assert cleaned.startswith("START") and cleaned.endswith("END")
+
+
+def test_gist_is_the_first_line_shortened() -> None:
+    assert gist("pod pending\nmore text") == "pod pending …"
+    assert gist("short") == "short"
+    assert gist("w" * 500, limit=20) == "w" * 19 + "…"

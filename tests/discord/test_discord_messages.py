@@ -104,14 +104,21 @@ async def test_passive_in_a_thread_of_a_listened_channel_replies_in_place(bot, f
     assert fake.matching("POST", r"/channels/\d+/messages/\d+/threads") == []
 
 
-async def test_passive_stays_silent_below_the_threshold(bot, fake, recorder, service):
-    weak = service.answer("deployment rolling")  # answered, but below the passive minimum
-    assert weak.kind is ReplyKind.ANSWER and weak.confidence < 0.75
-    for text in ("deployment rolling", "what's the weather today", "lol"):
-        bot.client._connection.parse_message_create(p.message_create(text, channel_id=p.LISTEN_CHANNEL_ID))
-    await fake.settle()
-    assert fake.matching("POST", r"/channels/.*") == []
-    assert recorder.questions == []  # chatter is not recorded as questions
+async def test_passive_stays_silent_below_the_threshold(fake, recorder, service, settings):
+    weak = service.answer("deployment rolling")  # answered, but not with the top confidence
+    strong = service.answer("what is a deployment")
+    assert weak.kind is ReplyKind.ANSWER and weak.confidence < strong.confidence
+    between = (weak.confidence + strong.confidence) / 2
+    bot = await start_bot(fake, service, replace(settings, passive_min=between))
+    try:
+        for text in ("deployment rolling", "what's the weather today", "lol"):
+            payload = p.message_create(text, channel_id=p.LISTEN_CHANNEL_ID)
+            bot.client._connection.parse_message_create(payload)
+        await fake.settle()
+        assert fake.matching("POST", r"/channels/.*") == []
+        assert recorder.questions == []  # chatter is not recorded as questions
+    finally:
+        await bot.client.close()
 
 
 async def test_passive_falls_back_to_a_reply_without_thread_permission(bot, fake):

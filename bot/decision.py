@@ -1,0 +1,177 @@
+"""From ranked evidence to a band: answer, answer with alternatives, did you mean, or decline.
+
+The matcher ranks entries and measures the evidence behind each candidate (`Evidence`). Two
+logistic models turn that evidence into probabilities: `answer` — the top candidate is the entry the
+asker wants — and `topic` — the question is about what this knowledge base covers. Thresholds on
+those probabilities choose the band. Coefficients and thresholds are data, fitted by
+`benchmarks/calibrate.py` (or `kubebot kb calibrate` for a team's own knowledge base) and read from a
+JSON file: `bot/calibration.json` for the bundled knowledge base, or `calibration.json` next to a
+team's entries.
+
+Every feature is a share, a 0..1 similarity or a count capped to a small range, so none of them
+grows or shrinks with the number of entries in the knowledge base.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.models import Band, Candidate, MatchResult
+
+BUNDLED = Path(__file__).resolve().parent / "calibration.json"
+FILE_NAME = "calibration.json"  # a knowledge base directory may carry its own
+
+# The evidence behind one candidate, in this order (the models' feature vector).
+FEATURES = (
+    "score",  # the ranking score, 0..1
+    "covered",  # share of the question's weight found in the entry's vocabulary
+    "best_alt",  # similarity to the entry's closest single question, 0..1
+    "margin",  # score minus the runner-up's (negative for candidates below the top)
+    "exact",  # 1 when the question is one of the entry's questions word for word
+    "known_share",  # share of the question's weight the knowledge base knows at all
+    "together",  # most question words found together in one question of the entry, /4, capped
+    "domain_share",  # share of the question's weight made of domain words (domain.yaml)
+    "evidence",  # matched weight in units of the rarest word's weight, log1p, /3, capped at 1
+    "pasted",  # 1 when the input was a pasted post (several lines or pasted output)
+    "length",  # words in what the matcher read, log1p, /5, capped at 1
+)
+EXACT_CONFIDENCE = 0.99  # the question is one of the entry's own questions, word for word
+TOPIC_FEATURES = tuple(f for f in FEATURES if f != "margin")
+_TOPIC_INDEX = tuple(FEATURES.index(f) for f in TOPIC_FEATURES)
+
+
+class CalibrationError(ValueError):
+    """A calibration file is missing, unreadable or does not fit the features."""
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One ranked candidate and the evidence behind it."""
+
+    entry_id: str
+    title: str
+    features: tuple[float, ...]
+    matched: tuple[str, ...] = ()  # the question's words this entry knows (for explanations)
+
+    def feature(self, name: str) -> float:
+        return self.features[FEATURES.index(name)]
+
+
+@dataclass(frozen=True, slots=True)
+class LogisticModel:
+    intercept: float
+    coef: tuple[float, ...]
+
+    def probability(self, x: Sequence[float]) -> float:
+        z = self.intercept + sum(w * v for w, v in zip(self.coef, x, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    answer: float  # answer outright at or above this probability that the top entry is right
+    alternatives: float  # answer and offer "Not this?" alternatives at or above this
+    topic: float  # below the answer bands: did-you-mean when on topic at least this likely
+    alternative_floor: float = 0.05  # an alternative is offered only when at least this likely
+    max_alternatives: int = 3
+    max_suggestions: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    answer: LogisticModel
+    topic: LogisticModel
+    thresholds: Thresholds
+    source: str = field(default="", compare=False)
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    # -- probabilities ----------------------------------------------------------------------------
+    def p_answer(self, evidence: Evidence) -> float:
+        p = self.answer.probability(evidence.features)
+        return max(p, EXACT_CONFIDENCE) if evidence.feature("exact") >= 1.0 else p
+
+    def p_topic(self, evidence: Evidence) -> float:
+        return self.topic.probability([evidence.features[i] for i in _TOPIC_INDEX])
+
+    # -- the decision -----------------------------------------------------------------------------
+    def decide(self, ranked: Sequence[Evidence], thresholds: Thresholds | None = None) -> MatchResult:
+        """Rank by the answer model and choose the band (see the module docstring)."""
+        t = thresholds or self.thresholds
+        if not ranked:
+            return MatchResult(Band.DECLINED)
+        scored = sorted(((self.p_answer(e), i, e) for i, e in enumerate(ranked)), key=lambda x: (-x[0], x[1]))
+        candidates = tuple(Candidate(e.entry_id, e.title, round(p, 4)) for p, _i, e in scored)
+        top_p, _, top = scored[0]
+        on_topic = self.p_topic(top)
+        if top.feature("exact") >= 1.0:  # the author's own wording of one of its questions
+            return MatchResult(Band.ANSWERED, candidates)
+        if top_p >= t.answer and on_topic >= t.topic:
+            return MatchResult(Band.ANSWERED, candidates)
+        if top_p >= t.alternatives and on_topic >= t.topic:
+            offers = tuple(c for c in candidates[1:] if c.confidence >= t.alternative_floor)
+            return MatchResult(Band.ANSWERED_WITH_ALTERNATIVES, candidates, offers[: t.max_alternatives])
+        if on_topic >= t.topic:
+            return MatchResult(Band.SUGGESTED, candidates[: t.max_suggestions])
+        return MatchResult(Band.DECLINED, candidates[:3])
+
+    # -- files ------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": list(FEATURES),
+            "answer": {"intercept": self.answer.intercept, "coef": list(self.answer.coef)},
+            "topic": {"intercept": self.topic.intercept, "coef": list(self.topic.coef)},
+            "thresholds": {
+                "answer": self.thresholds.answer,
+                "alternatives": self.thresholds.alternatives,
+                "topic": self.thresholds.topic,
+            },
+            **({"meta": self.meta} if self.meta else {}),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "") -> Calibration:
+        try:
+            if list(data["features"]) != list(FEATURES):
+                raise CalibrationError(
+                    f"{source}: fitted on features {data['features']}, this kubebot computes "
+                    f"{list(FEATURES)}; refit with `kubebot kb calibrate`"
+                )
+            answer = LogisticModel(
+                float(data["answer"]["intercept"]), tuple(map(float, data["answer"]["coef"]))
+            )
+            topic = LogisticModel(float(data["topic"]["intercept"]), tuple(map(float, data["topic"]["coef"])))
+            t = data["thresholds"]
+            thresholds = Thresholds(float(t["answer"]), float(t["alternatives"]), float(t["topic"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, CalibrationError):
+                raise
+            raise CalibrationError(f"{source}: not a calibration file ({exc!r})") from None
+        if len(answer.coef) != len(FEATURES) or len(topic.coef) != len(TOPIC_FEATURES):
+            raise CalibrationError(f"{source}: wrong number of coefficients")
+        if not 0.0 <= thresholds.alternatives <= thresholds.answer <= 1.0:
+            raise CalibrationError(f"{source}: thresholds must satisfy 0 <= alternatives <= answer <= 1")
+        return cls(answer, topic, thresholds, source, dict(data.get("meta") or {}))
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CalibrationError(f"cannot read calibration {path}: {exc}") from None
+        return cls.from_dict(data, str(path))
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def for_knowledge_base(kb_root: Path | None) -> Calibration:
+    """The calibration a knowledge base carries (`calibration.json` in its directory), else the
+    bundled one."""
+    if kb_root is not None and (kb_root / FILE_NAME).is_file():
+        return Calibration.load(kb_root / FILE_NAME)
+    return Calibration.load(BUNDLED)

@@ -1,0 +1,186 @@
+"""Fit the decision's models on labelled questions: `kubebot kb calibrate` and
+`benchmarks/calibrate.py`.
+
+Two logistic regressions (scikit-learn, imported lazily: `pip install 'kubebot[calibrate]'`):
+the answer model on every ranked candidate of every question (label: it is the right entry), and
+the topic model on the top candidate (label: the question is on topic; gaps count as on topic).
+The regularisation is chosen by cross-validation grouped by source thread, and the thresholds
+are chosen on out-of-fold predictions — never on the data a model was fitted on:
+
+- topic: the off-topic questions' out-of-fold probabilities, at the `declined` target quantile;
+- alternatives: the lowest threshold whose answers are wrong for at most `max_wrong` of the
+  on-topic questions and that answers at most `max_off_topic` of the off-topic ones;
+- answer: the lowest threshold, at or above that, whose answers are right at least `precision`
+  of the time (plain answers, without "Not this?" offers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.decision import FEATURES, TOPIC_FEATURES, Calibration, LogisticModel, Thresholds
+from bot.evaluate import EvalItem
+from bot.matching import Matcher
+from bot.text import clean_input
+
+_TOPIC_INDEX = [FEATURES.index(f) for f in TOPIC_FEATURES]
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    declined: float = 0.97  # off-topic questions declined
+    max_wrong: float = 0.035  # on-topic questions answered with a wrong entry
+    max_off_topic: float = 0.03  # off-topic questions answered
+    precision: float = 0.97  # plain answers that are right
+    folds: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class _Question:
+    item: EvalItem
+    group: str
+    ids: tuple[str, ...]  # the ranked candidates
+    features: tuple[tuple[float, ...], ...]  # one row per ranked candidate
+    right: tuple[bool, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """An out-of-fold prediction: made by models that never saw this question's thread."""
+
+    item: EvalItem
+    ids: tuple[str, ...]
+    p: tuple[float, ...]  # the answer model's probability per candidate
+    topic: float  # the topic model's probability
+
+    @property
+    def top(self) -> tuple[str | None, float]:
+        if not self.p:
+            return None, 0.0
+        best = max(range(len(self.p)), key=lambda i: (self.p[i], -i))
+        return self.ids[best], self.p[best]
+
+
+@dataclass(frozen=True, slots=True)
+class FitResult:
+    calibration: Calibration
+    oof: tuple[Prediction, ...]
+    rows: int
+
+
+def questions(matcher: Matcher, items: Sequence[EvalItem]) -> list[_Question]:
+    out = []
+    for i, item in enumerate(items):
+        ranked = matcher.evidence(clean_input(item.question))
+        out.append(
+            _Question(
+                item,
+                item.source.split("#", 1)[0] or f"item-{i}",
+                tuple(e.entry_id for e in ranked),
+                tuple(e.features for e in ranked),
+                tuple(item.right(e.entry_id) for e in ranked),
+            )
+        )
+    return out
+
+
+def _fit(xs: list[tuple[float, ...]], ys: list[int], groups: list[str], folds: int) -> LogisticModel:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=int)
+    splits = list(GroupKFold(n_splits=min(folds, len(set(groups)))).split(x, y, groups))
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)),
+        {"logisticregression__C": list(np.logspace(-2, 2, 9))},
+        cv=splits,
+        scoring="neg_log_loss",
+    )
+    search.fit(x, y)
+    model = search.best_estimator_
+    scaler, logistic = model[0], model[1]
+    coef = logistic.coef_[0] / scaler.scale_
+    intercept = float(logistic.intercept_[0] - np.dot(coef, scaler.mean_))
+    return LogisticModel(round(intercept, 6), tuple(round(float(c), 6) for c in coef))
+
+
+def _models(data: Sequence[_Question], folds: int) -> tuple[LogisticModel, LogisticModel]:
+    xs, ys, gs, txs, tys, tgs = [], [], [], [], [], []
+    for q in data:
+        for feats, right in zip(q.features, q.right, strict=True):
+            xs.append(feats)
+            ys.append(int(right))
+            gs.append(q.group)
+        if q.features:
+            txs.append(tuple(q.features[0][i] for i in _TOPIC_INDEX))
+            tys.append(int(q.item.on_topic))
+            tgs.append(q.group)
+    return _fit(xs, ys, gs, folds), _fit(txs, tys, tgs, folds)
+
+
+def choose_thresholds(oof: Sequence[Prediction], targets: Targets) -> Thresholds:
+    """Thresholds from out-of-fold predictions (see the module docstring)."""
+    off = sorted(r.topic for r in oof if not r.item.on_topic)
+    t_topic = off[min(len(off) - 1, int(len(off) * targets.declined))] + 1e-6 if off else 0.5
+    n_on = sum(r.item.on_topic for r in oof) or 1
+    n_off = len(off) or 1
+    tops = [(r.item, *r.top) for r in oof if r.topic >= t_topic]
+
+    def answered(threshold: float) -> tuple[int, int, int]:
+        right = sum(1 for item, top, p in tops if p >= threshold and item.on_topic and item.right(top))
+        wrong = sum(1 for item, top, p in tops if p >= threshold and item.on_topic and not item.right(top))
+        off_topic = sum(1 for item, _top, p in tops if p >= threshold and not item.on_topic)
+        return right, wrong, off_topic
+
+    grid = [i / 200 for i in range(1, 200)]
+    t_alt = next(
+        (
+            g
+            for g in grid
+            if (a := answered(g))[1] / n_on <= targets.max_wrong and a[2] / n_off <= targets.max_off_topic
+        ),
+        0.995,
+    )
+
+    def precise(g: float) -> bool:
+        right, wrong, off_topic = answered(g)
+        return right + wrong + off_topic == 0 or right / (right + wrong + off_topic) >= targets.precision
+
+    t_answer = next((g for g in grid if g >= t_alt and precise(g)), 0.995)
+    return Thresholds(answer=t_answer, alternatives=t_alt, topic=round(t_topic, 6))
+
+
+def fit(matcher: Matcher, items: Sequence[EvalItem], targets: Targets | None = None) -> FitResult:
+    """Fit both models on ``items`` and choose thresholds on out-of-fold predictions."""
+    from sklearn.model_selection import GroupKFold
+
+    t = targets or Targets()
+    data = questions(matcher, items)
+    groups = [q.group for q in data]
+    oof: list[Prediction | None] = [None] * len(data)
+    for train, held in GroupKFold(n_splits=min(t.folds, len(set(groups)))).split(data, groups=groups):
+        answer, topic = _models([data[i] for i in train], t.folds)
+        for i in held:
+            q = data[i]
+            p = tuple(answer.probability(f) for f in q.features)
+            p_topic = topic.probability([q.features[0][k] for k in _TOPIC_INDEX]) if q.features else 0.0
+            oof[i] = Prediction(q.item, q.ids, p, p_topic)
+    answer, topic = _models(data, t.folds)
+    predictions = tuple(r for r in oof if r is not None)
+    thresholds = choose_thresholds(predictions, t)
+    meta: dict[str, Any] = {
+        "questions": len(data),
+        "targets": {
+            "declined": t.declined,
+            "max_wrong": t.max_wrong,
+            "max_off_topic": t.max_off_topic,
+            "precision": t.precision,
+        },
+    }
+    rows = sum(len(q.features) for q in data)
+    return FitResult(Calibration(answer, topic, thresholds, meta=meta), predictions, rows)
