@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from bot import __version__
 from bot.config import ConfigError, CoreSettings
+from bot.kb_lint import freshness_warnings
 from bot.knowledge import KnowledgeError, bundled_kb_dir, load_knowledge
 from bot.models import ChannelType, Message, Platform, Reply
 from bot.ports import ClusterGateway, Recorder
@@ -112,9 +113,12 @@ def cmd_kb_lint(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -
             out.write(f"{problem}\n")
         out.write(f"{len(exc.problems)} problem(s) in {kb_dir}\n")
         return 1
-    out.write(
-        f"{kb_dir}: {len(kb.entries)} entries, {len(kb.paths)} paths, {len(kb.synonyms)} synonyms: ok\n"
-    )
+    warnings = freshness_warnings(kb)
+    for warning in warnings:
+        out.write(f"{warning}\n")
+    noted = f" ({len(warnings)} warning(s))" if warnings else ""
+    counts = f"{len(kb.entries)} entries, {len(kb.paths)} paths, {len(kb.synonyms)} synonyms"
+    out.write(f"{kb_dir}: {counts}: ok{noted}\n")
     return 0
 
 
@@ -222,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     kb = sub.add_parser("kb", help="knowledge-base tools for authors").add_subparsers(
         dest="kb_command", metavar="KB_COMMAND", required=True
     )
-    p = kb.add_parser("lint", help="validate a knowledge base; exit 1 with path:line problems")
+    p = kb.add_parser(
+        "lint", help="validate a knowledge base; exit 1 with path:line problems (warnings keep exit 0)"
+    )
     p.add_argument("dir", nargs="?", help="knowledge base directory (default: the bundled one)")
     p.set_defaults(func=cmd_kb_lint)
     p = kb.add_parser("eval", help="measure retrieval and decisions on a file of labelled questions")

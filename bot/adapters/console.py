@@ -1,4 +1,8 @@
-"""The terminal adapter: `kubebot chat`. Reads lines, prints the same replies chat users get."""
+"""The terminal adapter: `kubebot chat`. Reads lines, prints the same replies chat users get.
+
+During a tour (after `learn` or `learn PATH`) the words `next`, `back` and `stop` move through it,
+as the Next and Back buttons do on Slack and Discord; outside a tour they are ordinary questions.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,40 @@ import asyncio
 import sys
 from typing import TextIO
 
-from bot.models import ChannelType, Message, Platform
+from bot.models import ChannelType, Message, Platform, Reply, TourStep
 from bot.service import QAService
 
 PROMPT = "kubebot> "
 WELCOME = 'kubebot: ask a Kubernetes question ("what is a pod"), "topics", "learn", "help"; Ctrl-D to quit.'
+TOUR_WORDS = ("next", "back", "stop")
+
+
+def tour_hint(step: TourStep) -> str:
+    """The console's stand-in for the tour buttons: the words that work at this step."""
+    words = [w for w, ok in (("next", step.has_next), ("back", step.has_previous)) if ok]
+    return "Type " + ", ".join(f'"{w}"' for w in words) + (" or " if words else "") + '"stop".'
+
+
+def tour_move(service: QAService, step: TourStep, word: str) -> tuple[str, TourStep | None]:
+    """What `next`, `back` or `stop` prints during a tour, and the tour step it leaves us on."""
+    if word == "stop":
+        return f'Tour "{step.path_title}" stopped. Type "learn" to start a tour again.', None
+    if word == "next" and not step.has_next:
+        return f'That was the last step of "{step.path_title}". {tour_hint(step)}', step
+    if word == "back" and not step.has_previous:
+        return f'This is the first step of "{step.path_title}". {tour_hint(step)}', step
+    reply = service.tour(step.path_id, step.index + (1 if word == "next" else -1))
+    return _tour_text(reply), reply.tour or step
+
+
+def _tour_text(reply: Reply) -> str:
+    return f"{reply.text}\n{tour_hint(reply.tour)}" if reply.tour is not None else reply.text
 
 
 async def _loop(service: QAService, stdin: TextIO, stdout: TextIO, interactive: bool) -> None:
     if interactive:
         print(WELCOME, file=stdout)
+    tour: TourStep | None = None  # the step shown last, while a tour is under way
     while True:
         if interactive:
             print(PROMPT, end="", file=stdout, flush=True)
@@ -24,12 +52,18 @@ async def _loop(service: QAService, stdin: TextIO, stdout: TextIO, interactive: 
             break
         if not line.strip():
             continue
-        if line.strip().lower() in ("quit", "exit") and interactive:
+        word = line.strip().lower()
+        if word in ("quit", "exit") and interactive:
             break
-        reply = await service.handle(
-            Message(line, platform=Platform.CONSOLE, channel_type=ChannelType.CONSOLE)
-        )
-        print(reply.text, file=stdout)
+        if tour is not None and word in TOUR_WORDS:
+            text, tour = tour_move(service, tour, word)
+        else:
+            reply = await service.handle(
+                Message(line, platform=Platform.CONSOLE, channel_type=ChannelType.CONSOLE)
+            )
+            tour = reply.tour or tour
+            text = _tour_text(reply)
+        print(text, file=stdout)
         print("", file=stdout, flush=True)
 
 
