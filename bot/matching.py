@@ -44,6 +44,8 @@ class MatchSettings:
     title_boost: int = 2  # the title counts like this many alternates in the pooled vocabulary
     small_number_weight: float = 0.3
     min_covered: float = 0.6  # share of the question's weight the winning entry must use
+    title_weight: float = 2.0  # a post's title words weigh this much more than its body's
+    phrase_weight: float = 0.0  # weight of a known two-word phrase ("open_file"), relative to its IDF
     candidates: int = 6  # candidates the decision sees
 
 
@@ -63,7 +65,8 @@ class _Query:
     """A question as the index sees it."""
 
     digest: Digest
-    gains: dict[str, float]  # vocabulary token -> its weight in this question
+    gains: dict[str, float]  # vocabulary token (or "a_b" phrase) -> its weight in this question
+    unigrams: frozenset[str]  # the single-word tokens of gains
     total: float  # the whole question's weight, unknown words included
     known_share: float
     domain_share: float
@@ -122,17 +125,20 @@ class Matcher:
         alts: list[list[tuple[frozenset[str], str]]] = []
         entry_tf: list[dict[str, int]] = []
         words: dict[str, str] = {}  # words as written in the KB -> their token, for typo correction
-        for entry in self._entries:
+        self._exact: dict[frozenset[str], int] = {}  # word-for-word alternates -> entry
+        for index, entry in enumerate(self._entries):
             mine: list[tuple[frozenset[str], str]] = []
             tf: dict[str, int] = {}
             for position, text in enumerate((entry.title, *entry.questions)):
-                word_tokens = self.normalizer.pairs(text)
+                word_tokens, phrases = self.normalizer.analyze(text)
                 if not word_tokens:
                     continue
-                tokens = tuple(token for _word, token in word_tokens)
+                unigrams = tuple(token for _word, token in word_tokens)
+                tokens = unigrams + (phrases if s.phrase_weight else ())
                 for word, token in word_tokens:
                     words.setdefault(word, token)
-                mine.append((frozenset(tokens), " ".join(sorted(tokens))))
+                mine.append((frozenset(tokens), " ".join(sorted(unigrams))))
+                self._exact.setdefault(frozenset(unigrams), index)
                 boost = self.settings.title_boost if position == 0 else 1
                 for token in tokens:
                     tf[token] = tf.get(token, 0) + boost
@@ -176,11 +182,6 @@ class Matcher:
             if not word.isdigit():
                 self._words_by_len.setdefault(len(word), []).append(word)
         self._titles = [normalize_basic(e.title) for e in self._entries]
-        # word-for-word alternates, so an exact question always reaches the shortlist
-        self._exact: dict[frozenset[str], int] = {}
-        for index, mine in enumerate(alts):
-            for alt_tokens, _key in mine:
-                self._exact.setdefault(alt_tokens, index)
 
     @property
     def thresholds(self) -> Thresholds:
@@ -199,13 +200,19 @@ class Matcher:
         """Weigh the words of what the digest kept of ``text``: known words by their IDF (typos
         corrected), unknown ones less and less as the input grows (names, hosts, paths)."""
         d = digest(text)
-        pairs = self.normalizer.pairs(d.text)
+        pairs, phrases = self.normalizer.analyze(d.text)
         unknown = self._max_idf * self.settings.unknown_weight
         unknown *= min(1.0, self.settings.unknown_reference / max(len(pairs), 1))
         gains: dict[str, float] = {}
         total = 0.0
         domain_mass = 0.0
         domain = self._domain
+        emphasis = self.settings.title_weight
+        title = (
+            frozenset(t for _w, t in self.normalizer.pairs(d.title))
+            if emphasis != 1.0 and d.title and d.lines > 1
+            else frozenset()
+        )
         for word, token in pairs:
             weight = self._idf.get(token)
             vocab: str | None = token
@@ -218,13 +225,25 @@ class Matcher:
                 else:
                     vocab = None
                     weight = unknown * (0.3 if any(ch.isdigit() for ch in token) else 1.0)
+            if token in title:
+                weight *= emphasis
             total += weight
             if vocab is not None:
                 gains[vocab] = gains.get(vocab, 0.0) + weight * similarity
             if token in domain or vocab in domain:
                 domain_mass += weight
+        unigrams = frozenset(gains)
+        known = sum(gains.values())
+        if self.settings.phrase_weight:
+            for phrase in phrases:  # phrases the KB never uses are no evidence either way
+                weight = self._idf.get(phrase)
+                if weight is not None:
+                    weight *= self.settings.phrase_weight
+                    gains[phrase] = weight
+                    total += weight
+                    known += weight
         total = max(total, 1e-9)
-        return _Query(d, gains, total, sum(gains.values()) / total, domain_mass / total, len(pairs))
+        return _Query(d, gains, unigrams, total, known / total, domain_mass / total, len(pairs))
 
     def _correct(self, word: str) -> tuple[str, float] | None:
         """The token of the closest known word for a misspelt one, with its similarity in 0..1."""
@@ -257,11 +276,11 @@ class Matcher:
                 acc[e] = get(e, 0.0) + gain * impact
         shortlist = heapq.nlargest(s.shortlist, acc, key=acc.__getitem__)
         q_set = frozenset(gains)
-        exact_entry = self._exact.get(q_set) if q.known_share > 0.999 else None
+        exact_entry = self._exact.get(q.unigrams) if q.known_share > 0.999 else None
         if exact_entry is not None and exact_entry not in shortlist:
             shortlist.append(exact_entry)
         # 2. best single alternate: weighted token F1 blended with character similarity
-        q_key = " ".join(sorted(q_set))
+        q_key = " ".join(sorted(q.unigrams))
         idf = self._idf
         scored: list[_Scored] = []
         for e in shortlist:

@@ -123,6 +123,7 @@ class Digest:
     lines: int  # non-empty lines of the input
     output_lines: int  # of which looked like pasted output
     chars: int  # length of the input
+    title: str = ""  # the first line, when it is prose: a post's title says most about it
 
     @property
     def pasted(self) -> bool:
@@ -174,7 +175,7 @@ def digest(text: str) -> Digest:
     """The matcher's view of ``text`` (already passed through `clean_input`)."""
     lines = [line for line in text.split("\n") if line.strip()]
     if len(lines) <= 1 and len(text) <= MAX_LINE_CHARS:
-        return Digest(text.strip(), len(lines), 0, len(text))
+        return Digest(text.strip(), len(lines), 0, len(text), text.strip())
     prose: list[str] = []
     prose_chars = 0
     signals: list[str] = []
@@ -201,4 +202,5 @@ def digest(text: str) -> Digest:
         elif len(signals) < MAX_SIGNAL_LINES and (kept := _signal(line)) and kept.lower() not in seen:
             seen.add(kept.lower())  # prose beyond the cap still contributes its error lines
             signals.append(kept)
-    return Digest("\n".join(prose + signals), len(lines), output, len(text))
+    title = prose[0] if prose and lines and scrub(lines[0]) == prose[0] else ""
+    return Digest("\n".join(prose + signals), len(lines), output, len(text), title)

@@ -132,10 +132,17 @@ class Normalizer:
 
     def pairs(self, text: str) -> tuple[tuple[str, str], ...]:
         """(word as written after synonyms, its token) for each distinct content token."""
+        return self.analyze(text)[0]
+
+    def analyze(self, text: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+        """The distinct (word, token) pairs of ``text`` and its phrases: adjacent content tokens
+        joined as "a_b", so "too many open files" also yields the rare "open_file"."""
         base = normalize_basic(_IP_ADDRESS.sub(" ip ", text))
         if self._phrase_re is not None:
             base = self._phrase_re.sub(lambda m: self._phrases[m.group(1)], base)
         out: dict[str, str] = {}
+        phrases: dict[str, None] = {}
+        previous = ""
         for word in base.split():
             for part in self._words.get(word, word).split():
                 if part in STOP_WORDS:
@@ -143,7 +150,10 @@ class Normalizer:
                 for token in self._stem(part):
                     if token not in out:
                         out[token] = part
-        return tuple((word, token) for token, word in out.items())
+                    if previous and previous != token:
+                        phrases[f"{previous}_{token}"] = None
+                    previous = token
+        return tuple((word, token) for token, word in out.items()), tuple(phrases)
 
     def _stem(self, word: str) -> tuple[str, ...]:
         cached = self._stems.get(word)

@@ -105,13 +105,15 @@ async def test_passive_in_a_thread_of_a_listened_channel_replies_in_place(bot, f
 
 
 async def test_passive_stays_silent_below_the_threshold(fake, recorder, service, settings):
-    weak = service.answer("deployment rolling")  # answered, but not with the top confidence
+    # an answered but weak match and a strong one; the passive minimum goes between them
+    pool = ["deployment rolling", "is a node a vm?", "pods keep dying?", "what about a load balancer?", "what is a vm?"]
+    weak = min((service.answer(q) for q in pool), key=lambda r: r.confidence if r.answered else 2.0)
     strong = service.answer("what is a deployment")
     assert weak.kind is ReplyKind.ANSWER and weak.confidence < strong.confidence
     between = (weak.confidence + strong.confidence) / 2
     bot = await start_bot(fake, service, replace(settings, passive_min=between))
     try:
-        for text in ("deployment rolling", "what's the weather today", "lol"):
+        for text in (weak.question, "what's the weather today", "lol"):
             payload = p.message_create(text, channel_id=p.LISTEN_CHANNEL_ID)
             bot.client._connection.parse_message_create(payload)
         await fake.settle()
