@@ -1,0 +1,94 @@
+"""Synthetic inputs shared by `bench_matching.py` and the matcher's golden test.
+
+- `synthetic_entries`: a knowledge base of any size, the shipped entries first, then perturbed
+  copies (one word dropped, one fresh made-up word inserted per question) so that common words
+  are shared by thousands of entries, as in a large merged knowledge base.
+- `question_mix`: the realistic per-question mix: chat-length questions and real pasted posts.
+- `big_paste`: a deterministic ~1 MB paste (a post, then a long log) for the worst-case input.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from bot.evaluate import EvalItem, load_eval_file
+from bot.models import Entry
+
+ROOT = Path(__file__).resolve().parent.parent
+SYLLABLES = ["ka", "ro", "mi", "zu", "te", "la", "po", "ne", "vi", "sha", "dor", "qu", "ex", "bin", "tal"]
+
+
+def synthetic_entries(base: Sequence[Entry], size: int, seed: int = 7) -> list[Entry]:
+    """`size` entries: the shipped ones first, then perturbed copies with fresh words mixed in."""
+    rng = random.Random(seed)
+    out = list(base)
+    copy = 0
+    while len(out) < size:
+        copy += 1
+        for entry in base:
+            if len(out) >= size:
+                break
+            word = "".join(rng.choice(SYLLABLES) for _ in range(3))
+            questions = []
+            for q in entry.questions:
+                words = q.split()
+                if len(words) > 2 and rng.random() < 0.5:
+                    words.pop(rng.randrange(len(words)))
+                words.insert(rng.randrange(len(words) + 1), word)
+                questions.append(" ".join(words))
+            out.append(
+                replace(
+                    entry,
+                    id=f"{entry.id}-{copy}",
+                    title=f"{entry.title} ({word})",
+                    questions=tuple(questions),
+                )
+            )
+    return out
+
+
+def load_items(*paths: str) -> list[EvalItem]:
+    return [item for p in paths for item in load_eval_file(ROOT / p)]
+
+
+def question_mix() -> tuple[list[str], list[str]]:
+    """(chat-length questions, pasted posts): the held-out chat questions and the calibration ones,
+    plus the real threads of the fit split, split by their `form`."""
+    chat = [i.question for i in load_items("tests/eval", "benchmarks/calib")]
+    real = load_items("benchmarks/real/fit.yaml")
+    chat += [i.question for i in real if i.form == "short"]
+    posts = [i.question for i in real if i.form != "short"]
+    return chat, posts
+
+
+def big_paste(size: int = 1_000_000, seed: int = 3) -> str:
+    """A post about a crash-looping pod followed by ~``size`` characters of log and describe output."""
+    rng = random.Random(seed)
+    head = (
+        "pod keeps restarting with CrashLoopBackOff after upgrade\n"
+        "Since we upgraded the chart the api pod restarts every minute. Logs below.\n\n```\n"
+    )
+    templates = [
+        "2024-05-0{d}T1{h}:2{m}:0{s}.123Z INFO  request served path=/api/v1/items/{n} status=200 took={n}ms",
+        "E050{d} 1{h}:2{m}:0{s}.0042 {n} reflector.go:{n}] failed to list *v1.Pod: connection refused",
+        "  Warning  BackOff  {n}s (x{d} over 5m)  kubelet  Back-off restarting failed container api",
+        "api-7d9f8b6c5-x2k4z   0/1     CrashLoopBackOff   {n}          {d}m",
+        "    Last State:     Terminated\n      Reason:       Error\n      Exit Code:    1",
+        "  Normal   Pulled   {n}s   kubelet  Container image "
+        '"registry.local/api:1.{d}.{n}" already present',
+        '{{"level":"debug","ts":"2024-05-0{d}","msg":"cache refreshed","items":{n}}}',
+    ]
+    parts = [head]
+    total = len(head)
+    while total < size:
+        line = rng.choice(templates).format(
+            d=rng.randrange(1, 9), h=rng.randrange(10), m=rng.randrange(10), s=rng.randrange(10),
+            n=rng.randrange(10_000),
+        )
+        parts.append(line + "\n")
+        total += len(line) + 1
+    parts.append("```\nAny idea what is wrong? exit code 1 every time.\n")
+    return "".join(parts)
