@@ -12,17 +12,37 @@ Only questions and titles are indexed, never answer text.
 
 from __future__ import annotations
 
-import heapq
 import math
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import compress
+from typing import Any, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
+from bot.index import F64, I64, Index, build_index, ranges, token_hash
 from bot.models import Candidate, Entry, MatchResult
 from bot.paste import Digest, digest
 from bot.text import Normalizer, normalize_basic
+from bot.typos import TypoIndex
+
+_CORRECTIONS_KEPT = 50_000  # misspelt words remembered with their correction
+
+
+def _gather(ptr: I64, rows: I64, *columns: npt.NDArray[Any]) -> tuple[Any, ...]:
+    """The items of CSR ``rows`` (``ptr`` offsets) from each column, concatenated in row order,
+    and each row's length."""
+    starts = ptr[rows]
+    lengths = ptr[rows + 1] - starts
+    if len(rows) <= 32:  # slicing beats index arithmetic for a few rows
+        pairs = list(zip(starts.tolist(), (starts + lengths).tolist(), strict=True))
+        return (*(np.concatenate([c[a:b] for a, b in pairs]) for c in columns), lengths)
+    picked = ranges(starts, lengths)
+    return (*(c[picked] for c in columns), lengths)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +69,7 @@ class MatchSettings:
     candidates: int = 6  # candidates the decision sees
 
 
-@dataclass(frozen=True, slots=True)
-class _Scored:
+class _Scored(NamedTuple):
     score: float  # the ranking score
     entry: int
     covered: float  # share of the question's weight found in the entry's vocabulary
@@ -58,6 +77,7 @@ class _Scored:
     exact: bool
     best_alt: float  # the best single alternate's score
     together: int  # most question words found together in one alternate
+    known: tuple[str, ...] = ()  # the question's tokens the entry's vocabulary has, in question order
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +123,10 @@ class Matcher:
         settings: MatchSettings | None = None,
         domain: Iterable[str] = (),
         calibration: Calibration | None = None,
+        index: Index | None = None,
     ) -> None:
+        """Build the index of ``entries`` (or take ``index``, built from the same entries, synonyms
+        and settings by `build_index` — `bot.kbcache` stores one)."""
         self.settings = s = settings or MatchSettings()
         self.calibration = calibration or Calibration.load(BUNDLED)
         t = self.calibration.thresholds
@@ -122,66 +145,42 @@ class Matcher:
             t for term in domain if len(ts := self.normalizer.tokens(term)) == 1 for t in ts
         )
         self._entries: list[Entry] = list(entries)
-        alts: list[list[tuple[frozenset[str], str]]] = []
-        entry_tf: list[dict[str, int]] = []
-        words: dict[str, str] = {}  # words as written in the KB -> their token, for typo correction
-        self._exact: dict[frozenset[str], int] = {}  # word-for-word alternates -> entry
-        for index, entry in enumerate(self._entries):
-            mine: list[tuple[frozenset[str], str]] = []
-            tf: dict[str, int] = {}
-            for position, text in enumerate((entry.title, *entry.questions)):
-                word_tokens, phrases = self.normalizer.analyze(text)
-                if not word_tokens:
-                    continue
-                unigrams = tuple(token for _word, token in word_tokens)
-                tokens = unigrams + (phrases if s.phrase_weight else ())
-                for word, token in word_tokens:
-                    words.setdefault(word, token)
-                mine.append((frozenset(tokens), " ".join(sorted(unigrams))))
-                self._exact.setdefault(frozenset(unigrams), index)
-                boost = self.settings.title_boost if position == 0 else 1
-                for token in tokens:
-                    tf[token] = tf.get(token, 0) + boost
-            alts.append(mine)
-            entry_tf.append(tf)
-        df: dict[str, int] = {}
-        for tf in entry_tf:
-            for token in tf:
-                df[token] = df.get(token, 0) + 1
-        n = max(len(self._entries), 1)
+        if index is None:
+            index = self.build_index(self._entries, self.normalizer, s)
+        if len(index.entry_alts) != len(self._entries) + 1:
+            raise ValueError("the index was built from other entries")
+        self.index = ix = index
+        self._ids = {token: i for i, token in enumerate(ix.tokens)}
         # small numbers ("5 pods", "15 minutes") are incidental; codes like 137 or 502 are not
-        self._idf = {
-            t: math.log(1.0 + n / d) * (s.small_number_weight if t.isdigit() and len(t) < 3 else 1.0)
-            for t, d in df.items()
-        }
-        self._max_idf = math.log(1.0 + n)
-        # per alternate: its words, its sorted-words key, and its total weight
-        self._alts: list[list[tuple[frozenset[str], str, float]]] = [
-            [(tokens, key, sum(self._idf[t] for t in tokens)) for tokens, key in mine] for mine in alts
-        ]
-        k = self.settings.tf_saturation
-        # each entry's share of a token: saturating in how many of its alternates use it
-        self._impact: list[dict[str, float]] = [
-            {t: c * (k + 1) / (c + k) / (k + 1) for t, c in tf.items()} for tf in entry_tf
-        ]
-        postings: dict[str, list[int]] = {}
-        for index, tf in enumerate(entry_tf):
-            for token in tf:
-                postings.setdefault(token, []).append(index)
-        cap = self.settings.postings_cap
-        self._postings: dict[str, tuple[tuple[int, float], ...]] = {}
-        for token, es in postings.items():
-            pairs = [(e, self._impact[e][token]) for e in es]
-            if len(pairs) > cap:
-                pairs = heapq.nlargest(cap, pairs, key=lambda pair: pair[1])
-            self._postings[token] = tuple(pairs)
+        self._idf: dict[str, float] = dict(zip(ix.tokens, ix.idf.tolist(), strict=True))
+        self._max_idf = math.log(1.0 + max(len(self._entries), 1))
         # typos are corrected against words as written (before stemming): "scalling" -> "scaling"
-        self._words = words
-        self._words_by_len: dict[int, list[str]] = {}
-        for word in words:
-            if not word.isdigit():
-                self._words_by_len.setdefault(len(word), []).append(word)
-        self._titles = [normalize_basic(e.title) for e in self._entries]
+        self._words = dict(zip(ix.words, (ix.tokens[t] for t in ix.word_tok.tolist()), strict=True))
+        self._typos = TypoIndex([w for w in ix.words if not w.isdigit()])
+        self._corrections: dict[str, tuple[str, float] | None] = {}
+        self._titles_made: list[str] | None = None
+        self._scratch = threading.local()  # per-thread work arrays
+        self._max_alts = max(int(np.diff(ix.entry_alts).max(initial=0)), 1)
+
+    @staticmethod
+    def build_index(entries: Sequence[Entry], normalizer: Normalizer, settings: MatchSettings) -> Index:
+        """Everything about ``entries`` that does not depend on the question (`bot.index`)."""
+        return build_index(
+            [(e.title, *e.questions) for e in entries],
+            normalizer,
+            phrases=bool(settings.phrase_weight),
+            title_boost=settings.title_boost,
+            tf_saturation=settings.tf_saturation,
+            small_number_weight=settings.small_number_weight,
+            postings_cap=settings.postings_cap,
+        )
+
+    @property
+    def _titles(self) -> list[str]:
+        """Normalised titles for autocomplete, made on first use."""
+        if self._titles_made is None:
+            self._titles_made = [normalize_basic(e.title) for e in self._entries]
+        return self._titles_made
 
     @property
     def thresholds(self) -> Thresholds:
@@ -249,16 +248,12 @@ class Matcher:
         """The token of the closest known word for a misspelt one, with its similarity in 0..1."""
         if len(word) < 6 or not word.isalpha():  # short words are too easy to "correct" into others
             return None
-        best: tuple[str, float] | None = None
-        for length in range(len(word) - 1, len(word) + 2):  # one letter more or less at most
-            bucket = self._words_by_len.get(length)
-            if not bucket:
-                continue
-            found = process.extractOne(
-                word, bucket, scorer=fuzz.ratio, score_cutoff=self.settings.typo_cutoff
-            )
-            if found is not None and (best is None or found[1] / 100.0 > best[1]):
-                best = (self._words[found[0]], found[1] / 100.0)
+        if word in self._corrections:
+            return self._corrections[word]
+        found = self._typos.closest(word, self.settings.typo_cutoff)
+        best = (self._words[found[0]], found[1]) if found is not None else None
+        if len(self._corrections) < _CORRECTIONS_KEPT:
+            self._corrections[word] = best
         return best
 
     def _score(self, q: _Query) -> list[_Scored]:
@@ -268,39 +263,24 @@ class Matcher:
         if not gains:
             return []
         q_total = q.total
+        q_tok = np.array([self._ids[t] for t in gains], np.int64)
+        q_gain = np.array(list(gains.values()), np.float64)
         # 1. pooled: how much of the question each entry's vocabulary covers, central terms first
-        acc: dict[int, float] = {}
-        get = acc.get
-        for token, gain in gains.items():
-            for e, impact in self._postings.get(token, ()):
-                acc[e] = get(e, 0.0) + gain * impact
-        shortlist = heapq.nlargest(s.shortlist, acc, key=acc.__getitem__)
-        q_set = frozenset(gains)
-        exact_entry = self._exact.get(q.unigrams) if q.known_share > 0.999 else None
-        if exact_entry is not None and exact_entry not in shortlist:
-            shortlist.append(exact_entry)
-        # 2. best single alternate: weighted token F1 blended with character similarity
+        acc, shortlist = self._pooled(q_tok, q_gain, min(gains.values()) > 0.0)
         q_key = " ".join(sorted(q.unigrams))
-        idf = self._idf
+        exact_entry = self._exact(q, q_key) if q.known_share > 0.999 else None
+        if exact_entry is not None and exact_entry not in shortlist:
+            shortlist.append(exact_entry)  # an exact alternate may lie beyond the capped postings
+        # 2. best single alternate: weighted token F1 blended with character similarity
+        best_alt, together, words = self._alternates(shortlist, q_tok, q_gain, q_key, q_total)
+        gain_of = gains.__getitem__
         scored: list[_Scored] = []
-        for e in shortlist:
-            best_alt = 0.0
-            together = 0  # most question words found together in one alternate
-            for tokens, key, weight in self._alts[e]:
-                common = q_set & tokens
-                if not common:
-                    continue
-                together = max(together, len(common))
-                matched = sum(gains[t] for t in common)
-                precision = sum(idf[t] for t in common) / weight
-                recall = matched / q_total
-                f1 = 2 * precision * recall / (precision + recall)
-                char = fuzz.ratio(q_key, key) / 100.0
-                best_alt = max(best_alt, (1 - s.char_weight) * f1 + s.char_weight * char)
-            pooled = acc.get(e, 0.0) / q_total  # an exact alternate may lie beyond the capped postings
-            score = s.pooled_weight * pooled + (1 - s.pooled_weight) * best_alt
-            vocab = self._impact[e]
-            mass = sum(gain for token, gain in gains.items() if token in vocab)
+        for e, acc_e, best, most, known in zip(
+            shortlist, acc[shortlist].tolist(), best_alt, together, words, strict=True
+        ):
+            pooled = acc_e / q_total
+            score = s.pooled_weight * pooled + (1 - s.pooled_weight) * best
+            mass = sum(map(gain_of, known))
             covered = mass / q_total
             if covered < s.min_covered:  # one generic word in common with an entry is no evidence
                 score *= covered / s.min_covered
@@ -310,10 +290,103 @@ class Matcher:
             if q.known_share < s.min_known_share:
                 score *= q.known_share / s.min_known_share
             scored.append(
-                _Scored(min(score, 1.0), e, covered, mass / self._max_idf, exact, best_alt, together)
+                _Scored(min(score, 1.0), e, covered, mass / self._max_idf, exact, best, most, known)
             )
         scored.sort(key=lambda c: (-c.score, c.entry))
         return scored
+
+    def _pooled(self, q_tok: I64, q_gain: F64, positive: bool) -> tuple[F64, list[int]]:
+        """Each entry's pooled weight (summed token by token in question order, over the capped
+        postings) and the shortlist: the highest, ties going to the entry met first."""
+        ix = self.index
+        n = self.settings.shortlist
+        entries, tf, lengths = _gather(ix.post_ptr, q_tok, ix.post_entry, ix.post_tf)
+        acc: F64 = np.asarray(
+            np.bincount(entries, np.repeat(q_gain, lengths) * ix.impact[tf], len(self._entries)), np.float64
+        )
+        if positive:
+            touched = np.flatnonzero(acc)
+        else:  # a zero weight still puts an entry in the running, as it always did
+            touched = np.flatnonzero(np.bincount(entries, minlength=len(self._entries)))
+        if len(touched) <= n:
+            return acc, touched.tolist()
+        values = acc[touched]
+        kth = np.partition(values, len(values) - n)[len(values) - n]
+        above = touched[values > kth]
+        tied = touched[values == kth]
+        if len(above) + len(tied) > n:  # the order in which the postings walk met them decides
+            distinct, first = np.unique(entries, return_index=True)
+            met = first[np.searchsorted(distinct, tied)]
+            tied = tied[np.argsort(met)][: n - len(above)]
+        return acc, above.tolist() + tied.tolist()
+
+    def _exact(self, q: _Query, q_key: str) -> int | None:
+        """The first entry with an alternate made of exactly the question's words."""
+        ix = self.index
+        h = token_hash(np.array([self._ids[t] for t in q.unigrams], np.int64)).sum(dtype=np.uint64)
+        lo = int(np.searchsorted(ix.exact_hash, h, "left"))
+        hi = int(np.searchsorted(ix.exact_hash, h, "right"))
+        for alt in ix.exact_alt[lo:hi].tolist():
+            if ix.key(alt) == q_key:
+                return int(ix.alt_entry[alt])
+        return None
+
+    def _positions(self, q_tok: I64) -> npt.NDArray[np.int32]:
+        """A vocabulary-sized array holding each question token's position and -1 elsewhere: this
+        thread's own, to be reset to -1 by the caller."""
+        position: npt.NDArray[np.int32] | None = getattr(self._scratch, "position", None)
+        if position is None:
+            position = self._scratch.position = np.full(len(self.index.tokens), -1, np.int32)
+        position[q_tok] = np.arange(len(q_tok), dtype=np.int32)
+        return position
+
+    def _alternates(
+        self, shortlist: list[int], q_tok: I64, q_gain: F64, q_key: str, q_total: float
+    ) -> tuple[list[float], list[int], list[tuple[str, ...]]]:
+        """Per shortlisted entry: its best alternate's score, the most question words found
+        together in one alternate, and the question's tokens its vocabulary has (question order)."""
+        ix = self.index
+        s = self.settings
+        n, width = len(shortlist), self._max_alts
+        entries = np.array(shortlist, np.int64)
+        first_alt = ix.entry_alts[entries]
+        n_alts = ix.entry_alts[entries + 1] - first_alt
+        a0, a1 = first_alt.tolist(), (first_alt + n_alts).tolist()
+        t0, t1 = ix.entry_toks[entries].tolist(), ix.entry_toks[entries + 1].tolist()
+        # every token of the shortlisted entries' alternates, and its cell: entry slot x alternate
+        tokens = np.concatenate([ix.alt_tok[a:b] for a, b in zip(t0, t1, strict=True)])
+        sizes = np.concatenate([ix.alt_len[a:b] for a, b in zip(a0, a1, strict=True)])
+        shift = np.arange(n) * width - (np.cumsum(n_alts) - n_alts)
+        cells = np.repeat(np.arange(len(sizes)) + np.repeat(shift, n_alts), sizes)
+        position = self._positions(q_tok)
+        try:
+            at = position[tokens]
+        finally:
+            position[q_tok] = -1
+        hit = at >= 0
+        which = at[hit]  # the question token of each hit
+        cell = cells[hit]
+        hit_slot = cell // width
+        common = np.bincount(cell, minlength=n * width)
+        matched = np.bincount(cell, q_gain[which], n * width)
+        weight = np.bincount(cell, ix.idf[q_tok][which], n * width)
+        used = np.flatnonzero(common)
+        blend = np.zeros(n * width)
+        if len(used):
+            alts = first_alt[used // width] + used % width
+            precision = weight[used] / ix.alt_weight[alts]
+            recall = matched[used] / q_total
+            f1 = 2 * precision * recall / (precision + recall)
+            query: str | bytes = q_key.encode("ascii") if ix.ascii else q_key
+            texts = ix.key_texts(alts)
+            char = process.cdist([query], texts, scorer=fuzz.ratio, dtype=np.float64)[0] / 100.0
+            blend[used] = (1 - s.char_weight) * f1 + s.char_weight * char
+        best = blend.reshape(n, width).max(axis=1).tolist()
+        most = common.reshape(n, width).max(axis=1).tolist()
+        rows = np.zeros((n, len(q_tok)), bool)
+        rows[hit_slot, which] = True
+        names = [ix.tokens[t] for t in q_tok.tolist()]
+        return best, most, [tuple(compress(names, row)) for row in rows.tolist()]
 
     def evidence(self, text: str, limit: int | None = None) -> list[Evidence]:
         """The ranked candidates for ``text`` (passed through `clean_input`), each with the
@@ -323,9 +396,7 @@ class Matcher:
         out = []
         for c in scored[: limit or self.settings.candidates]:
             entry = self._entries[c.entry]
-            vocab = self._impact[c.entry]
-            matched = tuple(t for t in q.gains if t in vocab)
-            out.append(Evidence(entry.id, entry.title, _features(c, scored, q), matched))
+            out.append(Evidence(entry.id, entry.title, _features(c, scored, q), c.known))
         return out
 
     def rank(self, text: str, limit: int = 10) -> list[Candidate]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 # A paste can be a whole log: the matcher reads its head and its tail (errors are often last).
 MAX_INPUT_HEAD = 48_000
@@ -73,12 +73,30 @@ def gist(text: str, limit: int = GIST_CHARS) -> str:
     return line + (" …" if "\n" in text.strip() else "")
 
 
+# ASCII fast path of `normalize_basic`: every character that is not [a-z0-9] becomes a space
+_ASCII_NON_WORD = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum() or chr(c).isupper()})
+# the same on bytes, keeping \x01 (which `Normalizer.basic_words_flat` puts between texts)
+_ASCII_FOLD = bytes(
+    c if c == 1 or (c < 128 and chr(c).isalnum() and not chr(c).isupper()) else 32 for c in range(256)
+)
+_ASCII_APOSTROPHES = re.compile(rb"(?<=[a-z])'(?=[a-z])")
+
+
 def normalize_basic(text: str) -> str:
     """Lower-case ASCII-ish words separated by single spaces: the key for duplicate checks."""
+    return " ".join(_basic_words(text))
+
+
+def _basic_words(text: str) -> list[str]:
+    if text.isascii():  # NFKD and accent stripping change nothing in ASCII text
+        text = text.lower()
+        if "'" in text:
+            text = _APOSTROPHES.sub("", text)
+        return text.translate(_ASCII_NON_WORD).split()
     text = unicodedata.normalize("NFKD", text.lower())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _APOSTROPHES.sub("", text)
-    return " ".join(_NON_WORD.sub(" ", text).split())
+    return _NON_WORD.sub(" ", text).split()
 
 
 def stem(token: str) -> str:
@@ -108,8 +126,15 @@ def stem(token: str) -> str:
 _IP_ADDRESS = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")
 
 
+_PLAIN_PHRASE = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)+")
+_CACHE_LIMIT = 100_000  # distinct words remembered per normalizer (a bound for hostile input)
+
+Pairs = tuple[tuple[str, str], ...]
+
+
 class Normalizer:
-    """Turns text into content tokens; synonyms are compiled once."""
+    """Turns text into content tokens; synonyms are compiled once, and what each distinct word
+    becomes (synonyms, stop words, stem) is remembered."""
 
     def __init__(self, synonyms: Mapping[str, str] | None = None) -> None:
         synonyms = dict(synonyms or {})
@@ -117,43 +142,121 @@ class Normalizer:
         self._words = {k: v for k, v in synonyms.items() if " " not in k}
         # single-word synonyms also apply to inflected forms: "deploying" -> "deploy" -> deployment
         self._stemmed_words = {stem(k): v for k, v in self._words.items()}
+        ordered = sorted(self._phrases, key=len, reverse=True)  # the regex tries the longest first
         self._phrase_re = (
-            re.compile(
-                r"\b(" + "|".join(re.escape(k) for k in sorted(self._phrases, key=len, reverse=True)) + r")\b"
-            )
-            if self._phrases
-            else None
+            re.compile(r"\b(" + "|".join(re.escape(k) for k in ordered) + r")\b") if self._phrases else None
         )
+        # phrases of plain words are found word by word (much faster than the alternation above, and
+        # the same: keys start and end on word boundaries); first word -> second word -> (words,
+        # replacement), in the order the regex would try them
+        self._phrase_starts: dict[str, dict[str, list[tuple[list[str], list[str]]]]] | None = None
+        if all(_PLAIN_PHRASE.fullmatch(k) for k in ordered):
+            self._phrase_starts = {}
+            for key in ordered:
+                words = key.split()
+                by_second = self._phrase_starts.setdefault(words[0], {})
+                by_second.setdefault(words[1], []).append((words, self._phrases[key].split()))
         self._stems: dict[str, tuple[str, ...]] = {}
+        self._expanded: dict[str, Pairs] = {}
 
     def tokens(self, text: str) -> tuple[str, ...]:
         """Content tokens of ``text``: normalised, synonyms expanded, stop words dropped, stemmed."""
-        return tuple(token for _word, token in self.pairs(text))
+        return tuple(token for _word, token in self.analyze(text, phrases=False)[0])
 
-    def pairs(self, text: str) -> tuple[tuple[str, str], ...]:
+    def pairs(self, text: str) -> Pairs:
         """(word as written after synonyms, its token) for each distinct content token."""
-        return self.analyze(text)[0]
+        return self.analyze(text, phrases=False)[0]
 
-    def analyze(self, text: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    def analyze(self, text: str, phrases: bool = True) -> tuple[Pairs, tuple[str, ...]]:
         """The distinct (word, token) pairs of ``text`` and its phrases: adjacent content tokens
-        joined as "a_b", so "too many open files" also yields the rare "open_file"."""
-        base = normalize_basic(_IP_ADDRESS.sub(" ip ", text))
-        if self._phrase_re is not None:
-            base = self._phrase_re.sub(lambda m: self._phrases[m.group(1)], base)
+        joined as "a_b", so "too many open files" also yields the rare "open_file" (none when
+        ``phrases`` is false)."""
+        words = self.words(text)
         out: dict[str, str] = {}
-        phrases: dict[str, None] = {}
+        found: dict[str, None] = {}
         previous = ""
-        for word in base.split():
-            for part in self._words.get(word, word).split():
-                if part in STOP_WORDS:
-                    continue
-                for token in self._stem(part):
-                    if token not in out:
-                        out[token] = part
+        expanded = self._expanded
+        for word in words:
+            pairs = expanded.get(word)
+            if pairs is None:
+                pairs = self._expand(word)
+            for part, token in pairs:
+                if token not in out:
+                    out[token] = part
+                if phrases:
                     if previous and previous != token:
-                        phrases[f"{previous}_{token}"] = None
+                        found[f"{previous}_{token}"] = None
                     previous = token
-        return tuple((word, token) for token, word in out.items()), tuple(phrases)
+        return tuple((word, token) for token, word in out.items()), tuple(found)
+
+    def words(self, text: str) -> list[str]:
+        """The normalised words of ``text``, synonym phrases replaced (before stop words and stems)."""
+        if "." in text:  # an IP address needs dots
+            text = _IP_ADDRESS.sub(" ip ", text)
+        words = _basic_words(text)
+        return self._replace_phrases(words) if self._phrases else words
+
+    def expand(self, word: str) -> Pairs:
+        """(part, token) for each part of a normalised word's synonym expansion that is not a stop word."""
+        pairs = self._expanded.get(word)
+        return self._expand(word) if pairs is None else pairs
+
+    def basic_words_flat(self, texts: Sequence[str], end: str) -> list[str]:
+        """The normalised words of all ``texts`` (before synonym phrases), each text's followed by
+        ``end`` (a word no text can contain, such as "\x01"); ASCII is folded in one pass."""
+        prepared = [
+            _IP_ADDRESS.sub(" ip ", text) if "." in text else text  # an IP address needs dots
+            for text in texts
+        ]
+        prepared = [
+            text if text.isascii() and "\n" not in text and end not in text else " ".join(_basic_words(text))
+            for text in prepared
+        ]
+        joined = (f" {end} ".join(prepared) + f" {end}").encode("ascii").lower()
+        if b"'" in joined:
+            joined = _ASCII_APOSTROPHES.sub(b"", joined)
+        return joined.translate(_ASCII_FOLD).decode("ascii").split()
+
+    @property
+    def phrase_keys(self) -> dict[str, dict[str, list[tuple[list[str], list[str]]]]] | None:
+        """Synonym phrases made of plain words: first word -> second word -> (words, replacement),
+        in the order they are tried; None when some key is not plain words (see `words`)."""
+        return self._phrase_starts if self._phrases else {}
+
+    def _replace_phrases(self, words: list[str]) -> list[str]:
+        starts = self._phrase_starts
+        if starts is None:  # keys that are not plain words: the regex itself
+            assert self._phrase_re is not None
+            return self._phrase_re.sub(lambda m: self._phrases[m.group(1)], " ".join(words)).split()
+        if starts.keys().isdisjoint(words):
+            return words
+        out: list[str] = []
+        done = 0  # words before this are copied or replaced
+        last = len(words) - 1
+        for i in [i for i, word in enumerate(words) if word in starts]:
+            if i < done or i == last:
+                continue  # inside a phrase just replaced, or no word after it
+            for key, replacement in starts[words[i]].get(words[i + 1], ()):
+                if words[i : i + len(key)] == key:
+                    out += words[done:i]
+                    out += replacement
+                    done = i + len(key)
+                    break
+        if not done:
+            return words
+        out += words[done:]
+        return out
+
+    def _expand(self, word: str) -> Pairs:
+        pairs = tuple(
+            (part, token)
+            for part in self._words.get(word, word).split()
+            if part not in STOP_WORDS
+            for token in self._stem(part)
+        )
+        if len(self._expanded) < _CACHE_LIMIT:
+            self._expanded[word] = pairs
+        return pairs
 
     def _stem(self, word: str) -> tuple[str, ...]:
         cached = self._stems.get(word)
@@ -164,7 +267,7 @@ class Normalizer:
                 cached = tuple(stem(w) for w in replacement.split() if w not in STOP_WORDS)
             else:
                 cached = () if token in _STEMMED_STOP_WORDS else (token,)  # "needs" -> "need"
-            if len(self._stems) < 200_000:
+            if len(self._stems) < _CACHE_LIMIT:
                 self._stems[word] = cached
         return cached
 

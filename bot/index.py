@@ -1,0 +1,499 @@
+"""The matcher's index: everything about a knowledge base that does not depend on the question,
+as flat numpy arrays — compact, built in batch rather than text by text (in chunks, so a
+100k-entry knowledge base stays within a few hundred MB), and storable without pickle
+(`bot/kbcache.py`).
+
+Vocabulary: token ids follow the sorted order of the tokens' text, so an alternate's unigram ids
+in ascending order spell its rapidfuzz key (its sorted unigrams, space-joined).
+Alternates: every title or question with at least one content token, grouped by entry.
+Postings: per token, the entries whose vocabulary has it, by entry index; a token used by more
+than ``postings_cap`` entries keeps only the highest-impact ones (ties by entry index).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import math
+import sys
+from array import array
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from itertools import count, islice
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.text import Normalizer
+
+I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+F64 = npt.NDArray[np.float64]
+U64 = npt.NDArray[np.uint64]
+Ints = npt.NDArray[np.integer]
+
+_TEXTS_PER_CHUNK = 25_000
+_ENTRIES_PER_CHUNK = 5_000
+_ALTS_PER_CHUNK = 50_000
+
+
+def ranges(starts: Ints, lengths: Ints) -> I64:
+    """The concatenation of ``range(s, s + n)`` for each start and length, without a Python loop."""
+    total = int(lengths.sum()) if len(lengths) else 0
+    if total == 0:
+        return np.zeros(0, np.int64)
+    ends = np.cumsum(lengths, dtype=np.int64)
+    offsets = np.repeat(starts.astype(np.int64) - (ends - lengths), lengths)
+    out: I64 = np.arange(total, dtype=np.int64) + offsets
+    return out
+
+
+def token_hash(ids: Ints) -> U64:
+    """A well-mixed 64-bit value per token id (splitmix64); summed, they hash a set of tokens."""
+    with np.errstate(over="ignore"):
+        z = ids.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        out: U64 = z ^ (z >> np.uint64(31))
+        return out
+
+
+def _first_of_each(keys: Ints) -> I64:
+    """Positions of the first occurrence of each distinct key, in order of position."""
+    _, first = np.unique(keys, return_index=True)
+    first.sort()
+    return first.astype(np.int64)
+
+
+def release_memory() -> None:
+    """Hand freed heap pages back to the operating system (glibc keeps them otherwise, so a big
+    build would leave the process hundreds of MB larger than what it holds)."""
+    if _libc is not None:
+        _libc.malloc_trim(0)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018  (musl has none)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_libc = _load_libc()
+
+
+def _offsets(owner: Ints, n: int) -> I64:
+    """CSR offsets [n+1] of items grouped by ``owner`` (sorted, each in 0..n-1)."""
+    out = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(owner, minlength=n), out=out[1:])
+    return out
+
+
+class _Interned:
+    """Strings to ids, in order of first sight."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.items: list[str] = []
+
+    def id(self, item: str) -> int:
+        found = self.ids.get(item)
+        if found is None:
+            found = self.ids[item] = len(self.items)
+            self.items.append(item)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Analyzed:
+    """The content tokens of many texts (`Normalizer.analyze`, in batch), as flat arrays."""
+
+    tokens: list[str]  # token id -> text, ids in sorted order of the text
+    uni_text: I32  # per distinct (text, token), in order of first use: its text ...
+    uni_tok: I32  # ... and its token id
+    phr_text: I32  # the same for the "a_b" phrases of adjacent tokens
+    phr_tok: I32
+    words: list[str]  # each word as written (after synonyms), in order of first use ...
+    word_tok: I32  # ... and the token it first gave
+
+
+_END = "\x01"  # the word after each text in a flattened chunk
+
+
+def analyze_all(normalizer: Normalizer, texts: Sequence[str], phrases: bool) -> Analyzed:
+    """`Normalizer.analyze` over every text: the per-word work (synonyms, stop words, stems) is done
+    once per distinct word, the de-duplication per text by numpy, chunk by chunk."""
+    word_ids: defaultdict[str, int] = defaultdict(count().__next__)
+    end = word_ids[_END]
+    plan = _PhrasePlan(normalizer, word_ids)
+    tokens, parts = _Interned(), _Interned()
+    exp_len, exp_tok, exp_part = array("q"), array("i"), array("i")
+    pair_ids: dict[int, int] = {}
+    uni: list[tuple[I32, I32]] = []
+    phr: list[tuple[I32, I32]] = []
+    first_parts: list[I32] = []
+    first_toks: list[I32] = []
+    seen = np.zeros(0, bool)
+
+    def pair_id(key: int) -> int:
+        found = pair_ids.get(key)
+        if found is None:
+            left, right = tokens.items[key >> 32], tokens.items[key & 0xFFFFFFFF]
+            found = pair_ids[key] = tokens.id(f"{left}_{right}")
+        return found
+
+    for lo in range(0, len(texts), _TEXTS_PER_CHUNK):
+        chunk = texts[lo : lo + _TEXTS_PER_CHUNK]
+        if plan.plain:
+            ids = array("i")
+            ids.extend(map(word_ids.__getitem__, normalizer.basic_words_flat(chunk, _END)))
+            occ = plan.apply(np.frombuffer(ids, np.int32).astype(np.int64))
+        else:  # synonym phrases that are not plain words: text by text
+            occ = np.array([word_ids[w] for text in chunk for w in (*normalizer.words(text), _END)], np.int64)
+        for word in islice(word_ids, len(exp_len), None):
+            pairs = normalizer.expand(word) if word != _END else ()
+            exp_len.append(len(pairs))
+            exp_tok.extend(tokens.id(t) for _w, t in pairs)
+            exp_part.extend(parts.id(w) for w, _t in pairs)
+        lengths = np.array(exp_len, np.int64)
+        per_word = lengths[occ]
+        picked = ranges((np.cumsum(lengths) - lengths)[occ], per_word)
+        tok_seq = np.array(exp_tok, np.int32)[picked]
+        part_seq = np.array(exp_part, np.int32)[picked]
+        is_end = occ == end
+        text_seq = np.repeat((np.cumsum(is_end) - is_end).astype(np.int32), per_word)
+        del picked, occ, is_end, per_word
+        first = _first_of_each(text_seq.astype(np.int64) * max(len(tokens.items), 1) + tok_seq)
+        uni.append((text_seq[first] + np.int32(lo), tok_seq[first]))
+        # the words as written, the first time each is used (typo correction reads them)
+        chunk_parts = part_seq[first]
+        new = _first_of_each(chunk_parts)
+        seen = np.concatenate([seen, np.zeros(len(parts.items) - len(seen), bool)])
+        new = new[~seen[chunk_parts[new]]]
+        seen[chunk_parts[new]] = True
+        first_parts.append(chunk_parts[new])
+        first_toks.append(tok_seq[first][new])
+        if phrases and len(tok_seq) > 1:
+            adjacent = (text_seq[1:] == text_seq[:-1]) & (tok_seq[1:] != tok_seq[:-1])
+            keys = tok_seq[:-1][adjacent].astype(np.int64) << 32 | tok_seq[1:][adjacent]
+            where = text_seq[1:][adjacent]
+            distinct, inverse = np.unique(keys, return_inverse=True)
+            phrase = np.fromiter(map(pair_id, distinct.tolist()), np.int32, len(distinct))
+            phrase = phrase[inverse.reshape(-1)]
+            first = _first_of_each(where.astype(np.int64) * max(len(tokens.items), 1) + phrase)
+            phr.append((where[first] + np.int32(lo), phrase[first]))
+    # the tokens texts use (phrase words that never occur expanded to some that are not), by text
+    used = np.zeros(len(tokens.items), bool)
+    for _text, tok in (*uni, *phr):
+        used[tok] = True
+    order = sorted(np.flatnonzero(used).tolist(), key=tokens.items.__getitem__)
+    rank = np.full(len(tokens.items), -1, np.int32)
+    rank[np.asarray(order, np.int64)] = np.arange(len(order), dtype=np.int32)
+
+    def joined(chunks: list[tuple[I32, I32]]) -> tuple[I32, I32]:
+        if not chunks:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32)
+        return np.concatenate([c[0] for c in chunks]), rank[np.concatenate([c[1] for c in chunks])]
+
+    word_parts = np.concatenate(first_parts).tolist() if first_parts else []
+    return Analyzed(
+        [tokens.items[i] for i in order],
+        *joined(uni),
+        *joined(phr),
+        [parts.items[p] for p in word_parts],
+        rank[np.concatenate(first_toks)] if first_toks else np.zeros(0, np.int32),
+    )
+
+
+class _PhrasePlan:
+    """Synonym phrases replaced in a chunk's word ids, as `Normalizer.words` replaces them in a text:
+    numpy finds where a phrase's first two words meet, Python checks and replaces those spots."""
+
+    def __init__(self, normalizer: Normalizer, word_ids: defaultdict[str, int]) -> None:
+        keys = normalizer.phrase_keys
+        self.plain = keys is not None
+        self._plan: dict[int, list[tuple[list[int], I64]]] = {}
+        for first, by_second in (keys or {}).items():
+            for second, options in by_second.items():
+                self._plan[word_ids[first] << 32 | word_ids[second]] = [
+                    ([word_ids[w] for w in key], np.array([word_ids[w] for w in repl], np.int64))
+                    for key, repl in options
+                ]
+        self._pairs = np.array(sorted(self._plan), np.int64)
+
+    def apply(self, occ: I64) -> I64:
+        if not len(self._pairs) or len(occ) < 2:
+            return occ
+        pairs = occ[:-1] << 32 | occ[1:]
+        at = np.minimum(np.searchsorted(self._pairs, pairs), len(self._pairs) - 1)
+        spans: list[tuple[int, int, I64]] = []
+        done = 0
+        for i in np.flatnonzero(self._pairs[at] == pairs).tolist():
+            if i < done:
+                continue  # inside a phrase just replaced
+            for key, replacement in self._plan[int(pairs[i])]:
+                if occ[i : i + len(key)].tolist() == key:
+                    spans.append((i, i + len(key), replacement))
+                    done = i + len(key)
+                    break
+        if not spans:
+            return occ
+        keep = np.ones(len(occ), bool)
+        keep[ranges(np.array([s for s, _e, _r in spans]), np.array([e - s for s, e, _r in spans]))] = False
+        removed_before = np.cumsum(~keep)
+        at_kept = [s - (int(removed_before[s - 1]) if s else 0) for s, _e, _r in spans]
+        counts = [len(r) for _s, _e, r in spans]
+        return np.insert(
+            occ[keep], np.repeat(at_kept, counts), np.concatenate([r for _s, _e, r in spans])
+        ).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Index:
+    """The arrays `bot.matching.Matcher` reads; see the module docstring."""
+
+    tokens: list[str]  # token id -> text (unigrams and "a_b" phrases)
+    idf: F64  # token id -> weight
+    entry_alts: I64  # [E+1]: the alternates of entry e are entry_alts[e]:entry_alts[e+1] ...
+    entry_toks: I64  # [E+1]: ... and their tokens alt_tok[entry_toks[e]:entry_toks[e+1]]
+    alt_len: Ints  # [A]: how many tokens each alternate has (they follow one another in alt_tok)
+    alt_tok: I32
+    alt_weight: F64  # [A]: the summed weight of each alternate's tokens
+    alt_entry: I32  # [A]
+    keys: npt.NDArray[np.uint8]  # each alternate's sorted unigrams, space-joined, "\n"-ended (UTF-8)
+    key_ptr: I64  # [A+1]: alternate a's key is keys[key_ptr[a]:key_ptr[a+1]-1]
+    exact_hash: U64  # [A], sorted: the hash of each alternate's unigram set ...
+    exact_alt: I32  # ... and that alternate (in alternate order among equal hashes)
+    post_ptr: I64  # [V+1]: token t's postings are post_entry/post_tf[post_ptr[t]:post_ptr[t+1]]
+    post_entry: I32
+    post_tf: Ints  # how many of the entry's alternates use the token (the title counting more) ...
+    impact: F64  # ... and the saturating share of the token that count gives the entry
+    words: list[str]  # words as written in the knowledge base, in order of first use ...
+    word_tok: I32  # ... and their tokens (for typo correction)
+    ascii: bool  # every token is ASCII
+
+    def key(self, alt: int) -> str:
+        return self.keys[int(self.key_ptr[alt]) : int(self.key_ptr[alt + 1]) - 1].tobytes().decode("utf-8")
+
+    def key_texts(self, alts: Ints) -> list[bytes] | list[str]:
+        """The keys of ``alts``: bytes when every token is ASCII (rapidfuzz compares them as it
+        compares the text), else text."""
+        keys = self.keys.data
+        spans = zip(self.key_ptr[alts].tolist(), self.key_ptr[alts + 1].tolist(), strict=True)
+        texts = [bytes(keys[a : b - 1]) for a, b in spans]
+        return texts if self.ascii else [t.decode("utf-8") for t in texts]
+
+    def arrays(self) -> dict[str, npt.NDArray[Any]]:
+        """The numeric fields, by name (the text fields are stored apart by `bot.kbcache`)."""
+        return {name: getattr(self, name) for name in ARRAY_FIELDS}
+
+
+TEXT_FIELDS = ("tokens", "words", "ascii")
+ARRAY_FIELDS = tuple(f.name for f in fields(Index) if f.name not in TEXT_FIELDS)
+
+
+def _narrow(values: Ints) -> Ints:
+    """Small non-negative counts in as few bytes as they fit."""
+    top = int(values.max(initial=0))
+    return values.astype(np.uint8 if top < 2**8 else np.uint16 if top < 2**16 else np.int32)
+
+
+def build_index(
+    texts_by_entry: Sequence[Sequence[str]],
+    normalizer: Normalizer,
+    *,
+    phrases: bool,
+    title_boost: int,
+    tf_saturation: float,
+    small_number_weight: float,
+    postings_cap: int,
+) -> Index:
+    """Index each entry's texts (its title first, then its questions)."""
+    collecting = gc.isenabled()
+    gc.disable()  # millions of short-lived lists: the cycle collector would rescan the KB for nothing
+    try:
+        return _build(
+            texts_by_entry,
+            normalizer,
+            phrases=phrases,
+            title_boost=title_boost,
+            tf_saturation=tf_saturation,
+            small_number_weight=small_number_weight,
+            postings_cap=postings_cap,
+        )
+    finally:
+        if collecting:
+            gc.enable()
+        release_memory()
+
+
+def _build(
+    texts_by_entry: Sequence[Sequence[str]],
+    normalizer: Normalizer,
+    *,
+    phrases: bool,
+    title_boost: int,
+    tf_saturation: float,
+    small_number_weight: float,
+    postings_cap: int,
+) -> Index:
+    """Index each entry's texts (its title first, then its questions)."""
+    n_entries = len(texts_by_entry)
+    group_len = np.fromiter(map(len, texts_by_entry), np.int64, n_entries)
+    text_entry = np.repeat(np.arange(n_entries, dtype=np.int32), group_len)
+    text_title = np.zeros(len(text_entry), bool)
+    text_title[(np.cumsum(group_len) - group_len)[group_len > 0]] = True
+    a = analyze_all(normalizer, [t for group in texts_by_entry for t in group], phrases)
+    tokens, words, word_tok, uni_tok = a.tokens, a.words, a.word_tok, a.uni_tok
+    n_tokens = len(tokens)
+    # alternates: texts with at least one content token; their tokens, unigrams then phrases
+    is_alt = np.bincount(a.uni_text, minlength=len(text_entry)) > 0
+    alt_of_text = (np.cumsum(is_alt) - 1).astype(np.int32)
+    alt_entry, alt_title = text_entry[is_alt], text_title[is_alt]
+    del text_entry, text_title, is_alt
+    n_alts = len(alt_entry)
+    uni_alt = alt_of_text[a.uni_text]
+    uni_ptr = _offsets(uni_alt, n_alts)
+    if len(a.phr_tok):
+        elem_alt = np.concatenate([uni_alt, alt_of_text[a.phr_text]])
+        order = np.argsort(elem_alt, kind="stable")
+        elem_alt, elem_tok = elem_alt[order], np.concatenate([uni_tok, a.phr_tok])[order]
+        del order
+    else:
+        elem_alt, elem_tok = uni_alt, uni_tok
+    del alt_of_text, a
+    release_memory()
+    alt_ptr = _offsets(elem_alt, n_alts)
+    entry_alts = _offsets(alt_entry, n_entries)
+    # each entry's vocabulary: how many of its alternates use a token, the title counting more
+    vocab = [
+        _entry_vocab(lo, alt_ptr, entry_alts, alt_entry, alt_title, elem_alt, elem_tok, n_tokens, title_boost)
+        for lo in range(0, n_entries, _ENTRIES_PER_CHUNK)
+    ]
+    vocab_entry = np.concatenate([v[0] for v in vocab]) if vocab else np.zeros(0, np.int32)
+    vocab_tok = np.concatenate([v[1] for v in vocab]) if vocab else np.zeros(0, np.int32)
+    tf = _narrow(np.concatenate([v[2] for v in vocab]) if vocab else np.zeros(0, np.int32))
+    del vocab
+    release_memory()
+    df = np.bincount(vocab_tok, minlength=n_tokens)
+    n = max(n_entries, 1)
+    # small numbers ("5 pods", "15 minutes") are incidental; codes like 137 or 502 are not
+    idf = np.array(
+        [
+            math.log(1.0 + n / d) * (small_number_weight if t.isdigit() and len(t) < 3 else 1.0)
+            for t, d in zip(tokens, df.tolist(), strict=True)
+        ],
+        np.float64,
+    )
+    k = tf_saturation
+    impact = np.array([c * (k + 1) / (c + k) / (k + 1) for c in range(int(tf.max(initial=0)) + 1)])
+    post_order = _postings_order(vocab_tok, vocab_entry, impact[tf], df, postings_cap)
+    post_ptr = _offsets(vocab_tok[post_order], n_tokens)
+    post_entry, post_tf = vocab_entry[post_order], tf[post_order]
+    del vocab_entry, vocab_tok, tf, post_order
+    # per alternate: summed weight, key and exact-match hash, a chunk of alternates at a time
+    weights, hashes = [], []
+    speller = _Speller(tokens)
+    keys = np.zeros(int(speller.size[uni_tok].sum()), np.uint8)
+    key_ptr = np.zeros(n_alts + 1, np.int64)
+    for lo in range(0, n_alts, _ALTS_PER_CHUNK):
+        hi = min(lo + _ALTS_PER_CHUNK, n_alts)
+        t0, t1 = alt_ptr[lo], alt_ptr[hi]
+        weights.append(np.add.reduceat(idf[elem_tok[t0:t1]], alt_ptr[lo:hi] - t0))
+        u0, u1 = uni_ptr[lo], uni_ptr[hi]
+        ordered = np.sort((uni_alt[u0:u1] - lo).astype(np.int64) * max(n_tokens, 1) + uni_tok[u0:u1])
+        local_alt, tok = ordered // max(n_tokens, 1), ordered % max(n_tokens, 1)
+        start = key_ptr[lo]
+        lengths = speller.write(local_alt, tok, keys[start : start + int(speller.size[tok].sum())])
+        np.cumsum(lengths, out=key_ptr[lo + 1 : hi + 1])
+        key_ptr[lo + 1 : hi + 1] += start
+        hashes.append(np.add.reduceat(token_hash(tok), uni_ptr[lo:hi] - u0))
+    all_hashes = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
+    exact_alt = np.argsort(all_hashes, kind="stable")
+    return Index(
+        tokens=tokens,
+        idf=idf,
+        entry_alts=entry_alts,
+        entry_toks=alt_ptr[entry_alts],
+        alt_len=_narrow(np.diff(alt_ptr)),
+        alt_tok=elem_tok.astype(np.int32, copy=False),
+        alt_weight=np.concatenate(weights) if weights else np.zeros(0, np.float64),
+        alt_entry=alt_entry,
+        keys=keys,
+        key_ptr=key_ptr,
+        exact_hash=all_hashes[exact_alt],
+        exact_alt=exact_alt.astype(np.int32),
+        post_ptr=post_ptr,
+        post_entry=post_entry,
+        post_tf=post_tf,
+        impact=impact,
+        words=words,
+        word_tok=word_tok,
+        ascii=all(t.isascii() for t in tokens),
+    )
+
+
+def _entry_vocab(
+    lo: int,
+    alt_ptr: I64,
+    entry_alts: I64,
+    alt_entry: I32,
+    alt_title: npt.NDArray[np.bool_],
+    elem_alt: I32,
+    elem_tok: I32,
+    n_tokens: int,
+    title_boost: int,
+) -> tuple[I32, I32, I32]:
+    """(entry, token, count) for the entries from ``lo`` on (one chunk), sorted by entry then token."""
+    hi = min(lo + _ENTRIES_PER_CHUNK, len(entry_alts) - 1)
+    t0, t1 = alt_ptr[entry_alts[lo]], alt_ptr[entry_alts[hi]]
+    alts = elem_alt[t0:t1]
+    width = max(n_tokens, 1)
+    keys, inverse = np.unique(
+        (alt_entry[alts] - lo).astype(np.int64) * width + elem_tok[t0:t1], return_inverse=True
+    )
+    tf = np.rint(np.bincount(inverse.reshape(-1), weights=np.where(alt_title[alts], title_boost, 1)))
+    return (keys // width + lo).astype(np.int32), (keys % width).astype(np.int32), tf.astype(np.int32)
+
+
+def _postings_order(tok: I32, entry: I32, impact: F64, df: I64, cap: int) -> I64:
+    """Positions of the (entry, token) pairs in postings order: by token, then by entry — or, for a
+    token used by more than ``cap`` entries, its ``cap`` highest-impact entries (ties by entry)."""
+    order = np.argsort(tok, kind="stable")  # pairs come sorted by entry
+    capped = np.flatnonzero(df > cap)
+    if not len(capped):
+        return order
+    start = np.zeros(len(df) + 1, np.int64)
+    np.cumsum(df, out=start[1:])
+    keep = np.ones(len(order), bool)
+    for t in capped.tolist():
+        mine = order[start[t] : start[t + 1]]
+        ranked = mine[np.lexsort((entry[mine], -impact[mine]))]
+        order[start[t] : start[t] + cap] = ranked[:cap]
+        keep[start[t] + cap : start[t + 1]] = False
+    return order[keep]
+
+
+class _Speller:
+    """Spells alternates' keys from token ids."""
+
+    def __init__(self, tokens: list[str]) -> None:
+        self._bytes = [t.encode("utf-8") for t in tokens]
+        self.size = np.fromiter(map(len, self._bytes), np.int64, len(tokens)) + 1  # with a separator
+
+    def write(self, alt: I64, tok: I64, out: npt.NDArray[np.uint8]) -> I64:
+        """Write each alternate's key ("a b c\n", UTF-8) into ``out`` from (alternate, token id)
+        pairs sorted by alternate then token; returns each key's length in bytes."""
+        if not len(tok):
+            return np.zeros(0, np.int64)
+        out[:] = np.frombuffer(b" ".join(map(self._bytes.__getitem__, tok.tolist())) + b" ", np.uint8)
+        last = np.r_[alt[1:] != alt[:-1], True]
+        out[(np.cumsum(self.size[tok]) - 1)[last]] = ord("\n")  # after an alternate's last token
+        return np.bincount(alt, weights=self.size[tok]).astype(np.int64)
