@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -62,6 +62,45 @@ def question_mix() -> tuple[list[str], list[str]]:
     chat += [i.question for i in real if i.form == "short"]
     posts = [i.question for i in real if i.form != "short"]
     return chat, posts
+
+
+def big_pastes(size: int = 1_000_000, seed: int = 5) -> dict[str, str]:
+    """~1 MB pastes of several shapes, every line different (so nothing is classified only once):
+    a log, `kubectl describe` of many pods, a YAML manifest, prose, and one line without breaks."""
+    rng = random.Random(seed)
+    title = "pods keep restarting after the upgrade\nAll of them, logs and describe below.\n"
+
+    def fill(make: Callable[[int], str]) -> str:
+        parts, total, i = [title], len(title), 0
+        while total < size:
+            line = make(i)
+            parts.append(line + "\n")
+            total += len(line) + 1
+            i += 1
+        return "".join(parts)
+
+    def word() -> str:
+        return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 4)))
+
+    return {
+        "log": big_paste(size, seed),
+        "describe": fill(
+            lambda i: rng.choice(
+                [
+                    f"Name:         {word()}-{rng.randrange(16**9):09x}-{word()[:5]}",
+                    f"Node:         worker-{i % 97}/10.{i % 256}.{i % 13}.{i % 7}",
+                    f"    Image:          registry.local/{word()}:{i % 9}.{i % 31}",
+                    f"    Last State:     Terminated {word()}",
+                    f"      Exit Code:    {i % 256}",
+                    f"  Warning  BackOff  {i % 60}s (x{i % 9} over {i % 50}m)  kubelet  Back-off {word()}",
+                    f"  Normal   Pulled   {i % 60}s   kubelet  Successfully pulled image {word()} in {i}ms",
+                ]
+            )
+        ),
+        "yaml": fill(lambda i: f"{'  ' * (i % 5)}{word()}{i}: {word()}-{i % 1000}"),
+        "prose": fill(lambda i: " ".join(word() for _ in range(rng.randint(8, 16))) + "."),
+        "oneline": "pod crashloop " + " ".join(word() for _ in range(size // 6)),
+    }
 
 
 def big_paste(size: int = 1_000_000, seed: int = 3) -> str:

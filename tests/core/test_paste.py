@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bot.paste import digest, scrub
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.paste import _ERROR_WORDS, _SCRUB, digest, has_error_words, scrub
 from bot.text import clean_input
 
 DESCRIBE = """\
@@ -112,3 +115,25 @@ def test_a_megabyte_paste_is_digested_to_a_bounded_text() -> None:
     assert d.text.startswith("pods evicted")
     assert "low on resource: memory" in d.text
     assert len(d.text) < 4_000
+
+
+# -- the fast paths give what the plain regexes give ------------------------------------------------
+_PIECES = [
+    "error", "Err", "ERR:", "failed", "timed  out", "timed\tout", "couldn't", "could not", "not found",
+    "no such", "BackOff", "back-off", "backoff", "OOMKilled", "oom", "boom", "eof", "EOF.", "exit code",
+    "Unauthorised", "unauthorized", "x509", "noSpace", "no space", "Reset by peer", "ſ", "K", "İ", "é",
+    "2024-01-02T15:04:05Z", "E0102 15:04:05.123 1 main.go:12]", "15:04:05", "sha256:0123456789abcdef",
+    "123e4567-e89b-12d3-a456-426614174000", "web-7d9f8b6c5-x2k4z", "job-29061234-abcde", "api-x2k4z",
+    "5m", "12s (x3 over 5m)", "(x4 over 1h)", "  ", "-", ":", "]", "(x", "pod", "ok",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=5)), max_size=10))
+def test_fast_error_words_and_scrub_match_the_regexes(parts: list[str]) -> None:
+    line = " ".join(parts)
+    assert has_error_words(line) == bool(_ERROR_WORDS.search(line))
+    plain = line
+    for pattern, replacement in _SCRUB:
+        plain = pattern.sub(replacement, plain)
+    assert scrub(line) == plain.strip()
