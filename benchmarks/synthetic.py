@@ -14,15 +14,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import yaml
+
 from bot.evaluate import EvalItem, load_eval_file
-from bot.models import Entry
+from bot.models import Entry, Tip
 
 ROOT = Path(__file__).resolve().parent.parent
+_DUMPER: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 SYLLABLES = ["ka", "ro", "mi", "zu", "te", "la", "po", "ne", "vi", "sha", "dor", "qu", "ex", "bin", "tal"]
 
 
-def synthetic_entries(base: Sequence[Entry], size: int, seed: int = 7) -> list[Entry]:
-    """`size` entries: the shipped ones first, then perturbed copies with fresh words mixed in."""
+def synthetic_entries(base: Sequence[Entry], size: int, seed: int = 7, unique: bool = False) -> list[Entry]:
+    """`size` entries: the shipped ones first, then perturbed copies with fresh words mixed in
+    (``unique``: a different made-up word for every copy, so the result passes `kubebot kb lint`)."""
     rng = random.Random(seed)
     out = list(base)
     copy = 0
@@ -32,10 +36,12 @@ def synthetic_entries(base: Sequence[Entry], size: int, seed: int = 7) -> list[E
             if len(out) >= size:
                 break
             word = "".join(rng.choice(SYLLABLES) for _ in range(3))
+            if unique:
+                word += _spell(len(out))
             questions = []
             for q in entry.questions:
                 words = q.split()
-                if len(words) > 2 and rng.random() < 0.5:
+                if len(words) > 2 and rng.random() < 0.5 and not unique:  # two questions might meet
                     words.pop(rng.randrange(len(words)))
                 words.insert(rng.randrange(len(words) + 1), word)
                 questions.append(" ".join(words))
@@ -48,6 +54,45 @@ def synthetic_entries(base: Sequence[Entry], size: int, seed: int = 7) -> list[E
                 )
             )
     return out
+
+
+def _spell(number: int) -> str:
+    """A number as syllables: a made-up word no other number gives."""
+    letters = []
+    while True:
+        number, digit = divmod(number, len(SYLLABLES))
+        letters.append(SYLLABLES[digit])
+        if not number:
+            return "".join(letters) + "x"
+
+
+def write_kb(entries: Sequence[Entry], root: Path, per_file: int = 500) -> None:
+    """A knowledge-base directory holding ``entries``, with the shipped synonyms, domain words and
+    tours (`kubebot ask --kb root` loads it)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("synonyms.yaml", "domain.yaml", "paths.yaml"):
+        (root / name).write_bytes((ROOT / "knowledge" / name).read_bytes())
+    for number, lo in enumerate(range(0, len(entries), per_file)):
+        rows = [
+            {
+                "id": e.id,
+                "title": e.title,
+                "questions": list(e.questions),
+                **({"tags": list(e.tags)} if e.tags else {}),
+                **({"analogy": e.analogy} if e.analogy else {}),
+                "answer": e.answer,
+                **({"tips": [_tip(t) for t in e.tips]} if e.tips else {}),
+                **({"see_also": list(e.see_also)} if e.see_also else {}),
+                "sources": list(e.sources),
+            }
+            for e in entries[lo : lo + per_file]
+        ]
+        text = yaml.dump({"entries": rows}, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=100)
+        (root / f"part-{number:04d}.yaml").write_text(text, encoding="utf-8")
+
+
+def _tip(tip: Tip) -> dict[str, str]:
+    return {"text": tip.text, **({"command": tip.command} if tip.command else {})}
 
 
 def load_items(*paths: str) -> list[EvalItem]:

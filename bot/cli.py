@@ -7,7 +7,6 @@ the sub-command that needs it, so `kubebot ask` never imports Slack, Discord or 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Sequence
@@ -16,7 +15,6 @@ from typing import Any, TextIO
 
 from bot import __version__
 from bot.config import ConfigError, CoreSettings
-from bot.kb_lint import freshness_warnings
 from bot.knowledge import KnowledgeError, bundled_kb_dir, load_knowledge
 from bot.models import ChannelType, Message, Platform, Reply
 from bot.ports import ClusterGateway, Recorder
@@ -37,7 +35,7 @@ def _kb_dir(arg: str | None, settings: CoreSettings) -> Path:
 
 def load_snapshot(kb_dir: Path) -> Snapshot:
     try:
-        kb = load_knowledge(kb_dir)
+        return Snapshot.load(kb_dir)
     except KnowledgeError as exc:
         first = exc.problems[0]
         more = (
@@ -46,7 +44,6 @@ def load_snapshot(kb_dir: Path) -> Snapshot:
             else ""
         )
         raise CliError(f"cannot load knowledge base: {first}{more}") from None
-    return Snapshot.build(kb)
 
 
 def build_service(
@@ -80,17 +77,29 @@ def cmd_ask(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> in
     else:
         questions = [" ".join(words)]
 
-    async def run() -> None:
-        for question in questions:
-            reply = await service.handle(Message(question, Platform.CONSOLE, ChannelType.CONSOLE))
-            if args.json:
-                out.write(json.dumps(reply_json(reply), ensure_ascii=False) + "\n")
-            else:
-                out.write(reply.text + "\n")
-            out.flush()
-
-    asyncio.run(run())
+    for question in questions:
+        reply = _answer(service, Message(question, Platform.CONSOLE, ChannelType.CONSOLE))
+        if args.json:
+            out.write(json.dumps(reply_json(reply), ensure_ascii=False) + "\n")
+        else:
+            out.write(reply.text + "\n")
+        out.flush()
     return 0
+
+
+def _answer(service: QAService, message: Message) -> Reply:
+    """`QAService.handle` without an event loop when it never waits (no cluster gateway: it only
+    computes), which spares `kubebot ask` the cost of importing asyncio; else with one."""
+    coroutine = service.handle(message)
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        reply: Reply = done.value
+        return reply
+    coroutine.close()
+    import asyncio
+
+    return asyncio.run(service.handle(message))
 
 
 def cmd_chat(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> int:
@@ -113,6 +122,8 @@ def cmd_kb_lint(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -
             out.write(f"{problem}\n")
         out.write(f"{len(exc.problems)} problem(s) in {kb_dir}\n")
         return 1
+    from bot.kb_lint import freshness_warnings
+
     warnings = freshness_warnings(kb)
     for warning in warnings:
         out.write(f"{warning}\n")

@@ -19,7 +19,8 @@ import math
 import sys
 from array import array
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from itertools import count, islice
 from typing import Any
@@ -68,6 +69,21 @@ def _first_of_each(keys: Ints) -> I64:
     return first.astype(np.int64)
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while creating many objects that all stay alive (or die young
+    without cycles): each collection would walk everything already built. Freed heap pages are
+    handed back afterwards."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+        release_memory()
+
+
 def release_memory() -> None:
     """Hand freed heap pages back to the operating system (glibc keeps them otherwise, so a big
     build would leave the process hundreds of MB larger than what it holds)."""
@@ -109,6 +125,17 @@ class _Interned:
             found = self.ids[item] = len(self.items)
             self.items.append(item)
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """What an index depends on besides the knowledge base (from `bot.matching.MatchSettings`)."""
+
+    phrases: bool
+    title_boost: int
+    tf_saturation: float
+    small_number_weight: float
+    postings_cap: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,9 +343,7 @@ def build_index(
     postings_cap: int,
 ) -> Index:
     """Index each entry's texts (its title first, then its questions)."""
-    collecting = gc.isenabled()
-    gc.disable()  # millions of short-lived lists: the cycle collector would rescan the KB for nothing
-    try:
+    with paused_gc():  # millions of short-lived lists: the cycle collector would rescan the KB
         return _build(
             texts_by_entry,
             normalizer,
@@ -328,10 +353,6 @@ def build_index(
             small_number_weight=small_number_weight,
             postings_cap=postings_cap,
         )
-    finally:
-        if collecting:
-            gc.enable()
-        release_memory()
 
 
 def _build(

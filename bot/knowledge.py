@@ -305,6 +305,12 @@ def _entry_files(root: Path) -> Iterable[Path]:
     )
 
 
+def source_files(root: Path) -> list[Path]:
+    """Every file `load_knowledge` reads under ``root``, sorted."""
+    special = [root / name for name in sorted(SPECIAL_FILES) if (root / name).is_file()]
+    return sorted([*_entry_files(root), *special])
+
+
 def _same_words_problems(
     entries: dict[str, Entry], synonyms: dict[str, str], lines: dict[tuple[str, str], int]
 ) -> list[Problem]:

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
-from bot.index import F64, I64, Index, build_index, ranges, token_hash
+from bot.index import F64, I64, Index, IndexSettings, build_index, ranges, token_hash
 from bot.models import Candidate, Entry, MatchResult
 from bot.paste import Digest, digest
 from bot.text import Normalizer, normalize_basic
@@ -67,6 +67,16 @@ class MatchSettings:
     title_weight: float = 2.0  # a post's title words weigh this much more than its body's
     phrase_weight: float = 0.0  # weight of a known two-word phrase ("open_file"), relative to its IDF
     candidates: int = 6  # candidates the decision sees
+
+    def index_settings(self) -> IndexSettings:
+        """The settings the index depends on (`bot.kbcache` keys its files by them)."""
+        return IndexSettings(
+            phrases=bool(self.phrase_weight),
+            title_boost=self.title_boost,
+            tf_saturation=self.tf_saturation,
+            small_number_weight=self.small_number_weight,
+            postings_cap=self.postings_cap,
+        )
 
 
 class _Scored(NamedTuple):
@@ -165,14 +175,15 @@ class Matcher:
     @staticmethod
     def build_index(entries: Sequence[Entry], normalizer: Normalizer, settings: MatchSettings) -> Index:
         """Everything about ``entries`` that does not depend on the question (`bot.index`)."""
+        s = settings.index_settings()
         return build_index(
             [(e.title, *e.questions) for e in entries],
             normalizer,
-            phrases=bool(settings.phrase_weight),
-            title_boost=settings.title_boost,
-            tf_saturation=settings.tf_saturation,
-            small_number_weight=settings.small_number_weight,
-            postings_cap=settings.postings_cap,
+            phrases=s.phrases,
+            title_boost=s.title_boost,
+            tf_saturation=s.tf_saturation,
+            small_number_weight=s.small_number_weight,
+            postings_cap=s.postings_cap,
         )
 
     @property

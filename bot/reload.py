@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from bot.knowledge import KnowledgeError, load_knowledge
+from bot.knowledge import KnowledgeError
 from bot.metrics import METRICS, Metrics, count_reload, set_kb_entries
 from bot.service import KnowledgeHolder, Snapshot
 
@@ -85,8 +85,8 @@ class KnowledgeReloader:
             started = time.perf_counter()
             previous = self.holder.current
             try:
-                kb = load_knowledge(self.kb_dir)
-                snapshot = Snapshot.build(kb, previous.matcher.settings)
+                snapshot = Snapshot.load(self.kb_dir, previous.matcher.settings)
+                kb = snapshot.kb
             except KnowledgeError as exc:
                 for problem in exc.problems:
                     log.error(

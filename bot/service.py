@@ -8,15 +8,17 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from bot import render
 from bot.commands import Ask, Help, Learn, Topics, parse_command
 from bot.decision import for_knowledge_base
+from bot.index import Index
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher, MatchSettings
 from bot.models import Band, Entry, Message, Reply, ReplyKind, TopicGroup, TourStep
 from bot.ports import ClusterGateway, ClusterQuery, FeedbackRecord, NullRecorder, QuestionRecord, Recorder
-from bot.text import MAX_QUESTION_CHARS, clean_input, gist
+from bot.text import MAX_QUESTION_CHARS, Normalizer, clean_input, gist
 
 log = logging.getLogger("kubebot.service")
 
@@ -33,13 +35,34 @@ class Snapshot:
     top_tags: tuple[str, ...]
 
     @classmethod
-    def build(cls, kb: KnowledgeBase, settings: MatchSettings | None = None) -> Snapshot:
+    def load(
+        cls, kb_dir: Path, settings: MatchSettings | None = None, cache: tuple[Path, ...] | None = None
+    ) -> Snapshot:
+        """Load the knowledge base in ``kb_dir`` (raising `KnowledgeError`) and index it, through the
+        index cache (`bot.kbcache`; ``cache``: its directories, by default from the environment)."""
+        from bot.kbcache import default_dirs, load_indexed
+
+        settings = settings or MatchSettings()
+        kb, index = load_indexed(
+            kb_dir,
+            settings.index_settings(),
+            lambda kb: Matcher.build_index(list(kb.entries.values()), Normalizer(kb.synonyms), settings),
+            default_dirs() if cache is None else cache,
+        )
+        return cls.build(kb, settings, index)
+
+    @classmethod
+    def build(
+        cls, kb: KnowledgeBase, settings: MatchSettings | None = None, index: Index | None = None
+    ) -> Snapshot:
+        """The snapshot of ``kb``; ``index``: its matcher index, already built (`bot.kbcache`)."""
         matcher = Matcher(
             kb.entries.values(),
             kb.synonyms,
             settings,
             domain=kb.domain,
             calibration=for_knowledge_base(kb.root),
+            index=index,
         )
         by_tag = kb.tags()
         topics = tuple(TopicGroup(tag, tuple((e.id, e.title) for e in es)) for tag, es in by_tag.items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_KB = ROOT / "tests" / "fixtures" / "kb"
 SHIPPED_KB = ROOT / "knowledge"
 EVAL_DIR = ROOT / "tests" / "eval"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _index_cache_in_a_temporary_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The index cache (`bot.kbcache`) goes to a temporary directory, never the user's home."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KUBEBOT_INDEX_CACHE", str(tmp_path_factory.mktemp("index-cache")))
+        yield
 
 
 @pytest.fixture(scope="session")

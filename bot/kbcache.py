@@ -1,0 +1,220 @@
+"""A cached, versioned index, so `kubebot ask` on a 10k-entry knowledge base answers in well under
+a second instead of parsing the YAML and indexing it first.
+
+One file holds what loading and indexing produce — the validated entries, synonyms, tours and
+domain words, and the matcher's index (`bot.index.Index`): an uncompressed numpy ``.npz`` read with
+``allow_pickle=False``, so it holds only numbers and UTF-8 JSON and loading it cannot run code. Its
+name is a hash of every file the loader reads (path and bytes), of the engine (kubebot's version
+and the source of the modules that shape the index) and of the settings the index depends on: any
+change misses and rebuilds; an unreadable file is logged once, ignored and rewritten.
+
+Where: ``KUBEBOT_INDEX_CACHE`` (a directory, or ``off``), else ``$XDG_CACHE_HOME/kubebot`` or
+``~/.cache/kubebot``, else next to the SQLite database when the home directory is not writable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bot import __version__
+from bot.index import ARRAY_FIELDS, Index, IndexSettings, paused_gc
+from bot.knowledge import KnowledgeBase, load_knowledge, source_files
+from bot.models import Entry, LearningPath, Tip
+
+log = logging.getLogger("kubebot.cache")
+
+FORMAT = 1
+KEEP = 4  # cache files kept per directory (the newest); older ones are stale
+_ENGINE = ("index.py", "kbcache.py", "knowledge.py", "matching.py", "models.py", "text.py")
+
+
+def default_dirs(env: Mapping[str, str] | None = None, db_url: str | None = None) -> tuple[Path, ...]:
+    """Where to keep the cache, most preferred first (empty: caching is off)."""
+    env = os.environ if env is None else env
+    chosen = env.get("KUBEBOT_INDEX_CACHE", "").strip()
+    if chosen.lower() in ("off", "none", "0", "false", "no"):
+        return ()
+    if chosen:
+        return (Path(chosen).expanduser(),)
+    base = env.get("XDG_CACHE_HOME", "").strip()
+    home = Path(base) if base else Path(env.get("HOME") or Path.home()) / ".cache"
+    dirs = [home / "kubebot"]
+    db_url = db_url or env.get("KUBEBOT_DB", "").strip() or None
+    if not db_url or db_url.startswith("sqlite:") or "://" not in db_url:
+        from bot.store.base import sqlite_path
+
+        dirs.append(sqlite_path(db_url, env).parent / "index-cache")
+    return tuple(dirs)
+
+
+def cache_key(kb_dir: Path, settings: IndexSettings) -> str:
+    """A hash of the knowledge base's files (path and content), the engine and the settings."""
+    h = hashlib.sha256()
+    h.update(f"kubebot {__version__} format {FORMAT} {settings!r} {Path(kb_dir).absolute()}\n".encode())
+    engine = Path(__file__).resolve().parent
+    for name in _ENGINE:
+        h.update(name.encode() + b"\0" + (engine / name).read_bytes() + b"\0")
+    for file in source_files(Path(kb_dir)):
+        data = file.read_bytes()
+        h.update(f"{file.relative_to(kb_dir)}\0{len(data)}\0".encode() + data)
+    return h.hexdigest()
+
+
+def load_indexed(
+    kb_dir: Path,
+    settings: IndexSettings,
+    build: Callable[[KnowledgeBase], Index],
+    dirs: tuple[Path, ...],
+) -> tuple[KnowledgeBase, Index]:
+    """The knowledge base in ``kb_dir`` and its index: from the cache when it holds this exact
+    content, else loaded (raising `KnowledgeError`), indexed by ``build(kb)`` and cached."""
+    key = cache_key(kb_dir, settings) if dirs else ""
+    for folder in dirs:
+        path = folder / f"index-{key[:40]}.npz"
+        if path.is_file():
+            try:
+                return read(path, key)
+            except Exception as exc:  # anything wrong with the file: rebuild, say so once
+                log.warning("event=index_cache_unreadable path=%s error=%r action=rebuild", path, exc)
+            break
+    kb = load_knowledge(kb_dir)
+    index = build(kb)
+    for folder in dirs:
+        try:
+            write(folder / f"index-{key[:40]}.npz", key, kb, index)
+            break
+        except (OSError, ValueError) as exc:
+            log.info("event=index_cache_unwritable dir=%s error=%r", folder, exc)
+    return kb, index
+
+
+def write(path: Path, key: str, kb: KnowledgeBase, index: Index) -> None:
+    """Write the cache file atomically (a temporary file renamed into place), then drop old ones."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    small, texts, numbers = _kb_to_json(kb)
+    meta = {
+        "format": FORMAT,
+        "key": key,
+        "kb": small,
+        "tokens": index.tokens,
+        "words": index.words,
+        "ascii": index.ascii,
+    }
+    arrays = {f"ix_{name}": value for name, value in index.arrays().items()}
+    arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), np.uint8)
+    arrays["entry_texts"] = np.frombuffer(texts.encode("utf-8"), np.uint8)
+    arrays["entry_numbers"] = numbers
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    for old in sorted(path.parent.glob("index-*.npz"), key=lambda p: p.stat().st_mtime)[:-KEEP]:
+        old.unlink(missing_ok=True)
+
+
+def read(path: Path, key: str) -> tuple[KnowledgeBase, Index]:
+    """Read a cache file written by `write` for ``key``; raise on anything unexpected."""
+    with paused_gc(), np.load(path, allow_pickle=False) as data:
+        meta = json.loads(data["meta"].tobytes().decode("utf-8"))
+        if meta.get("format") != FORMAT or meta.get("key") != key:
+            raise ValueError("written for another knowledge base or engine")
+        arrays = {name: data[f"ix_{name}"] for name in ARRAY_FIELDS}
+        texts = data["entry_texts"].tobytes().decode("utf-8")
+        numbers = data["entry_numbers"]
+        index = Index(tokens=meta["tokens"], words=meta["words"], ascii=bool(meta["ascii"]), **arrays)
+        kb = _kb_from_json(meta["kb"], texts, numbers)
+    if len(index.entry_alts) != len(kb.entries) + 1 or len(index.idf) != len(index.tokens):
+        raise ValueError("the index does not fit the entries")
+    return kb, index
+
+
+_SEP = "\x00"  # between the strings of all entries (YAML text can hold no NUL in practice)
+
+
+def _kb_to_json(kb: KnowledgeBase) -> tuple[dict[str, Any], str, npt.NDArray[np.int64]]:
+    """The knowledge base as JSON for the small parts, and for the entries one string of all their
+    texts (NUL-separated, in a fixed order) with their counts and flags: parsing 30 MB of entries
+    as JSON costs ten times more than splitting one string."""
+    strings: list[str] = []
+    numbers: list[int] = []
+    for e in kb.entries.values():
+        strings += [e.id, e.title, e.answer, e.analogy or "", e.path, *e.questions, *e.sources, *e.tags]
+        strings += [part for t in e.tips for part in (t.text, t.command or "")]
+        strings += e.see_also
+        numbers += [e.line, e.analogy is not None, len(e.questions), len(e.sources), len(e.tags)]
+        numbers += [len(e.tips), *(t.command is not None for t in e.tips), len(e.see_also)]
+    if any(_SEP in text for text in strings):
+        raise ValueError("an entry holds a NUL character")
+    small = {
+        "root": str(kb.root),
+        "synonyms": kb.synonyms,
+        "paths": [[p.id, p.title, list(p.steps)] for p in kb.paths.values()],
+        "domain": list(kb.domain),
+        "versions": kb.versions,
+        "entries": len(kb.entries),
+    }
+    return small, _SEP.join(strings), np.asarray(numbers, np.int64)
+
+
+def _kb_from_json(small: dict[str, Any], text: str, numbers: npt.NDArray[np.int64]) -> KnowledgeBase:
+    strings = text.split(_SEP) if text else []
+    counts = numbers.tolist()
+    entries: dict[str, Entry] = {}
+    s = c = 0
+    for _ in range(small["entries"]):
+        line, has_analogy, n_q, n_src, n_tags, n_tips = counts[c : c + 6]
+        c += 6
+        commands = counts[c : c + n_tips]
+        c += n_tips
+        n_see = counts[c]
+        c += 1
+        entry_id, title, answer, analogy, path = strings[s : s + 5]
+        s += 5
+        questions = tuple(strings[s : s + n_q])
+        s += n_q
+        sources = tuple(strings[s : s + n_src])
+        s += n_src
+        tags = tuple(strings[s : s + n_tags])
+        s += n_tags
+        parts = strings[s : s + 2 * n_tips]
+        s += 2 * n_tips
+        tips = tuple(Tip(parts[2 * i], parts[2 * i + 1] if commands[i] else None) for i in range(n_tips))
+        see_also = tuple(strings[s : s + n_see])
+        s += n_see
+        entries[entry_id] = Entry(
+            entry_id,
+            title,
+            questions,
+            answer,
+            sources,
+            analogy if has_analogy else None,
+            tags,
+            tips,
+            see_also,
+            path,
+            line,
+        )
+    if s != len(strings) or c != len(counts):
+        raise ValueError("the entries do not add up")
+    return KnowledgeBase(
+        root=Path(small["root"]),
+        entries=entries,
+        synonyms=dict(small["synonyms"]),
+        paths={p[0]: LearningPath(p[0], p[1], tuple(p[2])) for p in small["paths"]},
+        domain=tuple(small["domain"]),
+        versions=dict(small["versions"]),
+    )
