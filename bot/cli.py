@@ -133,6 +133,37 @@ def cmd_kb_lint(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -
     return 0
 
 
+def cmd_kb_index(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> int:
+    """Load, validate and index a knowledge base into the index cache (`bot.kbcache`): a warm start
+    for `ask` and `serve`; the hot reload of a big knowledge base runs this in a separate process."""
+    import dataclasses
+    import os
+
+    from bot.kbcache import default_dirs
+    from bot.matching import MatchSettings
+
+    if args.nice and hasattr(os, "nice"):
+        os.nice(10)  # a rebuild behind a serving bot: its answers come first
+    kb_dir = _kb_dir(args.dir, settings)
+    cache = tuple(Path(c) for c in args.cache) if args.cache else default_dirs()
+    if not cache:
+        raise CliError("the index cache is off (KUBEBOT_INDEX_CACHE=off): nothing to write")
+    try:
+        match = MatchSettings(**json.loads(args.settings)) if args.settings else MatchSettings()
+    except (TypeError, ValueError) as exc:
+        raise CliError(f"bad --settings: {exc}") from None
+    try:
+        kb, _ = Snapshot.prepare(kb_dir, match, cache)
+    except KnowledgeError as exc:
+        if args.json:
+            out.write(json.dumps({"problems": [dataclasses.asdict(p) for p in exc.problems]}) + "\n")
+        else:
+            out.writelines(f"{problem}\n" for problem in exc.problems)
+        return 1
+    out.write(json.dumps({"entries": len(kb.entries)}) + "\n" if args.json else f"indexed {kb_dir}\n")
+    return 0
+
+
 def cmd_kb_eval(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> int:
     from bot.evaluate import EvalError, evaluate, load_eval_file
 
@@ -242,6 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dir", nargs="?", help="knowledge base directory (default: the bundled one)")
     p.set_defaults(func=cmd_kb_lint)
+    p = kb.add_parser("index", help="build the index cache now (a warm start for ask and serve)")
+    p.add_argument("dir", nargs="?", help="knowledge base directory (default: $KUBEBOT_KB or the bundled)")
+    p.add_argument("--cache", action="append", help="cache directory (default: $KUBEBOT_INDEX_CACHE...)")
+    p.add_argument("--json", action="store_true", help="print the result (or the problems) as JSON")
+    p.add_argument("--nice", action="store_true", help=argparse.SUPPRESS)  # for the hot reload
+    p.add_argument("--settings", help=argparse.SUPPRESS)  # the reloading matcher's MatchSettings, JSON
+    p.set_defaults(func=cmd_kb_index)
     p = kb.add_parser("eval", help="measure retrieval and decisions on a file of labelled questions")
     kb_option(p)
     p.add_argument("file", help="YAML list of {q, expect: entry id, gap:<slug> or null}, or a directory")

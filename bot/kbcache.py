@@ -33,7 +33,7 @@ from bot.models import Entry, LearningPath, Tip
 
 log = logging.getLogger("kubebot.cache")
 
-FORMAT = 1
+FORMAT = 2
 KEEP = 4  # cache files kept per directory (the newest); older ones are stale
 _ENGINE = ("index.py", "kbcache.py", "knowledge.py", "matching.py", "models.py", "text.py")
 
@@ -101,18 +101,19 @@ def load_indexed(
 def write(path: Path, key: str, kb: KnowledgeBase, index: Index) -> None:
     """Write the cache file atomically (a temporary file renamed into place), then drop old ones."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    small, texts, numbers = _kb_to_json(kb)
+    small, texts, numbers, pieces = _kb_to_json(kb)
     meta = {
         "format": FORMAT,
         "key": key,
         "kb": small,
+        "pieces": pieces,
         "tokens": index.tokens,
         "words": index.words,
         "ascii": index.ascii,
     }
     arrays = {f"ix_{name}": value for name, value in index.arrays().items()}
     arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), np.uint8)
-    arrays["entry_texts"] = np.frombuffer(texts.encode("utf-8"), np.uint8)
+    arrays["entry_texts"] = np.frombuffer(texts, np.uint8)
     arrays["entry_numbers"] = numbers
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".tmp")
     try:
@@ -133,32 +134,40 @@ def read(path: Path, key: str) -> tuple[KnowledgeBase, Index]:
         if meta.get("format") != FORMAT or meta.get("key") != key:
             raise ValueError("written for another knowledge base or engine")
         arrays = {name: data[f"ix_{name}"] for name in ARRAY_FIELDS}
-        texts = data["entry_texts"].tobytes().decode("utf-8")
+        texts = data["entry_texts"]
         numbers = data["entry_numbers"]
         index = Index(tokens=meta["tokens"], words=meta["words"], ascii=bool(meta["ascii"]), **arrays)
-        kb = _kb_from_json(meta["kb"], texts, numbers)
+        kb = _kb_from_json(meta["kb"], texts, numbers, meta["pieces"])
     if len(index.entry_alts) != len(kb.entries) + 1 or len(index.idf) != len(index.tokens):
         raise ValueError("the index does not fit the entries")
     return kb, index
 
 
 _SEP = "\x00"  # between the strings of all entries (YAML text can hold no NUL in practice)
+_CHUNK = 500  # entries per separately decoded piece: a reload reads in steps that yield the GIL
 
 
-def _kb_to_json(kb: KnowledgeBase) -> tuple[dict[str, Any], str, npt.NDArray[np.int64]]:
-    """The knowledge base as JSON for the small parts, and for the entries one string of all their
-    texts (NUL-separated, in a fixed order) with their counts and flags: parsing 30 MB of entries
-    as JSON costs ten times more than splitting one string."""
-    strings: list[str] = []
+def _kb_to_json(kb: KnowledgeBase) -> tuple[dict[str, Any], bytes, npt.NDArray[np.int64], list[int]]:
+    """The knowledge base as JSON for the small parts, and for the entries their texts as UTF-8,
+    NUL-separated in a fixed order, in pieces of `_CHUNK` entries (with the pieces' byte offsets),
+    plus their counts and flags: splitting strings is ten times faster than parsing JSON."""
+    pieces: list[bytes] = []
     numbers: list[int] = []
-    for e in kb.entries.values():
+    strings: list[str] = []
+    for n, e in enumerate(kb.entries.values(), start=1):
         strings += [e.id, e.title, e.answer, e.analogy or "", e.path, *e.questions, *e.sources, *e.tags]
         strings += [part for t in e.tips for part in (t.text, t.command or "")]
         strings += e.see_also
         numbers += [e.line, e.analogy is not None, len(e.questions), len(e.sources), len(e.tags)]
         numbers += [len(e.tips), *(t.command is not None for t in e.tips), len(e.see_also)]
-    if any(_SEP in text for text in strings):
-        raise ValueError("an entry holds a NUL character")
+        if n % _CHUNK == 0 or n == len(kb.entries):
+            if any(_SEP in text for text in strings):
+                raise ValueError("an entry holds a NUL character")
+            pieces.append(_SEP.join(strings).encode("utf-8"))
+            strings = []
+    offsets = [0]
+    for piece in pieces:
+        offsets.append(offsets[-1] + len(piece))
     small = {
         "root": str(kb.root),
         "synonyms": kb.synonyms,
@@ -167,15 +176,23 @@ def _kb_to_json(kb: KnowledgeBase) -> tuple[dict[str, Any], str, npt.NDArray[np.
         "versions": kb.versions,
         "entries": len(kb.entries),
     }
-    return small, _SEP.join(strings), np.asarray(numbers, np.int64)
+    return small, b"".join(pieces), np.asarray(numbers, np.int64), offsets
 
 
-def _kb_from_json(small: dict[str, Any], text: str, numbers: npt.NDArray[np.int64]) -> KnowledgeBase:
-    strings = text.split(_SEP) if text else []
+def _kb_from_json(
+    small: dict[str, Any], texts: npt.NDArray[np.uint8], numbers: npt.NDArray[np.int64], pieces: list[int]
+) -> KnowledgeBase:
     counts = numbers.tolist()
     entries: dict[str, Entry] = {}
+    strings: list[str] = []
     s = c = 0
-    for _ in range(small["entries"]):
+    for n in range(small["entries"]):
+        if n % _CHUNK == 0:
+            if s != len(strings):
+                raise ValueError("the entries do not add up")
+            piece = n // _CHUNK
+            strings = texts[pieces[piece] : pieces[piece + 1]].tobytes().decode("utf-8").split(_SEP)
+            s = 0
         line, has_analogy, n_q, n_src, n_tags, n_tips = counts[c : c + 6]
         c += 6
         commands = counts[c : c + n_tips]

@@ -1,22 +1,33 @@
 """Knowledge-base hot reload: poll the YAML files' mtimes every few seconds, and reload on SIGHUP.
 
-A reload loads and validates the whole directory in a worker thread, builds a new `Snapshot`
-and swaps it into the holder in one reference assignment, so questions in flight finish on the
-snapshot they started with. When the new knowledge base does not validate, the last good one
-keeps serving and every problem is logged as ``path:line: message``.
+A reload loads and validates the whole directory and indexes it off the event loop, builds a new
+`Snapshot` and swaps it into the holder in one reference assignment, so questions in flight finish
+on the snapshot they started with. When the new knowledge base does not validate, the last good
+one keeps serving and every problem is logged as ``path:line: message``.
+
+A big knowledge base (more than ``ISOLATE_BYTES`` of YAML) is parsed and indexed in a separate
+process, which writes the index cache (`bot.kbcache`) that the server then reads: a thread would
+hold the interpreter lock for seconds and hold up the answers meanwhile. Reading the cache takes a
+fraction of the build and yields the lock often.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
+import subprocess
+import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
-from bot.knowledge import KnowledgeError
+from bot.kbcache import default_dirs
+from bot.knowledge import KnowledgeError, Problem, source_files
+from bot.matching import MatchSettings
 from bot.metrics import METRICS, Metrics, count_reload, set_kb_entries
 from bot.service import KnowledgeHolder, Snapshot
 
@@ -24,6 +35,8 @@ log = logging.getLogger("kubebot.reload")
 
 DEFAULT_INTERVAL_S = 2.0
 SETTLE_S = 0.2  # a change must hold still this long, so a half-saved file is not loaded
+ISOLATE_BYTES = 2_000_000  # YAML beyond this is loaded and indexed in a separate process
+BUILD_TIMEOUT_S = 600.0
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -55,7 +68,11 @@ class KnowledgeReloader:
         interval: float = DEFAULT_INTERVAL_S,
         metrics: Metrics | None = None,
         settle: float = SETTLE_S,
+        isolate: bool | None = None,
+        cache: tuple[Path, ...] | None = None,
     ) -> None:
+        """``isolate``: build in a separate process (None: when the knowledge base is big and the
+        index cache is on); ``cache``: the index cache's directories (default: from the environment)."""
         self.holder = holder
         self.kb_dir = Path(kb_dir)
         self.interval = interval
@@ -67,6 +84,8 @@ class KnowledgeReloader:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._sighup = False
+        self._isolate = isolate
+        self._cache = default_dirs() if cache is None else cache
         self.failures = 0
         set_kb_entries(len(holder.current.kb.entries), self._metrics)
 
@@ -84,8 +103,13 @@ class KnowledgeReloader:
         with self._lock:
             started = time.perf_counter()
             previous = self.holder.current
+            isolated = False
+            settings = previous.matcher.settings
             try:
-                snapshot = Snapshot.load(self.kb_dir, previous.matcher.settings)
+                if self._isolated():
+                    isolated = True
+                    self._build_elsewhere(settings)
+                snapshot = Snapshot.load(self.kb_dir, settings, self._cache)
                 kb = snapshot.kb
             except KnowledgeError as exc:
                 for problem in exc.problems:
@@ -103,13 +127,36 @@ class KnowledgeReloader:
             count_reload(True, self._metrics)
             set_kb_entries(len(kb.entries), self._metrics)
             log.info(
-                "event=kb_reloaded dir=%s entries=%d previous=%d took_ms=%d",
+                "event=kb_reloaded dir=%s entries=%d previous=%d took_ms=%d isolated=%s",
                 self.kb_dir,
                 len(kb.entries),
                 len(previous.kb.entries),
                 (time.perf_counter() - started) * 1000,
+                isolated,
             )
             return True
+
+    def _isolated(self) -> bool:
+        if not self._cache:
+            return False  # the separate process hands its result over through the cache
+        if self._isolate is not None:
+            return self._isolate
+        return sum(f.stat().st_size for f in source_files(self.kb_dir) if f.is_file()) > ISOLATE_BYTES
+
+    def _build_elsewhere(self, settings: MatchSettings) -> None:
+        """Load, validate and index the knowledge base in a separate process (`kubebot kb index`,
+        at a lower priority), into the cache; raise `KnowledgeError` with its problems when it
+        does not validate."""
+        command = [sys.executable, "-m", "bot", "kb", "index", str(self.kb_dir), "--json", "--nice"]
+        command += ["--settings", json.dumps(asdict(settings))]
+        for folder in self._cache:
+            command += ["--cache", str(folder)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False)
+        if done.returncode == 0:
+            return
+        if done.returncode == 1:
+            raise KnowledgeError([Problem(**p) for p in json.loads(done.stdout)["problems"]])
+        raise RuntimeError(f"kubebot kb index exited {done.returncode}: {done.stderr.strip()[-500:]}")
 
     def _failed(self, problems: int, previous: Snapshot) -> bool:
         self.failures += 1

@@ -40,16 +40,23 @@ class Snapshot:
     ) -> Snapshot:
         """Load the knowledge base in ``kb_dir`` (raising `KnowledgeError`) and index it, through the
         index cache (`bot.kbcache`; ``cache``: its directories, by default from the environment)."""
+        settings = settings or MatchSettings()
+        kb, index = cls.prepare(kb_dir, settings, cache)
+        return cls.build(kb, settings, index)
+
+    @staticmethod
+    def prepare(
+        kb_dir: Path, settings: MatchSettings, cache: tuple[Path, ...] | None = None
+    ) -> tuple[KnowledgeBase, Index]:
+        """The knowledge base in ``kb_dir`` and its index, through the index cache (and into it)."""
         from bot.kbcache import default_dirs, load_indexed
 
-        settings = settings or MatchSettings()
-        kb, index = load_indexed(
+        return load_indexed(
             kb_dir,
             settings.index_settings(),
             lambda kb: Matcher.build_index(list(kb.entries.values()), Normalizer(kb.synonyms), settings),
             default_dirs() if cache is None else cache,
         )
-        return cls.build(kb, settings, index)
 
     @classmethod
     def build(

@@ -31,7 +31,7 @@ def run(
 
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEBOT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEBOT_") or k == "KUBEBOT_INDEX_CACHE"}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
@@ -170,3 +170,17 @@ def test_no_string_crashes_ask(question: str) -> None:
     out = io.StringIO()
     assert main(["ask", *KB, "--json", "--", question], out=out) == 0
     assert json.loads(out.getvalue())["text"]
+
+
+def test_kb_index_fills_the_cache_and_reports_problems(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    code, out = run(["kb", "index", str(FIXTURE_KB), "--cache", str(cache), "--json"])
+    assert code == 0 and json.loads(out)["entries"] >= 5
+    assert len(list(cache.glob("index-*.npz"))) == 1
+    broken = tmp_path / "kb"
+    broken.mkdir()
+    (broken / "entries.yaml").write_text("entries:\n  - id: x\n", encoding="utf-8")
+    code, out = run(["kb", "index", str(broken), "--cache", str(cache), "--json"])
+    problems = json.loads(out)["problems"]
+    assert code == 1 and problems and problems[0]["path"] == str(broken / "entries.yaml")
+    assert len(list(cache.glob("index-*.npz"))) == 1

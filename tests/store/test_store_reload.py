@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_service
+from bot.matching import Matcher
 from bot.metrics import Metrics
 from bot.models import ReplyKind
 from bot.reload import KnowledgeReloader, fingerprint
@@ -168,3 +169,41 @@ def test_a_configmap_style_symlink_swap_is_a_change(tmp_path: Path) -> None:
     (root / "..data_tmp").symlink_to(second.name)
     (root / "..data_tmp").rename(root / "..data")
     assert fingerprint(root) != before
+
+
+def test_a_big_knowledge_base_is_rebuilt_in_a_separate_process(
+    kb_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = (tmp_path / "cache",)
+    service = build_service(kb_dir)
+    reloader = KnowledgeReloader(service.holder, kb_dir, metrics=Metrics(), isolate=True, cache=cache)
+    entries = kb_dir / "entries.yaml"
+
+    def no_build_here(*args: object) -> None:
+        raise AssertionError("indexed in the serving process")
+
+    monkeypatch.setattr(Matcher, "build_index", no_build_here)  # the build process starts afresh
+    edit(entries, POD_QUESTIONS, f"questions: [{NEW_QUESTION}, what is a pod,")
+    with caplog.at_level(logging.INFO, logger="kubebot.reload"):
+        assert reloader.reload() is True
+    done = [r.getMessage() for r in caplog.records if "event=kb_reloaded" in r.getMessage()]
+    assert len(done) == 1 and "isolated=True" in done[0]
+    assert len(list(cache[0].glob("index-*.npz"))) == 1  # written there, read here
+    assert service.answer(NEW_QUESTION).entry.id == "pod"  # type: ignore[union-attr]
+    good = service.holder.current
+    broken_line = line_of(entries, POD_ANSWER)
+    edit(entries, POD_ANSWER, "answr: A Pod is a group")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="kubebot.reload"):
+        assert reloader.reload() is False
+    assert service.holder.current is good
+    problems = [r.getMessage() for r in caplog.records if "event=kb_reload_problem" in r.getMessage()]
+    assert any(f"location={entries}:{broken_line} " in p for p in problems), problems
+
+
+def test_a_small_knowledge_base_or_no_cache_builds_in_this_process(kb_dir: Path, tmp_path: Path) -> None:
+    service = build_service(kb_dir)
+    small = KnowledgeReloader(service.holder, kb_dir, metrics=Metrics(), cache=(tmp_path / "c",))
+    uncached = KnowledgeReloader(service.holder, kb_dir, metrics=Metrics(), isolate=True, cache=())
+    assert not small._isolated() and not uncached._isolated()
+    assert KnowledgeReloader(service.holder, kb_dir, metrics=Metrics(), isolate=True)._isolated()
