@@ -36,6 +36,14 @@ OFFICIAL_HOSTS = {
     "docs.flagger.app",
     "kubernetes.github.io",
     "coredns.io",
+    "helm.sh",
+    "etcd.io",
+    "karpenter.sh",
+    "cert-manager.io",
+    "kind.sigs.k8s.io",
+    "minikube.sigs.k8s.io",
+    "gateway-api.sigs.k8s.io",
+    "metallb.universe.tf",
 }
 
 
