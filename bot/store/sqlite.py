@@ -12,10 +12,12 @@ from pathlib import Path
 
 from bot.store.base import FeedbackRow, QuestionRow, StoreError
 from bot.store.migrations import LATEST_VERSION, SCHEMA_TABLE_SQLITE, pending
+from bot.store.sqlite_setup import retry_locked, setup_lock
 
 log = logging.getLogger("kubebot.store")
 
 BUSY_TIMEOUT_MS = 5000
+SETUP_TIMEOUT_S = 60.0  # how long to wait for another process that is creating or migrating the file
 
 
 class SQLiteStore:
@@ -34,19 +36,21 @@ class SQLiteStore:
             raise StoreError(f"cannot open SQLite database {self.path}: {exc}") from exc
         try:
             self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
-            if mode is None or str(mode[0]).lower() != "wal":
-                log.warning(
-                    "event=sqlite_no_wal path=%s journal_mode=%s", self.path, mode[0] if mode else None
-                )
-            # with WAL, NORMAL is durable against process crashes (only a power loss can drop the tail)
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._migrate(migrate_to)
-        except sqlite3.Error as exc:
+            with setup_lock(self.path, SETUP_TIMEOUT_S):
+                retry_locked(self._set_wal, BUSY_TIMEOUT_MS / 1000)
+                # with WAL, NORMAL is durable against process crashes (only a power loss can drop the tail)
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                retry_locked(lambda: self._migrate(migrate_to), BUSY_TIMEOUT_MS / 1000)
+        except (OSError, sqlite3.Error) as exc:
             self._conn.close()
             raise StoreError(f"cannot prepare SQLite database {self.path}: {exc}") from exc
 
     # -- schema -------------------------------------------------------------------------------
+    def _set_wal(self) -> None:
+        mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
+        if mode is None or str(mode[0]).lower() != "wal":
+            log.warning("event=sqlite_no_wal path=%s journal_mode=%s", self.path, mode[0] if mode else None)
+
     def _migrate(self, upto: int) -> None:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
@@ -65,7 +69,9 @@ class SQLiteStore:
                 conn.execute("UPDATE kubebot_schema SET version = ?", (migration.version,))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             raise
         if steps:
             log.info("event=store_migrated backend=sqlite from=%d to=%d", current, steps[-1].version)

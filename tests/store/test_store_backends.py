@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any, cast
 
 import pytest
@@ -100,29 +99,3 @@ def test_a_batch_is_written_whole_or_not_at_all(store_url: str) -> None:
         assert len(store.questions_since(0)) == 2
     finally:
         store.close()
-
-
-def test_replicas_starting_together_migrate_once(store_url: str) -> None:
-    errors: list[BaseException] = []
-    stores: list[Any] = []
-    barrier = threading.Barrier(4)
-
-    def start() -> None:
-        barrier.wait()
-        try:
-            stores.append(open_store(store_url))
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert errors == []
-    assert [s.schema_version() for s in stores] == [LATEST_VERSION] * 4
-    for i, s in enumerate(stores):
-        s.write([q(NOW + i)], [])
-    assert len(stores[0].questions_since(0)) == 4
-    for s in stores:
-        s.close()
