@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import astuple
 from typing import TYPE_CHECKING, Any
 
-from bot.store.base import FeedbackRow, QuestionRow, StoreError, redact_url
+from bot.store.base import FeedbackRow, QuestionRow, StoreError, redact_secrets, redact_url
 from bot.store.migrations import LATEST_VERSION, SCHEMA_TABLE_POSTGRES, pending
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ class PostgresStore:
 
     def __init__(self, url: str, *, migrate_to: int = LATEST_VERSION) -> None:
         self.where = redact_url(url)
+        self._url = url
         try:
             import psycopg
         except ImportError as exc:
@@ -42,12 +43,12 @@ class PostgresStore:
                 url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name="kubebot"
             )
         except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to PostgreSQL {self.where}: {_one_line(exc)}") from exc
+            raise StoreError(f"cannot connect to PostgreSQL {self.where}: {self._one_line(exc)}") from exc
         try:
             self._migrate(migrate_to)
         except psycopg.Error as exc:
             self._conn.close()
-            raise StoreError(f"cannot migrate PostgreSQL {self.where}: {_one_line(exc)}") from exc
+            raise StoreError(f"cannot migrate PostgreSQL {self.where}: {self._one_line(exc)}") from exc
 
     def _migrate(self, upto: int) -> None:
         with self._conn.transaction():
@@ -92,7 +93,7 @@ class PostgresStore:
                             [astuple(f) for f in feedback],
                         )
             except self._errors as exc:
-                raise StoreError(f"cannot write to PostgreSQL {self.where}: {_one_line(exc)}") from exc
+                raise StoreError(f"cannot write to PostgreSQL {self.where}: {self._one_line(exc)}") from exc
 
     def questions_since(self, since: float) -> list[QuestionRow]:
         rows = self._query(
@@ -117,12 +118,12 @@ class PostgresStore:
             try:
                 return list(self._conn.execute(sql, params).fetchall())
             except self._errors as exc:
-                raise StoreError(f"cannot read PostgreSQL {self.where}: {_one_line(exc)}") from exc
+                raise StoreError(f"cannot read PostgreSQL {self.where}: {self._one_line(exc)}") from exc
 
     def close(self) -> None:
         with self._lock, contextlib.suppress(*self._errors):  # closing a broken connection
             self._conn.close()
 
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+    def _one_line(self, exc: BaseException) -> str:
+        """The driver's message on one line, without the password (libpq may echo the DSN)."""
+        return redact_secrets(" ".join(str(exc).split()), self._url)

@@ -19,7 +19,15 @@ from typing import Final
 
 from bot.metrics import METRICS, Metrics, count_feedback, observe_question
 from bot.ports import FeedbackRecord, QuestionRecord, Recorder
-from bot.store.base import FeedbackRow, QuestionRow, Store, StoreError, feedback_row, question_row
+from bot.store.base import (
+    FeedbackRow,
+    QuestionRow,
+    Store,
+    StoreError,
+    feedback_row,
+    question_row,
+    redact_url,
+)
 
 log = logging.getLogger("kubebot.store")
 
@@ -212,7 +220,7 @@ class StoreRecorder:
             log.warning(
                 "event=store_unavailable where=%s error=%r retry_seconds=%s note=answers_continue",
                 self._where,
-                reason,
+                redact_url(reason),  # a driver's message may echo the DSN
                 self._retry_seconds,
             )
 
