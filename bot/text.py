@@ -48,8 +48,12 @@ STOP_WORDS = frozenset(
 
 
 def clean_input(text: str) -> str:
-    """Make arbitrary user input safe to process: drop control characters, cap the length."""
-    text = _CONTROL.sub(" ", text[: MAX_QUESTION_CHARS * 4])
+    """Make arbitrary user input safe to process: drop control characters and lone surrogates
+    (they cannot be encoded, so no database or platform could take them), cap the length."""
+    text = text[: MAX_QUESTION_CHARS * 4]
+    # UTF-16 round trip: a valid surrogate pair becomes its character, a lone surrogate is dropped
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
+    text = _CONTROL.sub(" ", text)
     text = unicodedata.normalize("NFKC", text)
     return " ".join(text.split())[:MAX_QUESTION_CHARS]
 

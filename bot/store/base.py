@@ -9,6 +9,7 @@ not at all (KUBEBOT_STORE_QUESTIONS).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,8 @@ from typing import Protocol
 
 from bot.ports import FeedbackRecord, QuestionRecord
 from bot.text import normalize_basic
+
+log = logging.getLogger("kubebot.store")
 
 STORE_MODES = ("full", "hash", "off")
 
@@ -56,8 +59,11 @@ class FeedbackRow:
 class Store(Protocol):
     """What the recorder and the report need from a database. Methods raise StoreError."""
 
-    def write(self, questions: Sequence[QuestionRow], feedback: Sequence[FeedbackRow]) -> None:
-        """Insert the rows in one transaction: all of them or none."""
+    def write(self, questions: Sequence[QuestionRow], feedback: Sequence[FeedbackRow]) -> int:
+        """Insert the rows in one transaction. A row whose data the database refuses (a lone
+        surrogate, a NUL byte, a NULL where none may be) is left out and the others are written:
+        returns how many were left out. Raises StoreError, with nothing written, when the database
+        itself fails; never leaves a transaction open."""
         ...
 
     def questions_since(self, since: float) -> list[QuestionRow]: ...
@@ -67,6 +73,28 @@ class Store(Protocol):
     def schema_version(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+def is_row_error(
+    exc: BaseException, driver_error: type[BaseException], row_errors: tuple[type[BaseException], ...]
+) -> bool:
+    """True when ``exc`` is about one row's data (so the other rows can still be written): the
+    driver's data errors, or any non-driver error raised while adapting a value (UnicodeEncodeError
+    for a lone surrogate, ValueError, TypeError, OverflowError). False for the database failing."""
+    if not isinstance(exc, Exception) or isinstance(exc, OSError | MemoryError):
+        return False
+    return isinstance(exc, row_errors) or not isinstance(exc, driver_error)
+
+
+def log_rejected(backend: str, errors: Sequence[str]) -> None:
+    """One line per batch that had rows left out: how many and which error types (never the text)."""
+    if errors:
+        log.warning(
+            "event=store_rows_rejected backend=%s count=%d errors=%s note=other_rows_written",
+            backend,
+            len(errors),
+            ",".join(sorted(set(errors))),
+        )
 
 
 # -- records → rows -----------------------------------------------------------------------------

@@ -35,3 +35,12 @@ def test_tokens_are_unique() -> None:
 def test_clean_input_removes_control_characters_and_caps_length() -> None:
     assert clean_input("a\x00b\x1b[31mc\n") == "a b [31mc"
     assert len(clean_input("x" * 1_000_000)) == MAX_QUESTION_CHARS
+
+
+def test_clean_input_drops_lone_surrogates() -> None:
+    assert clean_input("what is a pod\ud800?") == "what is a pod?"
+    assert clean_input("\udc80scale a deployment \udfff") == "scale a deployment"
+    assert clean_input("rocket \ud83d\ude80 pod") == "rocket 🚀 pod"  # a pair is one character
+    assert clean_input("ünïcode ✓ 🚀") == "ünïcode ✓ 🚀"
+    for text in ("\ud800", "a\udbff\udbffb", "x\ud800" * 10_000):
+        clean_input(text).encode("utf-8")  # never raises UnicodeEncodeError

@@ -132,4 +132,6 @@ async def test_a_frozen_postgres_never_stalls_acks_or_health(
             proc.kill()
             _, stderr = proc.communicate()
         await fake.stop()
-    assert stderr.count("event=claims_unavailable") == 1, stderr
+    # the freeze is logged once, not once per claim (a slow first connect on a loaded machine may
+    # have been one more outage, logged once and recovered before the freeze)
+    assert stderr.count("event=claims_unavailable") == stderr.count("event=claims_recovered") + 1, stderr
