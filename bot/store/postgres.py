@@ -8,9 +8,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.store.base import (
     FeedbackRow,
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kubebot.store")
 
+T = TypeVar("T")
+
 CONNECT_TIMEOUT_S = 5
 MIGRATION_LOCK = 0x6B75_6265  # "kube": the advisory lock id held while migrating
 INSERT_QUESTION = (
@@ -43,7 +45,9 @@ INSERT_FEEDBACK = (
 class PostgresStore:
     """A `Store` on PostgreSQL; one connection, used under a lock."""
 
-    def __init__(self, url: str, *, migrate_to: int = LATEST_VERSION) -> None:
+    def __init__(
+        self, url: str, *, migrate_to: int = LATEST_VERSION, application_name: str = "kubebot"
+    ) -> None:
         self.where = redact_url(url)
         self._url = url
         try:
@@ -58,7 +62,7 @@ class PostgresStore:
         self._lock = threading.Lock()
         try:
             self._conn: psycopg.Connection[Any] = psycopg.connect(
-                url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name="kubebot"
+                url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name=application_name
             )
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL {self.where}: {self._one_line(exc)}") from exc
@@ -158,6 +162,14 @@ class PostgresStore:
     def close(self) -> None:
         with self._lock, contextlib.suppress(*self._errors):  # closing a broken connection
             self._conn.close()
+
+    def run(self, what: str, work: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """``work`` in one transaction; any driver error becomes StoreError("cannot {what} ...")."""
+        try:
+            with self.transaction() as conn:
+                return work(conn)
+        except self._errors as exc:
+            raise StoreError(f"cannot {what} PostgreSQL {self.where}: {self._one_line(exc)}") from exc
 
     def _is_row_error(self, exc: BaseException) -> bool:
         # psycopg refuses to adapt a value client-side with a ProgrammingError without a SQLSTATE
