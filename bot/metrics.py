@@ -155,6 +155,10 @@ class Metrics:
             "kubebot_store_dropped_total", "Records not stored (store down or queue full)."
         )
         self.store_up = Gauge("kubebot_store_up", "1 when the last store write succeeded, else 0.")
+        self.claims_failed_open = Counter(
+            "kubebot_claims_failed_open_total",
+            "Shared dedupe claims answered without PostgreSQL (down or over the time budget).",
+        )
         for band in ("answered", "suggested", "declined"):
             for platform in ("slack", "discord", "console"):
                 self.questions.touch(band, platform)
@@ -174,6 +178,7 @@ class Metrics:
             self.kb_reloads,
             self.store_dropped,
             self.store_up,
+            self.claims_failed_open,
         )
 
     def render(self) -> str:

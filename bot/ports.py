@@ -70,7 +70,8 @@ class ClusterGateway(Protocol):
 
 class Claims(Protocol):
     """Once-only claims shared by every replica (an event id, a message): True for the first
-    caller within `ttl_seconds`, False for everyone after. Must answer fast and, when the shared
-    store cannot be reached, fail open (True): answering twice beats not answering."""
+    caller within `ttl_seconds`, False for everyone after. Awaited on the event loop: must never
+    block it, must answer within its time budget and, when the shared store is slow or cannot be
+    reached, fail open (True): answering twice beats not answering."""
 
-    def claim(self, key: str, ttl_seconds: float) -> bool: ...
+    async def claim(self, key: str, ttl_seconds: float) -> bool: ...

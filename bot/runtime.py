@@ -37,13 +37,11 @@ def _cluster_gateway(env: dict[str, str]) -> ClusterGateway | None:
 
 
 def _shared_claims(env: dict[str, str]) -> Claims | None:
-    """Replicas that share PostgreSQL also share their once-only claims (Slack dedupe)."""
-    url = env.get("KUBEBOT_DB", "").strip()
-    if not url.startswith(("postgresql://", "postgres://")):
-        return None  # SQLite: one replica, in-memory dedupe is enough
-    from bot.store.claims import PostgresClaims
+    """Replicas that share PostgreSQL (any DSN form) also share their once-only claims (Slack
+    dedupe), with the KUBEBOT_CLAIM_TIMEOUT budget; SQLite: one replica, in-memory dedupe."""
+    from bot.store.claims import claims_from_env
 
-    return PostgresClaims(url)
+    return claims_from_env(env)
 
 
 def _adapter(

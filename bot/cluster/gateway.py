@@ -234,9 +234,10 @@ class KubeGateway:
             )
         if isinstance(exc, ClusterError):
             return "error", f"the cluster query failed: {exc.detail or type(exc).__name__}"
-        if isinstance(exc, ReadOnlyViolation):
+        if isinstance(exc, ReadOnlyViolation):  # a refusal, worded as one ("kubebot never reads Secrets")
             log.error("event=read_only_refused detail=%s", exc)
-            return "internal", "internal error: kubebot refused to send a request that is not a read"
+            reason = str(exc).split(": refused", 1)[0]
+            return "refused", f"{reason}; that request was refused before it was sent"
         log.exception("event=cluster_query_failed", exc_info=exc)
         return (
             "internal",

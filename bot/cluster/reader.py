@@ -2,15 +2,14 @@
 
 Read-only by construction, twice over:
 - `ClusterReader` exposes only get/list/log methods for a fixed set of kinds (no Secrets);
-- every request goes through `ReadOnlyTransport`, which refuses anything but GET and any path
-  that mentions Secrets before a byte is sent.
+- every request goes through `ReadOnlyTransport`, which refuses anything but GET and any request
+  for the Secrets resource (`bot.cluster.guard`) before a byte is sent.
 lightkube 1.0 sits on httpx2 (not httpx): transport and exception classes come from there.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import socket
 import ssl
 from collections.abc import AsyncIterable, Awaitable, Iterable, Mapping
@@ -42,28 +41,29 @@ from bot.cluster.errors import (
     ClusterUnreachable,
     ReadOnlyViolation,
 )
+from bot.cluster.guard import refusal
 from bot.config import ConfigError
 
 log = logging.getLogger("kubebot.cluster")
 
 ALL_NAMESPACES = "*"
 LOG_LIMIT_BYTES = 16_384
-_SECRETS = re.compile(r"/secrets(/|$)", re.IGNORECASE)
 T = TypeVar("T")
 Labels = dict[str, "str | operators.Operator[Any] | Iterable[str] | None"]
 
 
 class ReadOnlyTransport(httpx2.AsyncBaseTransport):
-    """Wraps the real transport; refuses every method but GET and every path under /secrets."""
+    """Wraps the real transport; refuses every method but GET and every request for Secrets."""
 
     def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
         self._inner = inner
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
-        if request.method != "GET" or _SECRETS.search(path):
+        refused = refusal(request.method, path)
+        if refused is not None:
             log.error("event=read_only_violation method=%s path=%s", request.method, path)
-            raise ReadOnlyViolation(f"refused {request.method} {path}: kubebot only reads")
+            raise ReadOnlyViolation(refused)
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:

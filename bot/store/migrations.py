@@ -21,6 +21,20 @@ class Migration:
 SCHEMA_TABLE_SQLITE = "CREATE TABLE IF NOT EXISTS kubebot_schema (version INTEGER NOT NULL)"
 SCHEMA_TABLE_POSTGRES = "CREATE TABLE IF NOT EXISTS kubebot_schema (version INTEGER NOT NULL)"
 
+# epoch seconds as floats, as in `PendingReply`; state: pending | given_up (a sent reply is deleted)
+_OUTBOX_COLUMNS = """                key TEXT PRIMARY KEY,
+                platform TEXT NOT NULL,
+                method TEXT NOT NULL,
+                target TEXT NOT NULL,
+                body TEXT NOT NULL,
+                created_at {real} NOT NULL,
+                expires_at {real},
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_at {real} NOT NULL DEFAULT 0,
+                state TEXT NOT NULL DEFAULT 'pending',
+                reason TEXT,
+                finished_at {real}"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -82,6 +96,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         postgres=(
             "CREATE INDEX kubebot_questions_asked_at ON kubebot_questions (asked_at)",
             "CREATE INDEX kubebot_feedback_given_at ON kubebot_feedback (given_at)",
+        ),
+    ),
+    Migration(
+        3,
+        "the reply outbox: replies that could not be sent yet, retried later (bot/store/outbox.py)",
+        sqlite=(
+            f"""CREATE TABLE kubebot_outbox (
+{_OUTBOX_COLUMNS.format(real="REAL")}
+            )""",
+            "CREATE INDEX kubebot_outbox_due ON kubebot_outbox (state, next_at)",
+        ),
+        postgres=(
+            f"""CREATE TABLE kubebot_outbox (
+{_OUTBOX_COLUMNS.format(real="DOUBLE PRECISION")}
+            )""",
+            "CREATE INDEX kubebot_outbox_due ON kubebot_outbox (state, next_at)",
         ),
     ),
 )

@@ -15,16 +15,42 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from bot.metrics import METRICS, Metrics, count_feedback, observe_question
 from bot.ports import FeedbackRecord, QuestionRecord, Recorder
-from bot.store.base import FeedbackRow, QuestionRow, Store, StoreError, feedback_row, question_row
+from bot.store.base import (
+    FeedbackRow,
+    QuestionRow,
+    Store,
+    StoreError,
+    feedback_row,
+    question_row,
+    redact_url,
+)
 
 log = logging.getLogger("kubebot.store")
 
 _STOP: Final = object()
 Item = QuestionRow | FeedbackRow
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    up: bool
+    where: str
+    down_since: float | None  # epoch seconds
+    error: str | None  # the last failure, without passwords
+    dropped: int  # records not stored since start
+
+    def line(self) -> str:
+        """One line for /readyz: ``store: up (where)`` or ``store: down since ... (error)``."""
+        if self.up:
+            return f"store: up ({self.where}) dropped={self.dropped}"
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.down_since or 0))
+        error = self.error or "unknown error"
+        return f"store: down since {since} ({self.where}): {error}; dropped={self.dropped}"
 
 
 class StoreRecorder:
@@ -61,6 +87,9 @@ class StoreRecorder:
         self._closed = False
         self.written = 0
         self.dropped = 0
+        self.rejected = 0  # rows the database refused (counted in dropped too)
+        self._last_error: str | None = None
+        self._down_since: float | None = None
 
     # -- the Recorder protocol (called on the answering path) ----------------------------------
     def record_question(self, record: QuestionRecord) -> None:
@@ -100,6 +129,16 @@ class StoreRecorder:
     def available(self) -> bool:
         """False while the store is known to be down."""
         return not self._down
+
+    def health(self) -> StoreHealth:
+        """The store's state for /readyz detail (the store never makes the bot unready)."""
+        return StoreHealth(
+            up=not self._down,
+            where=redact_url(self._where),
+            down_since=self._down_since if self._down else None,
+            error=self._last_error if self._down else None,
+            dropped=self.dropped,
+        )
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything recorded so far is written (or dropped); False on timeout."""
@@ -159,34 +198,38 @@ class StoreRecorder:
     def _write(self, batch: list[object]) -> None:
         questions = [i for i in batch if isinstance(i, QuestionRow)]
         feedback = [i for i in batch if isinstance(i, FeedbackRow)]
-        ok = False
+        rejected: int | None = None
         try:
-            ok = self._try_write(questions, feedback)
-        except Exception:  # a bug must not kill the writer thread
+            rejected = self._try_write(questions, feedback)
+        except Exception as exc:  # a bug must not kill the writer thread, nor hide as "store up"
             log.exception("event=store_write_bug")
+            self._mark_down(f"{type(exc).__name__}: {exc}")
         with self._idle:
-            if ok:
-                self.written += len(batch)
+            if rejected is not None:
+                self.written += len(batch) - rejected
+                self.rejected += rejected
+                self._drop_locked(rejected)  # only the rows the database refused
             else:
                 self._drop_locked(len(batch))
             self._pending -= len(batch)
             self._idle.notify_all()
 
-    def _try_write(self, questions: list[QuestionRow], feedback: list[FeedbackRow]) -> bool:
+    def _try_write(self, questions: list[QuestionRow], feedback: list[FeedbackRow]) -> int | None:
+        """How many rows the store refused (the others are written), or None: nothing written."""
         for attempt in (1, 2):  # a second try with a fresh connection (a restarted server, say)
             store = self._open()
             if store is None:
-                return False
+                return None
             try:
-                store.write(questions, feedback)
-            except StoreError as exc:
+                rejected = store.write(questions, feedback)
+            except Exception as exc:  # StoreError, or any driver error that escaped the store
                 self._close_store()
                 if attempt == 2:
-                    self._mark_down(str(exc))
+                    self._mark_down(_reason(exc))
                 continue
             self._mark_up()
-            return True
-        return False
+            return int(rejected or 0)
+        return None
 
     def _open(self) -> Store | None:
         if self._store is not None:
@@ -207,12 +250,14 @@ class StoreRecorder:
     def _mark_down(self, reason: str) -> None:
         self._next_open = time.monotonic() + self._retry_seconds
         self._metrics.store_up.set(0)
+        self._last_error = redact_url(reason)[:300]
         if not self._down:
             self._down = True
+            self._down_since = self._clock()
             log.warning(
                 "event=store_unavailable where=%s error=%r retry_seconds=%s note=answers_continue",
                 self._where,
-                reason,
+                redact_url(reason),  # a driver's message may echo the DSN
                 self._retry_seconds,
             )
 
@@ -245,6 +290,10 @@ class StoreRecorder:
     def _drop_locked(self, count: int) -> None:
         self.dropped += count
         self._metrics.store_dropped.inc(amount=count)
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
 
 
 def _version(store: Store) -> str:

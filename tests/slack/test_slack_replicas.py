@@ -29,5 +29,5 @@ async def test_a_retry_on_another_replica_is_answered_once(make_bot: MakeBot, pg
         answers = replica_a.fake.of("chat.postMessage")
         assert len(answers) == 1 and answers[0].data["thread_ts"] == "100.1"
     finally:
-        claims_a.close()
-        claims_b.close()
+        await claims_a.close()
+        await claims_b.close()

@@ -126,16 +126,16 @@ def test_events_map_to_messages() -> None:
 # -- dedupe --------------------------------------------------------------------------------------
 
 
-def test_seen_keys_expire_and_stay_bounded() -> None:
+async def test_seen_keys_expire_and_stay_bounded() -> None:
     now = [0.0]
     seen = SeenKeys(ttl=10, max_keys=3, clock=lambda: now[0])
-    assert seen.claim("a") and not seen.claim("a")
+    assert await seen.claim("a") and not await seen.claim("a")
     now[0] = 10.0
-    assert seen.claim("a"), "expired after the TTL"
+    assert await seen.claim("a"), "expired after the TTL"
     for key in "bcde":
-        assert seen.claim(key)
+        assert await seen.claim(key)
     assert len(seen) == 3
-    assert seen.claim("b"), "the oldest keys are dropped first"
+    assert await seen.claim("b"), "the oldest keys are dropped first"
 
 
 # -- rendering at the limits ---------------------------------------------------------------------

@@ -110,7 +110,7 @@ class ClickHandlers:
         user = str((body.get("user") or {}).get("id") or "")
         container = body.get("container") or {}
         key = f"feedback:{user}:{container.get('message_ts') or container.get('view_id') or ''}"
-        first = self.messages.seen.claim(key)
+        first = await self.messages.seen.claim(key)
         if first:
             message = ev.action_message(body, ref.question)
             try:

@@ -41,19 +41,17 @@ class SeenKeys:
         self._shared = shared
         self._expiry: OrderedDict[str, float] = OrderedDict()
 
-    def claim(self, key: str) -> bool:
+    async def claim(self, key: str) -> bool:
         """True the first time `key` is seen within the TTL (by any replica); False for a repeat."""
         now = self._clock()
         self._expire(now)
         if key in self._expiry:
             return False
-        if self._shared is not None and not self._shared.claim(key, self._ttl):
-            self._expiry[key] = now + self._ttl  # another replica has it: remember, answer never
-            return False
-        self._expiry[key] = now + self._ttl
+        self._expiry[key] = now + self._ttl  # before awaiting: a concurrent local repeat sees it
         while len(self._expiry) > self._max_keys:
             self._expiry.popitem(last=False)
-        return True
+        # another replica may have it (then remember it here too and never answer)
+        return self._shared is None or await self._shared.claim(key, self._ttl)
 
     def __len__(self) -> int:
         return len(self._expiry)
@@ -81,7 +79,7 @@ class EventDedupe(AsyncMiddleware):
         next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse | None:
         event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
-        if isinstance(event_id, str) and event_id and not self.seen.claim(f"event:{event_id}"):
+        if isinstance(event_id, str) and event_id and not await self.seen.claim(f"event:{event_id}"):
             retry = req.headers.get("x-slack-retry-num", [""])[0]
             log.info("event=slack_duplicate_dropped event_id=%s retry_num=%s", event_id, retry or "0")
             return BoltResponse(status=200, body="")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from bot.adapters.slack import events as ev
@@ -73,16 +73,17 @@ class MessageHandlers:
         channel_type = ev.channel_type_of(str(event.get("channel") or ""), event.get("channel_type"))
         if channel_type is ChannelType.DIRECT:
             return  # every DM arrives as message.im too; that copy answers it (on any replica)
-        if ev.is_from_bot(event) or not self._first_time(event):
+        if ev.is_from_bot(event):
             return
-        self.background.spawn(self._conversation(event, bot_user_id, channel_type), "mention")
+        work = self._conversation(event, bot_user_id, channel_type)
+        self.background.spawn(self._once(event, work), "mention")
 
     def on_message(self, event: Payload, bot_user_id: str | None) -> None:
         if not ev.is_user_message(event):
             return
         if event.get("channel_type") == "im":
-            if self._first_time(event):
-                self.background.spawn(self._conversation(event, bot_user_id, ChannelType.DIRECT), "direct")
+            work = self._conversation(event, bot_user_id, ChannelType.DIRECT)
+            self.background.spawn(self._once(event, work), "direct")
             return
         if ev.mentions(event, bot_user_id):
             return  # the app_mention event answers it
@@ -90,8 +91,7 @@ class MessageHandlers:
             return
         if not ev.looks_like_question(from_slack(str(event.get("text") or ""))):
             return
-        if self._first_time(event):
-            self.background.spawn(self._passive(event), "passive")
+        self.background.spawn(self._once(event, self._passive(event)), "passive")
 
     def on_member_joined(self, event: Payload, bot_user_id: str | None) -> None:
         channel, user = str(event.get("channel") or ""), str(event.get("user") or "")
@@ -158,8 +158,16 @@ class MessageHandlers:
         if await self.outbox.publish_home(user_id, view):
             log.info("event=slack_home_published tour=%s step=%d", position.path_id or "-", position.index)
 
-    def _first_time(self, event: Payload) -> bool:
-        if self.seen.claim(ev.dedupe_key(event)):
+    async def _once(self, event: Payload, work: Coroutine[Any, Any, None]) -> None:
+        """Do ``work`` unless the message was already answered (the claim may wait on PostgreSQL,
+        so it runs here, after the ack, not in the listener)."""
+        if await self._first_time(event):
+            await work
+        else:
+            work.close()
+
+    async def _first_time(self, event: Payload) -> bool:
+        if await self.seen.claim(ev.dedupe_key(event)):
             return True
         log.info("event=slack_duplicate_dropped key=channel_ts")
         return False
