@@ -155,6 +155,22 @@ class Metrics:
             "kubebot_store_dropped_total", "Records not stored (store down or queue full)."
         )
         self.store_up = Gauge("kubebot_store_up", "1 when the last store write succeeded, else 0.")
+        self.replies_deferred = Counter(
+            "kubebot_replies_deferred_total",
+            "Replies the platform did not take at once, kept in the outbox to be sent again.",
+            ("platform",),
+        )
+        self.replies_redelivered = Counter(
+            "kubebot_replies_redelivered_total", "Replies sent from the outbox.", ("platform",)
+        )
+        self.replies_given_up = Counter(
+            "kubebot_replies_given_up_total", "Replies never delivered, by reason.", ("platform", "reason")
+        )
+        self.requests_rejected = Counter(
+            "kubebot_requests_rejected_total",
+            "Inbound platform requests refused before parsing (bad signature, malformed body).",
+            ("reason",),
+        )
         for band in ("answered", "suggested", "declined"):
             for platform in ("slack", "discord", "console"):
                 self.questions.touch(band, platform)
@@ -174,6 +190,10 @@ class Metrics:
             self.kb_reloads,
             self.store_dropped,
             self.store_up,
+            self.replies_deferred,
+            self.replies_redelivered,
+            self.replies_given_up,
+            self.requests_rejected,
         )
 
     def render(self) -> str:

@@ -1,0 +1,61 @@
+"""Work started after the ack: tracked, logged when it fails, drained on shutdown and in tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+log = logging.getLogger("kubebot.slack")
+
+
+class Background:
+    """Work started after the ack: tracked (so it is not garbage-collected), logged when it fails,
+    and drained on shutdown and in tests."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._guard(work, name), name=f"kubebot-slack-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait for the running tasks (and any they start); False if some were still running at timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self._tasks:
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                return False
+            await asyncio.wait(set(self._tasks), timeout=remaining)
+        return True
+
+    def cancel(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def cancel_and_wait(self, timeout: float = 2.0) -> None:
+        """Cancel what is left and give it `timeout` seconds to clean up (a reply being sent
+        moves itself to the outbox when cancelled)."""
+        tasks = set(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait(tasks, timeout=timeout)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    @staticmethod
+    async def _guard(work: Coroutine[Any, Any, None], name: str) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("event=slack_task_failed task=%s", name)
