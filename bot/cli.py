@@ -111,8 +111,14 @@ def cmd_kb_lint(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -
             out.write(f"{problem}\n")
         out.write(f"{len(exc.problems)} problem(s) in {kb_dir}\n")
         return 1
+    from bot.adapters.fit import cut_warnings
+
+    warnings = cut_warnings(kb)  # warnings only: a platform shows an over-long entry cut
+    for warning in warnings:
+        out.write(f"{warning}\n")
+    note = f" ({len(warnings)} warning(s))" if warnings else ""
     out.write(
-        f"{kb_dir}: {len(kb.entries)} entries, {len(kb.paths)} paths, {len(kb.synonyms)} synonyms: ok\n"
+        f"{kb_dir}: {len(kb.entries)} entries, {len(kb.paths)} paths, {len(kb.synonyms)} synonyms: ok{note}\n"
     )
     return 0
 

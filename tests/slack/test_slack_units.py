@@ -3,6 +3,7 @@ rendering at Slack's limits, settings."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from bot.adapters.slack import actions as act
 from bot.adapters.slack import events as ev
+from bot.adapters.slack.blocks import CUT_NOTE, MAX_MESSAGES, was_cut
 from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.dedupe import SeenKeys
 from bot.adapters.slack.mrkdwn import escape, from_slack, split_mrkdwn, strip_mention
@@ -181,7 +183,24 @@ def test_huge_answer_with_many_buttons_fits_slack_limits() -> None:
     ]
     assert len([i for i in ids if i.startswith("kubebot_entry_")]) == 60
     text = " ".join(t for m in messages for t in texts_of({"blocks": m.block_dicts()}))
-    assert "like &lt;a&gt; VM &amp; more" in text and "&gt; out.txt" in text
+    assert "like &lt;a&gt; VM &amp; more" in text and "&gt; out.txt" not in text  # the tips were cut
+    assert len(messages) == MAX_MESSAGES and was_cut(messages)
+    assert CUT_NOTE in text
+
+
+def test_a_reply_capped_to_one_message_keeps_its_feedback_and_share_buttons() -> None:
+    see_also = tuple(
+        (f"e{i}", f"A related entry with a rather long title number {i} " * 3) for i in range(60)
+    )
+    reply = Reply(ReplyKind.ANSWER, "q", "x", entry=big_entry(answer="word " * 2_000_000), see_also=see_also)
+    [message] = render_reply(
+        reply, Controls(share=act.ShareRef(ReplyKind.ANSWER, "q", "big")), max_messages=1
+    )
+    problems = block_problems(message.block_dicts())
+    assert problems == [] and was_cut([message])
+    ids = [e["action_id"] for b in message.block_dicts() if b["type"] == "actions" for e in b["elements"]]
+    assert ids[-3:] == ["kubebot_feedback_up", "kubebot_feedback_down", "kubebot_share"]
+    assert len(json.dumps(message.block_dicts())) < 13_000
 
 
 def test_topics_with_many_entries_are_paged() -> None:
