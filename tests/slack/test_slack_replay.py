@@ -23,3 +23,11 @@ async def test_commands_with_different_trigger_ids_are_all_answered(bot: SlackBo
         assert (await bot.command("what is a pod"))[0] == 200
     await bot.settle()
     assert len(bot.fake.of("response_url")) == 3
+
+
+async def test_a_command_mentioning_payload_is_answered(bot: SlackBot) -> None:
+    # bolt reads any form body containing "payload" as a `payload=` body (and finds nothing)
+    assert (await bot.command("how do i send a json payload to a pod"))[0] == 200
+    await bot.settle()
+    [reply] = bot.fake.of("response_url")
+    assert reply.data["text"]

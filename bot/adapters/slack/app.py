@@ -3,7 +3,7 @@
 Every listener acks first and returns at once (`process_before_response=True`, so the ack is
 the HTTP response or the Socket Mode ack envelope); the answer is computed and sent by a
 background task afterwards. Over HTTP, `web.build_web_app` verifies the signature before the
-body is even parsed (and bolt's built-in middleware checks it again). Requests are authorised
+body is even parsed: serve this app only through it (or Socket Mode). Requests are authorised
 from the start-up `auth.test` (`auth.StartupAuthorization`), so no ack waits on Slack.
 """
 
@@ -79,6 +79,9 @@ def build_app(
         process_before_response=True,
         logger=logging.getLogger("kubebot.slack.bolt"),
         authorize=authorization.authorize() if authorization is not None else None,
+        # Over HTTP, web.build_web_app checks the signature on the raw bytes before anything is
+        # parsed (and may then re-encode the body for bolt); Socket Mode needs no signature.
+        request_verification_enabled=False,
     )
     seen = SeenKeys(settings.dedupe_ttl, shared=claims)
     app.use(EventDedupe(seen))
