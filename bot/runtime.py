@@ -27,6 +27,9 @@ log = logging.getLogger("kubebot.runtime")
 
 DEFAULT_SLACK_PORT = 3000
 SHUTDOWN_BUDGET_S = 20.0  # SIGTERM → exit; deploy/ gives 5 s of preStop plus this within 30 s
+# The adapter's share (acks 3 s + replies 8 s + cancel 1 s + outbox worker 1 s = 13 s); then the
+# probe server (up to 2 s) and the store flush (up to 5 s) fit in what is left.
+ADAPTER_BUDGET_S = SHUTDOWN_BUDGET_S - STORE_FLUSH_S - 2.0
 
 
 def _cluster_gateway(env: dict[str, str]) -> ClusterGateway | None:
@@ -132,7 +135,7 @@ async def _serve(
         log.info("event=stopping signal=%s budget_s=%.0f", sig.name, SHUTDOWN_BUDGET_S)
         background.set_ready(False)  # first: /readyz 503, so no new traffic is routed here
         stop.set()
-        asyncio.get_running_loop().call_later(SHUTDOWN_BUDGET_S - STORE_FLUSH_S, _overdue, task)
+        asyncio.get_running_loop().call_later(ADAPTER_BUDGET_S, _overdue, task)
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):  # Kubernetes stops pods with SIGTERM

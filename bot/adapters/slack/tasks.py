@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -45,8 +44,7 @@ class Background:
         for task in tasks:
             task.cancel()
         if tasks:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait(tasks, timeout=timeout)
+            await asyncio.wait(tasks, timeout=timeout)
 
     def __len__(self) -> int:
         return len(self._tasks)
