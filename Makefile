@@ -39,10 +39,12 @@ unit: $(VENV)/.installed-dev
 eval: $(VENV)/.installed
 	$(BIN)/kubebot kb eval tests/eval --min-top1 0.9 --min-declined 0.95
 
-## bench: speed and memory of the matcher (and the Slack ack latency)
+## bench: speed and memory of the matcher, the Slack ack latency (p99 at 100 concurrent) and the
+## fault scenarios (Slack errors, outages, junk, SIGTERM; about 4 minutes: Slack is down 60 s once)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_matching.py
-	$(BIN)/python benchmarks/bench_slack_ack.py
+	$(BIN)/python benchmarks/bench_slack_ack.py --requests 1000 --concurrency 100
+	$(BIN)/python benchmarks/bench_faults.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
