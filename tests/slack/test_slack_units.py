@@ -3,6 +3,7 @@ rendering at Slack's limits, settings."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -270,3 +271,29 @@ def test_settings_from_env() -> None:
 def test_settings_errors_are_clear(env: dict[str, str], http: bool | None, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         SlackSettings.from_env(env, http=http)
+
+
+# -- acks before answers -------------------------------------------------------------------------
+
+
+async def test_replies_take_turns_behind_the_work_that_is_ready() -> None:
+    from bot.adapters.slack.tasks import Background
+
+    background, order = Background(), []
+
+    async def reply(i: int) -> None:
+        await background.turn()
+        order.append(f"reply{i}")
+
+    async def ack(i: int) -> None:
+        for _ in range(3):  # an ack takes a few steps of the event loop
+            await asyncio.sleep(0)
+        order.append(f"ack{i}")
+
+    for i in range(5):
+        background.spawn(reply(i), "reply")
+    acks = [asyncio.ensure_future(ack(i)) for i in range(5)]
+    assert await background.drain(timeout=5)
+    await asyncio.gather(*acks)
+    assert order.index("reply0") < order.index("ack0")  # no starvation: the first reply goes at once
+    assert order.index("reply4") > max(order.index(f"ack{i}") for i in range(5))  # the rest take turns

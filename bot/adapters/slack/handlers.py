@@ -117,6 +117,7 @@ class MessageHandlers:
     async def _command(self, body: Payload) -> None:
         started = time.perf_counter()
         message = ev.command_message(body)
+        await self.background.turn()  # acks first: see Background.turn
         reply = await self.service.handle(message)
         response_url = str(body.get("response_url") or "")
         controls = Controls(share=share_ref(reply, message.text))
@@ -133,6 +134,7 @@ class MessageHandlers:
         """A mention (answered in a thread under it) or a DM (answered in the DM)."""
         started = time.perf_counter()
         message = ev.event_message(event, bot_user_id, channel_type)
+        await self.background.turn()
         reply = await self.service.handle(message)
         # DMs: answer in the DM (in its thread if asked in one); channels: always in a thread.
         thread_ts = event.get("thread_ts") if channel_type is ChannelType.DIRECT else ev.thread_of(event)
@@ -145,6 +147,7 @@ class MessageHandlers:
         """Answer an overheard question only when the knowledge base is confident; else stay silent."""
         started = time.perf_counter()
         message = ev.event_message(event, None, ChannelType.CHANNEL)
+        await self.background.turn()
         probe = self.service.answer(message.text)  # not recorded: most channel chatter is not for us
         if probe.kind is not ReplyKind.ANSWER or probe.confidence < self.settings.passive_min:
             log.info("event=slack_passive_silent kind=%s confidence=%.3f", probe.kind.value, probe.confidence)

@@ -1,9 +1,16 @@
-"""Work started after the ack: tracked, logged when it fails, drained on shutdown and in tests."""
+"""Work started after the ack: tracked, logged when it fails, drained on shutdown and in tests.
+
+`turn()` is how a reply waits before its CPU-heavy step (matching, rendering): replies take
+turns, one per pass of the event loop, behind whatever acks are ready. Slack gives an ack
+3 seconds and an answer minutes, so under a burst the acks stay fast and the answers queue
+(nothing is held across I/O: a cluster lookup waiting on the API blocks no one).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Coroutine
 from typing import Any
 
@@ -16,6 +23,25 @@ class Background:
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
+        self._turns: deque[asyncio.Future[None]] = deque()
+
+    async def turn(self) -> None:
+        """Wait for this reply's turn: one reply is let through per pass of the event loop."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._turns.append(waiter)
+        if len(self._turns) == 1:
+            loop.call_soon(self._next_turn)
+        await waiter
+
+    def _next_turn(self) -> None:
+        while self._turns:
+            waiter = self._turns.popleft()
+            if not waiter.done():  # a cancelled waiter gives its turn to the next one
+                waiter.set_result(None)
+                break
+        if self._turns:
+            asyncio.get_running_loop().call_soon(self._next_turn)  # behind what is ready now
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(self._guard(work, name), name=f"kubebot-slack-{name}")
