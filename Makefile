@@ -39,11 +39,13 @@ unit: $(VENV)/.installed-dev
 eval: $(VENV)/.installed
 	$(BIN)/kubebot kb eval tests/eval --min-top1 0.9 --min-declined 0.95
 
-## bench: speed and memory of the matcher, answer quality beside BM25, the Slack ack latency
+## bench: speed and memory of the matcher, answer quality beside BM25, the Slack ack latency (p99 at
+## 100 concurrent) and the fault scenarios (Slack errors, outages, junk, SIGTERM; about 4 minutes)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_matching.py
 	$(BIN)/python benchmarks/bench_quality.py --no-embed
-	$(BIN)/python benchmarks/bench_slack_ack.py
+	$(BIN)/python benchmarks/bench_slack_ack.py --requests 1000 --concurrency 100
+	$(BIN)/python benchmarks/bench_faults.py
 
 ## bench-embed: answer quality beside BM25 and an all-MiniLM-L6-v2 retriever (installs torch in .venv-embed)
 EMBED_VENV ?= .venv-embed

@@ -113,7 +113,10 @@ def cmd_kb_lint(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -
             out.write(f"{problem}\n")
         out.write(f"{len(exc.problems)} problem(s) in {kb_dir}\n")
         return 1
-    warnings = freshness_warnings(kb)
+    from bot.adapters.fit import cut_warnings
+
+    # warnings only: a stale file, or an entry a platform would show cut
+    warnings = [*freshness_warnings(kb), *cut_warnings(kb)]
     for warning in warnings:
         out.write(f"{warning}\n")
     noted = f" ({len(warnings)} warning(s))" if warnings else ""

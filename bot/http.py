@@ -35,11 +35,13 @@ class HealthServer:
         *,
         host: str = "0.0.0.0",
         ready: Callable[[], bool] = lambda: True,
+        detail: Callable[[], str] = lambda: "",
         metrics: Metrics | None = None,
     ) -> None:
         self.host = host
         self._port = port
         self._ready = ready
+        self._detail = detail
         self._metrics = metrics or METRICS
         self._server: asyncio.Server | None = None
 
@@ -74,12 +76,17 @@ class HealthServer:
             return 200, "text/plain; charset=utf-8", "ok\n"
         if path == "/readyz":
             ready = self._safe_ready()
-            return (
-                (200, "text/plain; charset=utf-8", "ready\n")
-                if ready
-                else (503, "text/plain; charset=utf-8", "not ready\n")
-            )
+            detail = self._safe_detail()
+            body = ("ready\n" if ready else "not ready\n") + (f"{detail}\n" if detail else "")
+            return (200 if ready else 503), "text/plain; charset=utf-8", body
         return 200, CONTENT_TYPE, self._metrics.render()
+
+    def _safe_detail(self) -> str:
+        try:
+            return self._detail()
+        except Exception:
+            log.exception("event=readiness_detail_failed")
+            return ""
 
     def _safe_ready(self) -> bool:
         try:

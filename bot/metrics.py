@@ -159,7 +159,23 @@ class Metrics:
             "kubebot_claims_failed_open_total",
             "Shared dedupe claims answered without PostgreSQL (down or over the time budget).",
         )
-        for band in ("answered", "suggested", "declined"):
+        self.replies_deferred = Counter(
+            "kubebot_replies_deferred_total",
+            "Replies the platform did not take at once, kept in the outbox to be sent again.",
+            ("platform",),
+        )
+        self.replies_redelivered = Counter(
+            "kubebot_replies_redelivered_total", "Replies sent from the outbox.", ("platform",)
+        )
+        self.replies_given_up = Counter(
+            "kubebot_replies_given_up_total", "Replies never delivered, by reason.", ("platform", "reason")
+        )
+        self.requests_rejected = Counter(
+            "kubebot_requests_rejected_total",
+            "Inbound platform requests refused before parsing (bad signature, malformed body).",
+            ("reason",),
+        )
+        for band in ("answered", "answered_with_alternatives", "suggested", "declined"):
             for platform in ("slack", "discord", "console"):
                 self.questions.touch(band, platform)
         for helpful in ("true", "false"):
@@ -179,6 +195,10 @@ class Metrics:
             self.store_dropped,
             self.store_up,
             self.claims_failed_open,
+            self.replies_deferred,
+            self.replies_redelivered,
+            self.replies_given_up,
+            self.requests_rejected,
         )
 
     def render(self) -> str:

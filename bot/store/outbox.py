@@ -20,9 +20,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from bot.ports import PendingReply
 from bot.store.base import StoreError, is_postgres_url, sqlite_path
 from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SQLiteStore
@@ -32,21 +32,6 @@ T = TypeVar("T")
 LEASE_S = 60.0  # how long a reply handed out by due() is not due for anyone else
 KEEP_GIVEN_UP_S = 30 * 86_400.0
 _COLUMNS = "key, platform, method, target, body, created_at, expires_at, attempts, next_at"
-
-
-@dataclass(frozen=True, slots=True)
-class PendingReply:
-    """Field for field the contract's ``bot.ports.PendingReply``: at merge, import that instead."""
-
-    key: str  # unique per reply; put() is idempotent on it
-    platform: str  # "slack" | "discord"
-    method: str  # "chat.postMessage" | "response_url" | "chat.update" ...
-    target: str  # channel id (plus thread ts inside body), or the response_url
-    body: str  # the JSON payload to send
-    created_at: float  # epoch seconds
-    expires_at: float | None  # None: no expiry; a response_url reply: created_at + 30 min
-    attempts: int = 0
-    next_at: float = 0.0  # epoch seconds of the next try
 
 
 class _Sql(Protocol):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.adapters.discord import ids
 from bot.adapters.discord.delivery import make_view
-from bot.adapters.discord.limits import Doc, pack, split_text
+from bot.adapters.discord.limits import CUT_NOTE, MAX_MESSAGES, Doc, pack, split_text, was_cut
 from bot.adapters.discord.render import Part, render_reply
 from bot.models import Band, Candidate, ClusterReport, Entry, Reply, ReplyKind, Tip
 from tests.discord.discord_checks import assert_message_within_limits, text_of
@@ -36,31 +37,31 @@ def in_order(needle: list[str], hay: list[str]) -> bool:
     return all(any(h == n for h in it) for n in needle)
 
 
-def huge_entry() -> Entry:
-    answer_words = [f"{WORDS[i % len(WORDS)]}{i}" for i in range(5000)]
+def huge_entry(words: int = 5000, tips: int = 30, sources: int = 40) -> Entry:
+    answer_words = [f"{WORDS[i % len(WORDS)]}{i}" for i in range(words)]
     paragraphs = [" ".join(answer_words[i : i + 120]) for i in range(0, len(answer_words), 120)]
     code = "\n".join(f"kubectl get pods -n ns{i} -o wide  # line {i}" for i in range(200))
     answer = "\n\n".join([*paragraphs[:10], f"```yaml\n{code}\n```", *paragraphs[10:]])
-    tips = tuple(
-        Tip("Step " + "x" * 290 + str(i), " ".join(f"--flag{i}-{j}" for j in range(150))) for i in range(30)
+    tip_list = tuple(
+        Tip("Step " + "x" * 290 + str(i), " ".join(f"--flag{i}-{j}" for j in range(150))) for i in range(tips)
     )
     return Entry(
         id="huge",
         title="What is " + "very " * 80 + "big?",
         questions=("q1", "q2", "q3"),
         answer=answer,
-        sources=tuple(f"https://kubernetes.io/docs/{i}/" + "p" * 60 for i in range(40)),
+        sources=tuple(f"https://kubernetes.io/docs/{i}/" + "p" * 60 for i in range(sources)),
         analogy="Like " + "a warehouse " * 200,
-        tips=tips,
+        tips=tip_list,
     )
 
 
-def test_a_huge_entry_is_split_within_every_limit_and_nothing_is_lost() -> None:
-    entry = huge_entry()
+def test_a_long_entry_is_split_within_every_limit_and_nothing_is_lost() -> None:
+    entry = huge_entry(words=300, tips=3, sources=10)
     see_also = tuple((f"entry-{i}", "Related title " * 10) for i in range(30))
     reply = Reply(ReplyKind.ANSWER, "big?", "", Band.ANSWERED, entry, 0.91, see_also=see_also)
     parts = render_reply(reply, share=True)
-    assert len(parts) > 3
+    assert 3 <= len(parts) <= MAX_MESSAGES
     messages = [as_message(part) for part in parts]
     for message in messages:
         assert_message_within_limits(message)
@@ -76,6 +77,22 @@ def test_a_huge_entry_is_split_within_every_limit_and_nothing_is_lost() -> None:
     ids_sent = [b.custom_id for b in parts[-1].buttons]
     assert len(ids_sent) <= 25 and len(set(ids_sent)) == len(ids_sent)
     assert parts[-1].embeds[-1].footer.text == "huge · 91% match"
+
+
+def test_a_huge_entry_is_cut_to_a_few_messages_within_every_limit() -> None:
+    entry = huge_entry()
+    big = replace(entry, answer=entry.answer + "\n\n" + "filler " * 1_500_000)  # a 10 MB answer
+    for candidate in (entry, big):
+        reply = Reply(ReplyKind.ANSWER, "big?", "", Band.ANSWERED, candidate, 0.91)
+        parts = render_reply(reply, share=True)
+        assert len(parts) == MAX_MESSAGES
+        for message in [as_message(part) for part in parts]:
+            assert_message_within_limits(message)
+        assert all(not part.buttons for part in parts[:-1]) and parts[-1].buttons  # buttons kept
+        assert parts[-1].embeds[-1].footer.text == f"huge · 91% match · {CUT_NOTE}"
+        assert was_cut([list(part.embeds) for part in parts])
+        rendered = tokens("\n".join(text_of(as_message(p)) for p in parts))
+        assert in_order(tokens(entry.answer)[:500], rendered)  # the start is shown, in order
 
 
 def test_code_fences_survive_a_split() -> None:

@@ -2,7 +2,8 @@
 
 - `FakeSlack`: the Web API (`/api/<method>`), `response_url`s (`/response/<id>`) and the Socket Mode
   WebSocket (`/link`). It records every call, checks every message against Slack's Block Kit limits
-  and for unescaped pings, and can be told to fail (429 with Retry-After, 5xx, `ok: false`).
+  and for unescaped pings, and can be told to fail (429 with Retry-After, 5xx, `ok: false`), to be
+  down (`outage`: every call gets that status) or to hang (`hang`: no answer until `release`).
 - `MemoryRecorder`: an in-memory `bot.ports.Recorder`.
 """
 
@@ -35,6 +36,7 @@ class Call:
     data: dict[str, Any]
     path: str
     auth: str = ""
+    status: int = 200  # what the fake answered (a scripted failure or an outage: not 200)
 
 
 @dataclass
@@ -119,6 +121,9 @@ class FakeSlack:
         self.acks: list[dict[str, Any]] = []
         self.envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.auth_error: str | None = None
+        self.outage_status: int | None = None  # Slack down: every call answered with this status
+        self._hanging: set[str] = set()
+        self._released = asyncio.Event()
         self._failures: dict[str, list[Failure]] = {}
         self._changed = asyncio.Condition()
         self._ts = itertools.count(1)
@@ -157,6 +162,24 @@ class FakeSlack:
         """The next `times` calls of `method` get this status (and `ok: false, error` as the body)."""
         failure = Failure(status, {"ok": False, "error": error}, headers or {})
         self._failures.setdefault(method, []).extend([failure] * times)
+
+    def outage(self, status: int | None) -> None:
+        """From now on every call (Web API and response_url) gets `status`; None ends the outage."""
+        self.outage_status = status
+
+    def hang(self, *methods: str) -> None:
+        """Calls of these methods (e.g. "auth.test", "response_url") get no answer until release()."""
+        self._hanging.update(methods)
+        self._released.clear()
+
+    def release(self) -> None:
+        self._hanging.clear()
+        self._released.set()
+
+    @property
+    def delivered(self) -> list[Call]:
+        """Replies Slack accepted (status 200, not a scripted failure)."""
+        return [c for c in self.replies if c.status == 200]
 
     # -- assertions -----------------------------------------------------------------------------
     def of(self, method: str) -> list[Call]:
@@ -218,15 +241,22 @@ class FakeSlack:
         return parsed
 
     def _failure(self, method: str) -> Failure | None:
+        if self.outage_status is not None:
+            return Failure(self.outage_status, {"ok": False, "error": "service_unavailable"})
         queue = self._failures.get(method)
         return queue.pop(0) if queue else None
+
+    async def _hold(self, method: str) -> None:
+        while method in self._hanging:
+            await self._released.wait()
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         data = await self._body(request)
         auth = request.headers.get("Authorization", "")
-        await self._record(Call(method, data, request.path, auth))
+        await self._hold(method)
         failure = self._failure(method)
+        await self._record(Call(method, data, request.path, auth, failure.status if failure else 200))
         if failure is not None:
             return web.json_response(failure.body, status=failure.status, headers=failure.headers)
         expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
@@ -258,8 +288,11 @@ class FakeSlack:
 
     async def _response_url(self, request: web.Request) -> web.Response:
         data = await self._body(request)
-        await self._record(Call("response_url", data, request.path))
+        await self._hold("response_url")
         failure = self._failure("response_url")
+        await self._record(
+            Call("response_url", data, request.path, status=failure.status if failure else 200)
+        )
         if failure is not None:
             return web.Response(status=failure.status, text=failure.body["error"], headers=failure.headers)
         return web.Response(text="ok")

@@ -186,6 +186,8 @@ async def test_store_down_while_serving_still_answers(service: QAService, tmp_pa
         assert reply.kind is ReplyKind.ANSWER and time.perf_counter() - started < 1
         assert (await get(background.http_port, "/readyz"))[0] == 200  # readiness does not hang on the store
         assert background.recorder is not None and background.recorder.flush(5)
+        status, _, detail = await get(background.http_port, "/readyz")
+        assert status == 200 and detail.startswith("ready\nstore: down since ")  # ready, and says why
         _, _, body = await get(background.http_port, "/metrics")
         assert sample(body, "kubebot_store_up") == 0
         assert sample(body, "kubebot_store_dropped_total") == 1

@@ -2,7 +2,9 @@
 
 Section text ≤ 3000, header ≤ 150, button text ≤ 75 and value ≤ 2000, ≤ 25 elements per actions
 block, ≤ 50 blocks per message (100 in App Home); `paginate()` spreads long content over several
-messages instead of letting Slack reject it.
+messages instead of letting Slack reject it, up to `max_messages` (one for a response_url, which
+Slack lets us post to five times in all): beyond that the reply is cut, with a note, keeping its
+buttons. Whatever the knowledge base holds, a reply is at most MAX_MESSAGES messages.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ CONTEXT_ELEMENTS = 10
 # Slack answers msg_blocks_too_long well below 50 full sections; keep each message's JSON under this.
 MESSAGE_CHARS = 12_000
 FALLBACK_CHARS = 300
+MAX_MESSAGES = 5  # a reply in a thread or DM: at most this many messages
+TEXT_CAP = MESSAGE_CHARS * MAX_MESSAGES  # text beyond this could never be shown: cut before splitting
+CUT_NOTE = "✂️ The rest of this answer is too long for Slack; see the docs links in the knowledge base."
 
 
 BlockJson = dict[str, Any]  # a block as Slack's JSON, produced once by Block.to_dict() (which validates it)
@@ -60,6 +65,8 @@ def header(text: str) -> HeaderBlock:
 
 def sections(escaped: str) -> list[Block]:
     """Escaped mrkdwn as one or more section blocks of at most 3000 characters."""
+    if len(escaped) > TEXT_CAP:
+        escaped = split_mrkdwn(escaped[: TEXT_CAP + SECTION_LIMIT], TEXT_CAP)[0]
     return [
         SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in split_mrkdwn(escaped, SECTION_LIMIT)
     ]
@@ -110,24 +117,64 @@ def fallback_text(plain: str) -> str:
 
 
 def paginate(
-    fallback: str, body: Sequence[Block], tail: Sequence[Block] = (), *, max_blocks: int = MESSAGE_BLOCKS
+    fallback: str,
+    body: Sequence[Block],
+    tail: Sequence[Block] = (),
+    *,
+    max_blocks: int = MESSAGE_BLOCKS,
+    max_messages: int = MAX_MESSAGES,
 ) -> tuple[SlackMessage, ...]:
-    """Spread blocks over messages of ≤ max_blocks blocks and ≤ MESSAGE_CHARS of JSON; tail goes last."""
-    pages: list[list[BlockJson]] = [[]]
-    size = 0
-    for block in [*body, *tail]:
-        data = block.to_dict()
-        block_size = len(json.dumps(data, ensure_ascii=False))
-        if pages[-1] and (len(pages[-1]) >= max_blocks or size + block_size > MESSAGE_CHARS):
-            pages.append([])
-            size = 0
-        pages[-1].append(data)
-        size += block_size
+    """Spread blocks over messages of ≤ max_blocks blocks and ≤ MESSAGE_CHARS of JSON; tail goes last.
+
+    More than `max_messages` messages' worth: the body is cut from the end and CUT_NOTE added
+    before the tail, so the buttons (feedback, share, see also) are always there."""
+    body_json = [_sized(block) for block in body]
+    tail_json = [_sized(block) for block in tail]
+    pages = _pages([*body_json, *tail_json], max_blocks)
+    if len(pages) > max_messages:
+        note = _sized(context(CUT_NOTE))
+        kept = list(body_json)
+        while kept:
+            kept.pop()
+            pages = _pages([*kept, note, *tail_json], max_blocks)
+            if len(pages) <= max_messages:
+                break
+        else:  # even the buttons do not fit: keep the last ones (feedback, share), drop see-also
+            rest = list(tail_json)
+            while len(rest) > 1 and len(_pages([note, *rest], max_blocks)) > max_messages:
+                rest.pop(0)
+            pages = _pages([note, *rest], max_blocks)[:max_messages]
     total = len(pages)
     return tuple(
         SlackMessage(fallback if i == 0 else f"{fallback} ({i + 1}/{total})", tuple(page))
         for i, page in enumerate(pages)
     )
+
+
+def was_cut(messages: Sequence[SlackMessage]) -> bool:
+    """True when `paginate` had to cut the reply (for `kubebot kb lint`)."""
+    return any(
+        block.get("type") == "context" and any(e.get("text") == CUT_NOTE for e in block.get("elements", []))
+        for message in messages
+        for block in message.blocks
+    )
+
+
+def _sized(block: Block) -> tuple[BlockJson, int]:
+    data = block.to_dict()
+    return data, len(json.dumps(data, ensure_ascii=False))
+
+
+def _pages(blocks: Sequence[tuple[BlockJson, int]], max_blocks: int) -> list[list[BlockJson]]:
+    pages: list[list[BlockJson]] = [[]]
+    size = 0
+    for data, block_size in blocks:
+        if pages[-1] and (len(pages[-1]) >= max_blocks or size + block_size > MESSAGE_CHARS):
+            pages.append([])
+            size = 0
+        pages[-1].append(data)
+        size += block_size
+    return pages
 
 
 def _cut_mrkdwn(escaped: str, limit: int) -> str:

@@ -121,7 +121,7 @@ class ClickHandlers:
         response_url = str(body.get("response_url") or "")
         if response_url:
             text = "Thanks for the feedback!" if first else "You already rated this answer; thanks!"
-            await self.outbox.respond(response_url, paginate(text, sections(text)))
+            await self.outbox.respond(response_url, paginate(text, sections(text), max_messages=1))
 
     async def _share(self, body: Payload, value: str) -> None:
         ref = act.ShareRef.decode(value)
@@ -140,8 +140,9 @@ class ClickHandlers:
         except SendError as exc:
             if exc.code not in NOT_IN_CHANNEL or not response_url:
                 return
-            # Not a member of the channel: the response_url can still post there publicly.
-            if not await self.outbox.respond(response_url, messages, public=True):
+            # Not a member of the channel: the response_url can still post there publicly (once).
+            one = render_reply(reply, Controls(shared_by=user), max_messages=1)
+            if not await self.outbox.respond(response_url, one, public=True):
                 return
         log.info("event=slack_shared kind=%s entry=%s", reply.kind.value, ref.entry_id or "-")
         if response_url and surface_of(body) is Surface.EPHEMERAL:
@@ -169,11 +170,11 @@ class ClickHandlers:
             log.info("event=slack_click_unanswerable surface=%s", surface.value)
             return
         if surface is Surface.DIRECT:
-            messages = render_reply(reply, PUBLIC)
+            messages = render_reply(reply, PUBLIC, max_messages=1)
             await self.outbox.respond(response_url, messages, public=True, replace_original=replace_private)
             return
         controls = Controls(share=share_ref(reply, text, thread_of_click(body)))
         replace_original = replace_private and surface is Surface.EPHEMERAL
         await self.outbox.respond(
-            response_url, render_reply(reply, controls), replace_original=replace_original
+            response_url, render_reply(reply, controls, max_messages=1), replace_original=replace_original
         )

@@ -48,6 +48,11 @@ def log_reply(source: str, reply: Reply, message: Message, started: float) -> No
     )
 
 
+def _reply_key(event: Payload) -> str:
+    """The outbox key of the answer to a message: one answer per message, on any replica."""
+    return f"slack:reply:{ev.dedupe_key(event)}"
+
+
 class MessageHandlers:
     """Slash commands, mentions, DMs, passive answers, onboarding and the App Home."""
 
@@ -112,35 +117,48 @@ class MessageHandlers:
     async def _command(self, body: Payload) -> None:
         started = time.perf_counter()
         message = ev.command_message(body)
+        await self.background.turn()  # acks first: see Background.turn
         reply = await self.service.handle(message)
-        messages = render_reply(reply, Controls(share=share_ref(reply, message.text)))
         response_url = str(body.get("response_url") or "")
-        if response_url:
-            await self.outbox.respond(response_url, messages)
+        controls = Controls(share=share_ref(reply, message.text))
+        trigger = str(body.get("trigger_id") or "")
+        key = f"slack:command:{trigger}" if trigger else None
+        if response_url:  # one post: Slack takes five per command, and retries may need the rest
+            await self.outbox.respond(response_url, render_reply(reply, controls, max_messages=1), key=key)
         else:
-            await self.outbox.post_ephemeral(message.channel_id, message.person.id, messages)
+            messages = render_reply(reply, controls)
+            await self.outbox.post_ephemeral(message.channel_id, message.person.id, messages, key=key)
         log_reply("command", reply, message, started)
 
     async def _conversation(self, event: Payload, bot_user_id: str | None, channel_type: ChannelType) -> None:
         """A mention (answered in a thread under it) or a DM (answered in the DM)."""
         started = time.perf_counter()
         message = ev.event_message(event, bot_user_id, channel_type)
+        await self.background.turn()
         reply = await self.service.handle(message)
         # DMs: answer in the DM (in its thread if asked in one); channels: always in a thread.
         thread_ts = event.get("thread_ts") if channel_type is ChannelType.DIRECT else ev.thread_of(event)
-        await self.outbox.post(message.channel_id, render_reply(reply, PUBLIC), thread_ts=thread_ts)
+        await self.outbox.post(
+            message.channel_id, render_reply(reply, PUBLIC), thread_ts=thread_ts, key=_reply_key(event)
+        )
         log_reply("direct" if channel_type is ChannelType.DIRECT else "mention", reply, message, started)
 
     async def _passive(self, event: Payload) -> None:
         """Answer an overheard question only when the knowledge base is confident; else stay silent."""
         started = time.perf_counter()
         message = ev.event_message(event, None, ChannelType.CHANNEL)
+        await self.background.turn()
         probe = self.service.answer(message.text)  # not recorded: most channel chatter is not for us
         if probe.kind is not ReplyKind.ANSWER or probe.confidence < self.settings.passive_min:
             log.info("event=slack_passive_silent kind=%s confidence=%.3f", probe.kind.value, probe.confidence)
             return
         reply = self.service.answer(message.text, message)  # answered: record it like any question
-        await self.outbox.post(message.channel_id, render_reply(reply, PUBLIC), thread_ts=ev.thread_of(event))
+        await self.outbox.post(
+            message.channel_id,
+            render_reply(reply, PUBLIC),
+            thread_ts=ev.thread_of(event),
+            key=_reply_key(event),
+        )
         log_reply("passive", reply, message, started)
 
     async def _welcome(self, channel: str, user: str) -> None:

@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import Block, ButtonElement, HeaderBlock
 
 from bot.adapters.slack import actions as act
 from bot.adapters.slack.blocks import (
+    MAX_MESSAGES,
     SlackMessage,
     actions,
     button,
@@ -44,8 +45,11 @@ class Controls:
 PUBLIC = Controls()
 
 
-def render_reply(reply: Reply, controls: Controls = PUBLIC) -> tuple[SlackMessage, ...]:
-    """Render any Reply as one or more messages (more only when it exceeds Slack's limits)."""
+def render_reply(
+    reply: Reply, controls: Controls = PUBLIC, *, max_messages: int = MAX_MESSAGES
+) -> tuple[SlackMessage, ...]:
+    """Render any Reply as one or more messages (more only when it exceeds Slack's limits), at
+    most `max_messages` (1 for a response_url): a longer reply is cut, keeping its buttons."""
     body, buttons = _BODIES[reply.kind](reply, controls)
     if controls.shared_by and _USER_ID.match(controls.shared_by):
         body.insert(
@@ -57,7 +61,7 @@ def render_reply(reply: Reply, controls: Controls = PUBLIC) -> tuple[SlackMessag
     if extras:
         tail += actions(extras)
     fallback = escape(truncate(reply.entry.title, 300)) if reply.entry else fallback_text(reply.text)
-    return paginate(fallback, body, tail)
+    return paginate(fallback, body, tail, max_messages=max_messages)
 
 
 def entry_blocks(entry: Entry, *, with_header: bool = True) -> list[Block]:
