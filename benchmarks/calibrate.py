@@ -34,7 +34,7 @@ def fit_items() -> list[EvalItem]:
 
 def bundled_fit() -> FitResult:
     kb = load_knowledge(ROOT / "knowledge")
-    matcher = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain)
+    matcher = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain, calibration=Calibration.neutral())
     return fit(matcher, fit_items())
 
 
@@ -45,15 +45,17 @@ def cv_summary(oof: tuple[Prediction, ...], calibration: Calibration) -> str:
     off = [r for r in oof if not r.item.on_topic]
 
     def answered(r: Prediction) -> bool:
-        return r.top[1] >= t.alternatives and r.topic >= t.topic
+        return r.top[1] >= t.alternatives
 
     right = sum(answered(r) and r.item.right(r.top[0]) for r in on)
     wrong = sum(answered(r) and not r.item.right(r.top[0]) for r in on_all)
     declined = sum(r.topic < t.topic and not answered(r) for r in off)
+    declined_on = sum(r.topic < t.topic and not answered(r) for r in on)
     lines = [
         f"out-of-fold: answered correctly {right / max(len(on), 1):.1%} of {len(on)}, "
         f"answered wrong {wrong / max(len(on_all), 1):.1%}, "
-        f"off-topic declined {declined / max(len(off), 1):.1%}",
+        f"off-topic declined {declined / max(len(off), 1):.1%}, "
+        f"on-topic declined {declined_on / max(len(on), 1):.1%}",
         "reliability of the top candidate (out-of-fold): bin  predicted -> observed  (n)",
     ]
     bins: dict[int, list[tuple[float, bool]]] = {}

@@ -16,8 +16,9 @@ from typing import Any, TextIO
 
 from bot import __version__
 from bot.config import ConfigError, CoreSettings
+from bot.decision import CalibrationError
 from bot.kb_lint import freshness_warnings
-from bot.knowledge import KnowledgeError, bundled_kb_dir, load_knowledge
+from bot.knowledge import KnowledgeBase, KnowledgeError, bundled_kb_dir, load_knowledge
 from bot.models import ChannelType, Message, Platform, Reply
 from bot.ports import ClusterGateway, Recorder
 from bot.service import KnowledgeHolder, QAService, Snapshot
@@ -35,9 +36,9 @@ def _kb_dir(arg: str | None, settings: CoreSettings) -> Path:
     return settings.kb_dir or bundled_kb_dir()
 
 
-def load_snapshot(kb_dir: Path) -> Snapshot:
+def load_kb(kb_dir: Path) -> KnowledgeBase:
     try:
-        kb = load_knowledge(kb_dir)
+        return load_knowledge(kb_dir)
     except KnowledgeError as exc:
         first = exc.problems[0]
         more = (
@@ -46,7 +47,14 @@ def load_snapshot(kb_dir: Path) -> Snapshot:
             else ""
         )
         raise CliError(f"cannot load knowledge base: {first}{more}") from None
-    return Snapshot.build(kb)
+
+
+def load_snapshot(kb_dir: Path) -> Snapshot:
+    kb = load_kb(kb_dir)
+    try:
+        return Snapshot.build(kb)
+    except CalibrationError as exc:
+        raise CliError(f"{exc}") from None
 
 
 def build_service(
@@ -151,16 +159,18 @@ def cmd_kb_eval(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -
 
 
 def cmd_kb_calibrate(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> int:
-    from bot.decision import FILE_NAME
+    from bot.decision import FILE_NAME, Calibration
     from bot.evaluate import EvalError, load_eval_file
+    from bot.matching import Matcher
 
     kb_dir = _kb_dir(args.kb, settings)
-    snapshot = load_snapshot(kb_dir)
+    kb = load_kb(kb_dir)
+    matcher = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain, calibration=Calibration.neutral())
     try:
         items = [item for file in args.files for item in load_eval_file(Path(file))]
     except EvalError as exc:
         raise CliError(str(exc)) from None
-    unknown = sorted({i.expect for i in items if i.expect and not i.gap} - set(snapshot.kb.entries))
+    unknown = sorted({i.expect for i in items if i.expect and not i.gap} - set(kb.entries))
     if unknown:
         raise CliError(f"expected entries not in {kb_dir}: {', '.join(unknown[:5])}")
     if sum(i.on_topic for i in items) < 20 or sum(not i.on_topic for i in items) < 10:
@@ -169,7 +179,7 @@ def cmd_kb_calibrate(args: argparse.Namespace, settings: CoreSettings, out: Text
         from bot.fitting import fit
     except ImportError:
         raise CliError("kb calibrate needs scikit-learn: pip install 'kubebot[calibrate]'") from None
-    result = fit(snapshot.matcher, items)
+    result = fit(matcher, items)
     target = Path(args.out) if args.out else kb_dir / FILE_NAME
     result.calibration.save(target)
     t = result.calibration.thresholds

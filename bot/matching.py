@@ -71,10 +71,14 @@ class _Query:
     known_share: float
     domain_share: float
     words: int
+    anchors: int  # distinct domain words
 
 
-def _features(c: _Scored, ranked: list[_Scored], q: _Query) -> tuple[float, ...]:
-    """The evidence vector of `bot.decision.FEATURES` for candidate ``c``."""
+def _features(
+    c: _Scored, ranked: list[_Scored], q: _Query, title: _Scored | None, rarest: float
+) -> tuple[float, ...]:
+    """The evidence vector of `bot.decision.FEATURES` for candidate ``c``; ``title`` is the same
+    entry scored against a post's title alone."""
     top = ranked[0].score
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
     margin = top - runner_up if c is ranked[0] else c.score - top
@@ -90,6 +94,11 @@ def _features(c: _Scored, ranked: list[_Scored], q: _Query) -> tuple[float, ...]
         min(math.log1p(c.mass) / 3.0, 1.0),
         float(q.digest.pasted),
         min(math.log1p(q.words) / 5.0, 1.0),
+        title.score if title else 0.0,
+        title.best_alt if title else 0.0,
+        title.covered if title else 0.0,
+        rarest,
+        min(q.anchors, 4) / 4,
     )
 
 
@@ -206,6 +215,7 @@ class Matcher:
         gains: dict[str, float] = {}
         total = 0.0
         domain_mass = 0.0
+        anchors = 0
         domain = self._domain
         emphasis = self.settings.title_weight
         title = (
@@ -232,6 +242,7 @@ class Matcher:
                 gains[vocab] = gains.get(vocab, 0.0) + weight * similarity
             if token in domain or vocab in domain:
                 domain_mass += weight
+                anchors += 1
         unigrams = frozenset(gains)
         known = sum(gains.values())
         if self.settings.phrase_weight:
@@ -243,7 +254,7 @@ class Matcher:
                     total += weight
                     known += weight
         total = max(total, 1e-9)
-        return _Query(d, gains, unigrams, total, known / total, domain_mass / total, len(pairs))
+        return _Query(d, gains, unigrams, total, known / total, domain_mass / total, len(pairs), anchors)
 
     def _correct(self, word: str) -> tuple[str, float] | None:
         """The token of the closest known word for a misspelt one, with its similarity in 0..1."""
@@ -320,12 +331,21 @@ class Matcher:
         evidence the decision reads, best first."""
         q = self._query(text)
         scored = self._score(q)
+        # a post is also judged by its title alone: the title says what the post is about
+        by_title = (
+            {c.entry: c for c in self._score(self._query(q.digest.title))}
+            if q.digest.title and q.digest.lines > 1
+            else {c.entry: c for c in scored}
+        )
+        idf, top = self._idf, self._max_idf
         out = []
         for c in scored[: limit or self.settings.candidates]:
             entry = self._entries[c.entry]
             vocab = self._impact[c.entry]
             matched = tuple(t for t in q.gains if t in vocab)
-            out.append(Evidence(entry.id, entry.title, _features(c, scored, q), matched))
+            rarest = max((idf[t] for t in matched if "_" not in t), default=0.0) / top
+            features = _features(c, scored, q, by_title.get(c.entry), rarest)
+            out.append(Evidence(entry.id, entry.title, features, matched))
         return out
 
     def rank(self, text: str, limit: int = 10) -> list[Candidate]:

@@ -24,10 +24,11 @@ from bot.models import Band
 from tests.conftest import ROOT
 
 
-def evidence(entry_id: str, score: float, exact: bool = False) -> Evidence:
+def evidence(entry_id: str, score: float, exact: bool = False, together: float = 0.5) -> Evidence:
     values = dict.fromkeys(FEATURES, 0.0)
     values["score"] = score
     values["exact"] = float(exact)
+    values["together"] = together  # two question words found together: enough to answer
     return Evidence(entry_id, entry_id.title(), tuple(values[f] for f in FEATURES))
 
 
@@ -51,9 +52,24 @@ def test_each_band_by_probability() -> None:
     assert c.decide([]).band is Band.DECLINED
 
 
-def test_answer_bands_need_the_question_on_topic() -> None:
+def test_the_topic_model_only_splits_did_you_mean_from_decline() -> None:
     strict_topic = Calibration(calibration().answer, calibration().topic, Thresholds(0.9, 0.6, topic=0.9999))
-    assert strict_topic.decide([evidence("a", 0.7)]).band is Band.DECLINED
+    assert strict_topic.decide([evidence("a", 0.7)]).band is Band.ANSWERED  # the answer model decides
+    assert strict_topic.decide([evidence("a", 0.4)]).band is Band.DECLINED  # not did-you-mean
+
+
+def test_one_ordinary_word_in_common_is_never_an_answer() -> None:
+    c = calibration()
+    assert c.decide([evidence("a", 0.9, together=0.25)]).band is Band.SUGGESTED  # p = 1.0, one word
+    with_domain_word = Evidence(
+        "a",
+        "A",
+        tuple(
+            1.0 if f == "anchors" else v
+            for f, v in zip(FEATURES, evidence("a", 0.9, together=0.25).features, strict=True)
+        ),
+    )
+    assert c.decide([with_domain_word]).band is Band.ANSWERED
 
 
 def test_an_exact_question_is_answered_however_low_its_score() -> None:
