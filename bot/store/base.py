@@ -13,10 +13,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.ports import FeedbackRecord, QuestionRecord
 from bot.text import normalize_basic
+
+if TYPE_CHECKING:
+    from bot.store.picks import PickRow
 
 STORE_MODES = ("full", "hash", "off")
 
@@ -62,6 +65,12 @@ class Store(Protocol):
     def questions_since(self, since: float) -> list[QuestionRow]: ...
 
     def feedback_since(self, since: float) -> list[FeedbackRow]: ...
+
+    def write_picks(self, picks: Sequence[PickRow]) -> None:
+        """Insert picks (bot.store.picks) in one transaction."""
+        ...
+
+    def picks_since(self, since: float) -> list[PickRow]: ...
 
     def schema_version(self) -> int: ...
 

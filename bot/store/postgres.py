@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.store.base import FeedbackRow, QuestionRow, StoreError, redact_url
 from bot.store.migrations import LATEST_VERSION, SCHEMA_TABLE_POSTGRES, pending
+from bot.store.picks import INSERT_POSTGRES, SELECT_POSTGRES, PickRow, from_db
 
 if TYPE_CHECKING:
     import psycopg
@@ -111,6 +112,19 @@ class PostgresStore:
             (since,),
         )
         return [FeedbackRow(float(r[0]), r[1], bool(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+
+    def write_picks(self, picks: Sequence[PickRow]) -> None:
+        if not picks:
+            return
+        with self._lock:
+            try:
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    cur.executemany(INSERT_POSTGRES, [astuple(p) for p in picks])
+            except self._errors as exc:
+                raise StoreError(f"cannot write to PostgreSQL {self.where}: {_one_line(exc)}") from exc
+
+    def picks_since(self, since: float) -> list[PickRow]:
+        return [from_db(r) for r in self._query(SELECT_POSTGRES, (since,))]
 
     def _query(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         with self._lock:

@@ -18,13 +18,14 @@ from collections.abc import Callable
 from typing import Final
 
 from bot.metrics import METRICS, Metrics, count_feedback, observe_question
-from bot.ports import FeedbackRecord, QuestionRecord, Recorder
+from bot.ports import FeedbackRecord, PickRecord, QuestionRecord, Recorder
 from bot.store.base import FeedbackRow, QuestionRow, Store, StoreError, feedback_row, question_row
+from bot.store.picks import PickRow, pick_row
 
 log = logging.getLogger("kubebot.store")
 
 _STOP: Final = object()
-Item = QuestionRow | FeedbackRow
+Item = QuestionRow | FeedbackRow | PickRow
 
 
 class StoreRecorder:
@@ -68,6 +69,9 @@ class StoreRecorder:
 
     def record_feedback(self, record: FeedbackRecord) -> None:
         self._offer(lambda: feedback_row(record, self._mode, self._clock()))
+
+    def record_pick(self, record: PickRecord) -> None:
+        self._offer(lambda: pick_row(record, self._mode, self._clock()))
 
     def _offer(self, make: Callable[[], Item]) -> None:
         try:
@@ -159,9 +163,10 @@ class StoreRecorder:
     def _write(self, batch: list[object]) -> None:
         questions = [i for i in batch if isinstance(i, QuestionRow)]
         feedback = [i for i in batch if isinstance(i, FeedbackRow)]
+        picks = [i for i in batch if isinstance(i, PickRow)]
         ok = False
         try:
-            ok = self._try_write(questions, feedback)
+            ok = self._try_write(questions, feedback, picks)
         except Exception:  # a bug must not kill the writer thread
             log.exception("event=store_write_bug")
         with self._idle:
@@ -172,13 +177,20 @@ class StoreRecorder:
             self._pending -= len(batch)
             self._idle.notify_all()
 
-    def _try_write(self, questions: list[QuestionRow], feedback: list[FeedbackRow]) -> bool:
+    def _try_write(
+        self, questions: list[QuestionRow], feedback: list[FeedbackRow], picks: list[PickRow]
+    ) -> bool:
+        main_written = False  # a retry after the picks failed must not write the questions twice
         for attempt in (1, 2):  # a second try with a fresh connection (a restarted server, say)
             store = self._open()
             if store is None:
                 return False
             try:
-                store.write(questions, feedback)
+                if not main_written:
+                    store.write(questions, feedback)
+                    main_written = True
+                if picks:
+                    store.write_picks(picks)
             except StoreError as exc:
                 self._close_store()
                 if attempt == 2:
@@ -274,3 +286,6 @@ class MetricsRecorder:
         except Exception:  # pragma: no cover
             log.exception("event=metrics_failed")
         self.inner.record_feedback(record)
+
+    def record_pick(self, record: PickRecord) -> None:
+        self.inner.record_pick(record)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.store.base import FeedbackRow, QuestionRow, StoreError
 from bot.store.migrations import LATEST_VERSION, SCHEMA_TABLE_SQLITE, pending
+from bot.store.picks import INSERT_SQLITE, SELECT_SQLITE, PickRow, from_db
 
 log = logging.getLogger("kubebot.store")
 
@@ -117,6 +118,26 @@ class SQLiteStore:
                 (since,),
             ).fetchall()
         return [FeedbackRow(float(r[0]), r[1], bool(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+
+    def write_picks(self, picks: Sequence[PickRow]) -> None:
+        if not picks:
+            return
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(INSERT_SQLITE, [astuple(p) for p in picks])
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+
+    def picks_since(self, since: float) -> list[PickRow]:
+        with self._lock:
+            rows = self._execute(SELECT_SQLITE, (since,)).fetchall()
+        return [from_db(r) for r in rows]
 
     def _execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
         try:
