@@ -58,8 +58,11 @@ def _adapter(
         slack.require(http=args.http)
         port = args.port or DEFAULT_SLACK_PORT
         claims = _shared_claims(env)
+        from bot.console.mount import slack_mount
+
+        mount = slack_mount(env, service, http=args.http)  # KUBEBOT_CONSOLE_PATH: the console beside it
         return lambda on_ready: run_slack(
-            service, slack, http=args.http, port=port, on_ready=on_ready, claims=claims
+            service, slack, http=args.http, port=port, on_ready=on_ready, claims=claims, mount=mount
         )
     from bot.adapters.discord.config import DiscordSettings
     from bot.adapters.discord.runner import run_discord

@@ -74,9 +74,10 @@ def build_app(console: Console) -> web.Application:
 
     settings = console.settings
 
-    def login_page(request: web.Request, error: str, status: int) -> web.Response:
-        target = auth.safe_next(request.path_qs if request.method == "GET" else "", settings.prefix)
-        return console.render("login.html", status=status, error=error, next=target)
+    def login_page(request: web.Request, error: str, status: int, target: str) -> web.Response:
+        return console.render(
+            "login.html", status=status, error=error, next=auth.safe_next(target, settings.prefix)
+        )
 
     app = web.Application(middlewares=auth.middlewares(settings, login_page), client_max_size=64 * 1024)
     app[CONSOLE] = console
@@ -91,7 +92,7 @@ def build_app(console: Console) -> web.Application:
     async def get_login(request: web.Request) -> web.Response:
         if settings.token is None:
             raise web.HTTPFound(settings.prefix + "/")
-        return login_page(request, "", 200)
+        return login_page(request, "", 200, request.query.get("next", ""))
 
     async def post_login(request: web.Request) -> web.StreamResponse:
         return await auth.login(request, settings, login_page)

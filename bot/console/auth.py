@@ -29,7 +29,7 @@ SESSION_SECONDS = 12 * 3600
 MAX_FORM_BYTES = 4096
 PUBLIC_PATHS = ("/login", "/healthz", "/static/console.css")
 
-LoginPage = Callable[[web.Request, str, int], web.Response]
+LoginPage = Callable[[web.Request, str, int, str], web.Response]  # request, error, status, next
 
 SECURITY_HEADERS = {
     # no scripts at all; styles and images only from the console itself; forms only post here
@@ -122,7 +122,7 @@ def middlewares(settings: ConsoleSettings, login_page: LoginPage) -> list[Middle
             return await handler(request)
         if request.headers.get("Authorization"):
             log.info("event=console_unauthorized reason=bad_bearer path=%s", request.path[:80])
-        response = login_page(request, "", 401)
+        response = login_page(request, "", 401, request.path_qs if request.method == "GET" else "")
         response.headers["WWW-Authenticate"] = 'Bearer realm="kubebot console"'
         return response
 
@@ -141,7 +141,7 @@ async def login(request: web.Request, settings: ConsoleSettings, login_page: Log
     target = safe_next(str(form.get("next", "")), settings.prefix)
     if not hmac.compare_digest(given.encode(), token.encode()):
         log.info("event=console_login_failed")
-        return login_page(request, "That token is not right.", 401)
+        return login_page(request, "That token is not right.", 401, target)
     log.info("event=console_login")
     response = web.Response(status=303, headers={"Location": target})
     response.set_cookie(

@@ -85,7 +85,7 @@ def suggestion_id(question: str, entry_id: str | None) -> str:
 def snippet(path: str, entry_id: str, questions: Sequence[str]) -> str:
     """The YAML to add: the entry's id and the new questions under its `questions:`."""
     items = yaml.safe_dump(list(questions), allow_unicode=True, width=10_000, default_flow_style=False)
-    lines = [f"# {path}", f"- id: {entry_id}", "  questions:", "    # ...the questions it has, then:"]
+    lines = [f"# {path}", f"- id: {entry_id}", "  questions:", "    # ...after the ones it has:"]
     lines += ["    " + line for line in items.splitlines()]
     return "\n".join(lines)
 

@@ -52,3 +52,10 @@ async def served(console: Console) -> AsyncIterator[tuple[aiohttp.ClientSession,
             yield session, f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.console.browser import SHOTS, TAKEN
+
+    if TAKEN:
+        terminalreporter.write_line(f"console screenshots: {len(TAKEN)} pages in {SHOTS}")

@@ -32,8 +32,12 @@ DRAIN_SECONDS = 10.0
 _BAD_TOKEN = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"})
 
 
-def build_web_app(app: AsyncApp, path: str = EVENTS_PATH) -> web.Application:
-    """An aiohttp application serving the bolt app at `path` through bolt's aiohttp adapter."""
+def build_web_app(
+    app: AsyncApp, path: str = EVENTS_PATH, *, mount: Callable[[web.Application], None] | None = None
+) -> web.Application:
+    """An aiohttp application serving the bolt app at `path` through bolt's aiohttp adapter.
+
+    `mount` may add more routes next to it (the maintainer console, `bot.console.mount`)."""
 
     async def events(request: web.Request) -> web.StreamResponse:
         response = await app.async_dispatch(await to_bolt_request(request))
@@ -41,6 +45,8 @@ def build_web_app(app: AsyncApp, path: str = EVENTS_PATH) -> web.Application:
 
     web_app = web.Application()
     web_app.router.add_post(path, events)
+    if mount is not None:
+        mount(web_app)
     return web_app
 
 
@@ -53,6 +59,7 @@ async def run_slack(
     host: str = "0.0.0.0",
     on_ready: Callable[[], None] | None = None,
     claims: Claims | None = None,
+    mount: Callable[[web.Application], None] | None = None,
 ) -> None:
     """Serve Slack until cancelled. Raises ConfigError for missing or rejected tokens.
 
@@ -68,7 +75,7 @@ async def run_slack(
         app = build_app(service, settings, client, background=background, claims=claims)
         try:
             if http:
-                await _serve_http(app, host, port, ready)
+                await _serve_http(app, host, port, ready, mount)
             else:
                 await _serve_socket_mode(app, client, settings, ready)
         finally:
@@ -78,8 +85,14 @@ async def run_slack(
             log.info("event=slack_stopped")
 
 
-async def _serve_http(app: AsyncApp, host: str, port: int, ready: Callable[[], None]) -> None:
-    runner = web.AppRunner(build_web_app(app), access_log=None)
+async def _serve_http(
+    app: AsyncApp,
+    host: str,
+    port: int,
+    ready: Callable[[], None],
+    mount: Callable[[web.Application], None] | None = None,
+) -> None:
+    runner = web.AppRunner(build_web_app(app, mount=mount), access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
