@@ -127,10 +127,11 @@ def _answer(reply: Reply, controls: Controls) -> Body:
     if not controls.related:
         return blocks, []
     others = _pick_buttons(reply, PickKind.NOT_THIS, prefix="Not this? ")  # answered with alternatives
-    buttons = others + _entry_buttons(reply.see_also)
-    if buttons:
-        blocks.append(context("*Not this?* Try one of these · *See also*" if others else "*See also*"))
-    return blocks, buttons
+    related = _entry_buttons(reply.see_also)
+    labels = (["*Not this?* Try one of these"] if others else []) + (["*See also*"] if related else [])
+    if labels:
+        blocks.append(context(" · ".join(labels)))
+    return blocks, others + related
 
 
 def _tour(reply: Reply, controls: Controls) -> Body:
