@@ -192,9 +192,19 @@ def cmd_kb_calibrate(args: argparse.Namespace, settings: CoreSettings, out: Text
 
 
 def cmd_serve(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> int:
+    if args.platform == "console":
+        from bot.console.server import serve_console
+
+        return serve_console(args, settings)
     from bot.runtime import serve
 
     return serve(args.platform, args, settings)
+
+
+def cmd_kb_suggest(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> int:
+    from bot.console.suggest_cli import run_suggest
+
+    return run_suggest(args, settings, build_service(_kb_dir(args.kb, settings)), out)
 
 
 def cmd_cluster(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> int:
@@ -269,11 +279,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="where to write it (default: calibration.json in the knowledge base)")
     p.set_defaults(func=cmd_kb_calibrate)
 
-    p = sub.add_parser("serve", help="run the bot on a chat platform")
+    p = kb.add_parser(
+        "suggest", help="alternate questions from what people asked; --apply writes them into the KB files"
+    )
     kb_option(p)
-    p.add_argument("platform", choices=["slack", "discord"])
+    p.add_argument("--since", default="30d", help="period, e.g. 7d, 4w (default 30d)")
+    p.add_argument("--apply", action="store_true", help="write the 'new' suggestions (or those --only names)")
+    p.add_argument("--only", action="append", metavar="ID", help="apply only this suggestion id (repeatable)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_kb_suggest)
+
+    p = sub.add_parser("serve", help="run the bot on a chat platform, or the maintainer console")
+    kb_option(p)
+    p.add_argument("platform", choices=["slack", "discord", "console"])
     p.add_argument("--http", action="store_true", help="Slack: HTTP (Events API) mode instead of Socket Mode")
-    p.add_argument("--port", type=int, default=None, help="Slack HTTP mode port (default 3000)")
+    p.add_argument(
+        "--port", type=int, default=None, help="Slack HTTP port (default 3000), console port (default 8090)"
+    )
+    p.add_argument(
+        "--host", default=None, help="console: address to listen on (default 127.0.0.1; others need a token)"
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("cluster", help="read-only look at the cluster: pods, deployments, ..., why NAME")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
@@ -360,7 +360,11 @@ class Matcher:
 
     def match(self, text: str) -> MatchResult:
         """Rank, then decide the band (`bot.decision`)."""
-        return self.calibration.decide(self.evidence(text), self._thresholds)
+        return self.decide(self.evidence(text))
+
+    def decide(self, evidence: Sequence[Evidence]) -> MatchResult:
+        """The band for ranked evidence (from `evidence`), with this matcher's thresholds."""
+        return self.calibration.decide(evidence, self._thresholds)
 
     def complete(self, prefix: str, limit: int = 25) -> list[Candidate]:
         """Autocomplete: entries whose title or questions fit what the user has typed so far."""

@@ -116,6 +116,14 @@ class ChannelType(enum.Enum):
     CONSOLE = "console"
 
 
+class PickKind(enum.Enum):
+    """How a user chose an entry for their question: the signal behind suggested alternates."""
+
+    DID_YOU_MEAN = "did_you_mean"  # a did-you-mean button
+    NOT_THIS = "not_this"  # a "Not this?" alternative under an answer
+    HELPFUL = "helpful"  # 👍 on the answer the bot gave
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
     """Who asked: a platform user id and the roles/groups the platform reports (for allowlists)."""

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from bot.models import Band, ChannelType, ClusterReport, Message, Platform
+from bot.models import Band, ChannelType, ClusterReport, Message, PickKind, Platform
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +36,25 @@ class FeedbackRecord:
     question: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class PickRecord:
+    """A user chose `entry_id` for `question` (a button or a 👍). Never a user id."""
+
+    question: str
+    entry_id: str
+    kind: PickKind
+    platform: Platform
+    channel_type: ChannelType
+
+
 class Recorder(Protocol):
-    """Where questions and feedback go. Must never raise and never block an answer."""
+    """Where questions, feedback and picks go. Must never raise and never block an answer."""
 
     def record_question(self, record: QuestionRecord) -> None: ...
 
     def record_feedback(self, record: FeedbackRecord) -> None: ...
+
+    def record_pick(self, record: PickRecord) -> None: ...
 
 
 class NullRecorder:
@@ -49,6 +62,9 @@ class NullRecorder:
         return None
 
     def record_feedback(self, record: FeedbackRecord) -> None:
+        return None
+
+    def record_pick(self, record: PickRecord) -> None:
         return None
 
 

@@ -82,6 +82,9 @@ def _adapter(platform: str, service: QAService, args: argparse.Namespace, env: d
         port = args.port or DEFAULT_SLACK_PORT
         host = BackgroundSettings.from_env(env).http_host  # KUBEBOT_HTTP_HOST, for both ports
         claims = _shared_claims(env)
+        from bot.console.mount import slack_mount
+
+        mount = slack_mount(env, service, http=args.http)  # KUBEBOT_CONSOLE_PATH: the console beside it
         pending = _reply_outbox(env)
         return lambda on_ready, stop: run_slack(
             service,
@@ -93,6 +96,7 @@ def _adapter(platform: str, service: QAService, args: argparse.Namespace, env: d
             claims=claims,
             stop=stop,
             pending=pending,
+            mount=mount,
         )
     from bot.adapters.discord.config import DiscordSettings
     from bot.adapters.discord.runner import run_discord

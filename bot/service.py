@@ -11,11 +11,19 @@ from dataclasses import dataclass, replace
 
 from bot import render
 from bot.commands import Ask, Help, Learn, Topics, parse_command
-from bot.decision import for_knowledge_base
+from bot.decision import Evidence, for_knowledge_base
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher, MatchSettings
-from bot.models import Band, Entry, Message, Reply, ReplyKind, TopicGroup, TourStep
-from bot.ports import ClusterGateway, ClusterQuery, FeedbackRecord, NullRecorder, QuestionRecord, Recorder
+from bot.models import Band, Entry, MatchResult, Message, PickKind, Reply, ReplyKind, TopicGroup, TourStep
+from bot.ports import (
+    ClusterGateway,
+    ClusterQuery,
+    FeedbackRecord,
+    NullRecorder,
+    PickRecord,
+    QuestionRecord,
+    Recorder,
+)
 from bot.text import MAX_QUESTION_CHARS, clean_input, gist
 
 log = logging.getLogger("kubebot.service")
@@ -45,6 +53,17 @@ class Snapshot:
         topics = tuple(TopicGroup(tag, tuple((e.id, e.title) for e in es)) for tag, es in by_tag.items())
         top_tags = tuple(sorted(by_tag, key=lambda t: -len(by_tag[t])))
         return cls(kb, matcher, topics, top_tags)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A question as the service decided it: the cleaned text, the snapshot that decided, the
+    ranked evidence and the matcher's verdict (None for an empty question)."""
+
+    question: str
+    snapshot: Snapshot
+    evidence: tuple[Evidence, ...]
+    result: MatchResult | None
 
 
 class KnowledgeHolder:
@@ -99,10 +118,24 @@ class QAService:
     def answer(self, text: str, message: Message | None = None) -> Reply:
         """Answer a question from the knowledge base (no commands), and record it."""
         started = time.perf_counter()
+        decision = self.decide(text)
+        reply = self.reply_for(decision)
+        if message is not None and decision.question:
+            self._record(reply, message, time.perf_counter() - started)
+        return reply
+
+    def decide(self, text: str) -> Decision:
+        """What the matcher found for a question and the band it chose: the evidence behind
+        `answer` (the console's "Try a question" shows it)."""
         cleaned = clean_input(text)
-        question = cleaned[:MAX_QUESTION_CHARS]  # what the reply and the record keep
         snap = self.holder.current
-        result = snap.matcher.match(cleaned) if cleaned else None
+        evidence = tuple(snap.matcher.evidence(cleaned)) if cleaned else ()
+        result = snap.matcher.decide(evidence) if cleaned else None
+        return Decision(cleaned[:MAX_QUESTION_CHARS], snap, evidence, result)
+
+    def reply_for(self, decision: Decision) -> Reply:
+        """The reply for a decision (nothing is recorded)."""
+        question, snap, result = decision.question, decision.snapshot, decision.result
         if result is None or result.band is Band.DECLINED or result.best is None:
             reply = Reply(
                 ReplyKind.DECLINE,
@@ -129,8 +162,6 @@ class QAService:
                 confidence=result.confidence,
                 suggestions=result.candidates,
             )
-        if message is not None and question:
-            self._record(reply, message, time.perf_counter() - started)
         return reply
 
     def entry(self, entry_id: str) -> Reply:
@@ -180,6 +211,22 @@ class QAService:
                 entry_id, helpful, message.platform, message.channel_type, clean_input(message.text)
             )
         )
+        # 👍 on an answer confirms the entry for that question (a tour step's "question" is its path id)
+        if helpful and entry_id and message.text not in self.holder.current.kb.paths:
+            self.pick(entry_id, PickKind.HELPFUL, message)
+
+    def pick(self, entry_id: str, kind: PickKind, message: Message) -> None:
+        """Record that a user chose `entry_id` for the question in `message` (a did-you-mean or
+        "Not this?" button, or 👍): the console's suggested alternates come from these. Never raises."""
+        question = " ".join(clean_input(message.text)[:MAX_QUESTION_CHARS].split())
+        if not question or entry_id not in self.holder.current.kb.entries:
+            return
+        try:
+            self.recorder.record_pick(
+                PickRecord(question, entry_id, kind, message.platform, message.channel_type)
+            )
+        except Exception:  # recording must never cost a click
+            log.exception("event=record_pick_failed")
 
     async def cluster_reply(self, query: ClusterQuery, message: Message) -> Reply:
         assert self.cluster is not None

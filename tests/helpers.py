@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.ports import FeedbackRecord, QuestionRecord
+from bot.ports import FeedbackRecord, PickRecord, QuestionRecord
 
 
 class MemoryRecorder:
@@ -15,12 +15,16 @@ class MemoryRecorder:
     def __init__(self) -> None:
         self.questions: list[QuestionRecord] = []
         self.feedback: list[FeedbackRecord] = []
+        self.picks: list[PickRecord] = []
 
     def record_question(self, record: QuestionRecord) -> None:
         self.questions.append(record)
 
     def record_feedback(self, record: FeedbackRecord) -> None:
         self.feedback.append(record)
+
+    def record_pick(self, record: PickRecord) -> None:
+        self.picks.append(record)
 
 
 async def serve_on_loopback(app: web.Application, **runner_options: Any) -> tuple[web.AppRunner, int]:

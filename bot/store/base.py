@@ -15,12 +15,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.ports import FeedbackRecord, QuestionRecord
 from bot.text import normalize_basic
 
 log = logging.getLogger("kubebot.store")
+
+if TYPE_CHECKING:
+    from bot.store.picks import PickRow
 
 STORE_MODES = ("full", "hash", "off")
 
@@ -69,6 +72,12 @@ class Store(Protocol):
     def questions_since(self, since: float) -> list[QuestionRow]: ...
 
     def feedback_since(self, since: float) -> list[FeedbackRow]: ...
+
+    def write_picks(self, picks: Sequence[PickRow]) -> None:
+        """Insert picks (bot.store.picks) in one transaction."""
+        ...
+
+    def picks_since(self, since: float) -> list[PickRow]: ...
 
     def schema_version(self) -> int: ...
 

@@ -114,6 +114,36 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX kubebot_outbox_due ON kubebot_outbox (state, next_at)",
         ),
     ),
+    Migration(
+        4,
+        "picks: the entry a user chose for a question (did-you-mean, Not this?, 👍)",
+        sqlite=(
+            """CREATE TABLE kubebot_picks (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                picked_at REAL NOT NULL,
+                entry_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                platform TEXT NOT NULL,
+                channel_type TEXT NOT NULL,
+                question TEXT,
+                question_hash TEXT
+            )""",
+            "CREATE INDEX kubebot_picks_picked_at ON kubebot_picks (picked_at)",
+        ),
+        postgres=(
+            """CREATE TABLE kubebot_picks (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                picked_at TIMESTAMPTZ NOT NULL,
+                entry_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                platform TEXT NOT NULL,
+                channel_type TEXT NOT NULL,
+                question TEXT,
+                question_hash TEXT
+            )""",
+            "CREATE INDEX kubebot_picks_picked_at ON kubebot_picks (picked_at)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

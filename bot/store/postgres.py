@@ -22,6 +22,7 @@ from bot.store.base import (
     redact_url,
 )
 from bot.store.migrations import LATEST_VERSION, SCHEMA_TABLE_POSTGRES, pending
+from bot.store.picks import INSERT_POSTGRES, SELECT_POSTGRES, PickRow, from_db
 
 if TYPE_CHECKING:
     import psycopg
@@ -151,6 +152,16 @@ class PostgresStore:
             (since,),
         )
         return [FeedbackRow(float(r[0]), r[1], bool(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+
+    def write_picks(self, picks: Sequence[PickRow]) -> None:
+        if picks:
+            self.run(
+                "write to",
+                lambda conn: conn.cursor().executemany(INSERT_POSTGRES, [astuple(p) for p in picks]),
+            )
+
+    def picks_since(self, since: float) -> list[PickRow]:
+        return [from_db(r) for r in self._query(SELECT_POSTGRES, (since,))]
 
     def _query(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         with self._lock:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.metrics import METRICS, Metrics, count_feedback, observe_question
-from bot.ports import FeedbackRecord, QuestionRecord, Recorder
+from bot.ports import FeedbackRecord, PickRecord, QuestionRecord, Recorder
 from bot.store.base import (
     FeedbackRow,
     QuestionRow,
@@ -29,11 +29,12 @@ from bot.store.base import (
     question_row,
     redact_url,
 )
+from bot.store.picks import PickRow, pick_row
 
 log = logging.getLogger("kubebot.store")
 
 _STOP: Final = object()
-Item = QuestionRow | FeedbackRow
+Item = QuestionRow | FeedbackRow | PickRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,9 @@ class StoreRecorder:
 
     def record_feedback(self, record: FeedbackRecord) -> None:
         self._offer(lambda: feedback_row(record, self._mode, self._clock()))
+
+    def record_pick(self, record: PickRecord) -> None:
+        self._offer(lambda: pick_row(record, self._mode, self._clock()))
 
     def _offer(self, make: Callable[[], Item]) -> None:
         try:
@@ -198,9 +202,10 @@ class StoreRecorder:
     def _write(self, batch: list[object]) -> None:
         questions = [i for i in batch if isinstance(i, QuestionRow)]
         feedback = [i for i in batch if isinstance(i, FeedbackRow)]
+        picks = [i for i in batch if isinstance(i, PickRow)]
         rejected: int | None = None
         try:
-            rejected = self._try_write(questions, feedback)
+            rejected = self._try_write(questions, feedback, picks)
         except Exception as exc:  # a bug must not kill the writer thread, nor hide as "store up"
             log.exception("event=store_write_bug")
             self._mark_down(f"{type(exc).__name__}: {exc}")
@@ -214,22 +219,29 @@ class StoreRecorder:
             self._pending -= len(batch)
             self._idle.notify_all()
 
-    def _try_write(self, questions: list[QuestionRow], feedback: list[FeedbackRow]) -> int | None:
-        """How many rows the store refused (the others are written), or None: nothing written."""
+    def _try_write(
+        self, questions: list[QuestionRow], feedback: list[FeedbackRow], picks: list[PickRow]
+    ) -> int | None:
+        """How many rows were not stored (refused, or picks that failed after the questions went
+        in), or None: nothing was written."""
+        rejected: int | None = None  # set once questions and feedback are in: a retry must not repeat them
         for attempt in (1, 2):  # a second try with a fresh connection (a restarted server, say)
             store = self._open()
             if store is None:
-                return None
+                break
             try:
-                rejected = store.write(questions, feedback)
+                if rejected is None:
+                    rejected = int(store.write(questions, feedback) or 0)
+                if picks:
+                    store.write_picks(picks)
             except Exception as exc:  # StoreError, or any driver error that escaped the store
                 self._close_store()
                 if attempt == 2:
                     self._mark_down(_reason(exc))
                 continue
             self._mark_up()
-            return int(rejected or 0)
-        return None
+            return rejected
+        return None if rejected is None else rejected + len(picks)
 
     def _open(self) -> Store | None:
         if self._store is not None:
@@ -323,3 +335,6 @@ class MetricsRecorder:
         except Exception:  # pragma: no cover
             log.exception("event=metrics_failed")
         self.inner.record_feedback(record)
+
+    def record_pick(self, record: PickRecord) -> None:
+        self.inner.record_pick(record)

@@ -35,6 +35,7 @@ TOP_ENTRIES = 10
 EXAMPLES_SHOWN = 4
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _SINCE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+ANSWERING = ("answered", "answered_with_alternatives")  # the bands that reply with an entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ def build_report(
         entry = entries.get(entry_id)
         return entry.title if entry else ""
 
-    asked = Counter(q.entry_id for q in questions if q.band == "answered" and q.entry_id)
+    asked = Counter(q.entry_id for q in questions if q.band in ANSWERING and q.entry_id)
     most_asked = tuple(
         EntryStat(i, title(i), count=n) for i, n in sorted(asked.items(), key=lambda kv: (-kv[1], kv[0]))
     )
@@ -129,7 +130,7 @@ def build_report(
     rated.sort(key=lambda s: (s.helpful / (s.helpful + s.unhelpful), -s.unhelpful, s.entry_id))
     totals = Totals(
         questions=len(questions),
-        answered=bands["answered"],
+        answered=bands["answered"] + bands["answered_with_alternatives"],
         suggested=bands["suggested"],
         declined=bands["declined"],
         declined_without_text=sum(1 for q in declined if not q.text and not q.text_hash),

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from bot.store.base import FeedbackRow, QuestionRow, StoreError, is_row_error, log_rejected
 from bot.store.migrations import LATEST_VERSION, SCHEMA_TABLE_SQLITE, pending
+from bot.store.picks import INSERT_SQLITE, SELECT_SQLITE, PickRow, from_db
 from bot.store.sqlite_setup import retry_locked, setup_lock
 
 log = logging.getLogger("kubebot.store")
@@ -203,6 +204,15 @@ class SQLiteStore:
                 (since,),
             ).fetchall()
         return [FeedbackRow(float(r[0]), r[1], bool(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+
+    def write_picks(self, picks: Sequence[PickRow]) -> None:
+        if picks:
+            self.run("write to", lambda conn: conn.executemany(INSERT_SQLITE, [astuple(p) for p in picks]))
+
+    def picks_since(self, since: float) -> list[PickRow]:
+        with self._lock:
+            rows = self._execute(SELECT_SQLITE, (since,)).fetchall()
+        return [from_db(r) for r in rows]
 
     def _execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
         try:

@@ -22,6 +22,8 @@ def test_wheel_ships_the_knowledge_base_and_finds_it(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "bot/knowledge_data/paths.yaml" in names
     assert sum(n.startswith("bot/knowledge_data/") and n.endswith(".yaml") for n in names) >= 20
+    # the console's templates and stylesheet are package data, served from the installed copy
+    assert {"bot/console/templates/base.html", "bot/console/static/console.css"} <= set(names)
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from bot.models import Band, ChannelType, Message, Platform, ReplyKind
-from bot.ports import FeedbackRecord, QuestionRecord
-from bot.service import QAService
+from bot.models import Band, ChannelType, Message, PickKind, Platform, ReplyKind
+from bot.ports import FeedbackRecord, PickRecord, QuestionRecord
+from bot.service import KnowledgeHolder, QAService, Snapshot
 from tests.helpers import MemoryRecorder
 
 
@@ -73,3 +73,34 @@ def test_answer_carries_other_candidates_as_suggestions(fixture_service: QAServi
     reply = fixture_service.answer("container vs vm")
     assert reply.entry is not None and reply.entry.id == "container"
     assert all(s.entry_id != "container" for s in reply.suggestions)
+
+
+def test_picks_are_recorded_for_buttons_and_thumbs_up_only(fixture_kb) -> None:  # type: ignore[no-untyped-def]
+    recorder = MemoryRecorder()
+    service = QAService(KnowledgeHolder(Snapshot.build(fixture_kb)), recorder=recorder)
+    service.pick("pod", PickKind.DID_YOU_MEAN, msg("  pods   keep dying "))
+    service.feedback("pod", True, msg("what is a pod"))  # 👍 on an answer confirms the entry
+    service.feedback("pod", False, msg("what is a pod"))  # 👎 is no pick
+    service.feedback(None, True, msg("banana bread"))  # 👍 on a decline names no entry
+    service.feedback("vms-old-way", True, msg("onboarding"))  # 👍 on a tour step: its path id
+    service.pick("no-such-entry", PickKind.NOT_THIS, msg("x"))
+    service.pick("pod", PickKind.NOT_THIS, msg("   "))
+    assert recorder.picks == [
+        PickRecord("pods keep dying", "pod", PickKind.DID_YOU_MEAN, Platform.SLACK, ChannelType.DIRECT),
+        PickRecord("what is a pod", "pod", PickKind.HELPFUL, Platform.SLACK, ChannelType.DIRECT),
+    ]
+
+
+def test_a_broken_recorder_never_costs_a_click(fixture_kb) -> None:  # type: ignore[no-untyped-def]
+    service = QAService(KnowledgeHolder(Snapshot.build(fixture_kb)), recorder=BrokenRecorder())
+    service.pick("pod", PickKind.DID_YOU_MEAN, msg("pods keep dying"))  # BrokenRecorder has no record_pick
+
+
+def test_decide_is_what_answer_replies(fixture_service: QAService) -> None:
+    for text in ("what is a pod", "pods keep dying", "banana bread", "", "my pod restarts <script>"):
+        decision = fixture_service.decide(text)
+        reply = fixture_service.answer(text)
+        assert fixture_service.reply_for(decision) == reply
+        if decision.result is not None:
+            assert decision.result == decision.snapshot.matcher.match(decision.question)
+            assert reply.band is decision.result.band or reply.band is Band.DECLINED

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.models import ChannelType, Platform
-from bot.ports import FeedbackRecord
+from bot.models import ChannelType, PickKind, Platform
+from bot.ports import FeedbackRecord, PickRecord
 from tests.discord import discord_payloads as p
 from tests.discord.conftest import start_bot
 from tests.discord.discord_checks import assert_message_within_limits, assert_no_pings, button, custom_ids
@@ -46,13 +46,17 @@ async def test_see_also_button_shows_the_entry(bot, fake):
     assert "kb:share" in custom_ids(body["data"])
 
 
-async def test_did_you_mean_button_shows_the_candidate(unsure_bot, fake, unsure_service):
+async def test_did_you_mean_button_shows_the_candidate(unsure_bot, fake, unsure_service, recorder):
     bot, service = unsure_bot, unsure_service
     question = "what runs my containers"
     first = service.answer(question).suggestions[0]
     message = await command_message(bot, fake, p.command("ask", question=question))
-    body = await click(bot, fake, f"kb:entry:{first.entry_id}", message)
+    body = await click(bot, fake, f"kb:pick:d:{first.entry_id}:{question}", message)
     assert body["data"]["embeds"][0]["title"] == first.title
+    # the click is recorded as a pick: the entry this question was after
+    assert recorder.picks == [
+        PickRecord(question, first.entry_id, PickKind.DID_YOU_MEAN, Platform.DISCORD, ChannelType.COMMAND)
+    ]
 
 
 async def test_feedback_is_recorded_with_the_question(bot, fake, recorder):

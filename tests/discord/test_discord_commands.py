@@ -133,8 +133,9 @@ async def test_ask_vague_question_offers_did_you_mean_buttons(unsure_bot, fake, 
     expected = service.answer(question)
     assert expected.suggestions, "fixture question should produce did-you-mean candidates"
     data = await answer_after_defer(bot, fake, p.command("ask", question=question))
-    entry_ids = [i for i in custom_ids(data) if i.startswith("kb:entry:")]
-    assert entry_ids == [f"kb:entry:{c.entry_id}" for c in expected.suggestions][: len(entry_ids)]
+    entry_ids = [i for i in custom_ids(data) if i.startswith("kb:pick:d:")]
+    offered = [f"kb:pick:d:{c.entry_id}:{question}" for c in expected.suggestions]
+    assert entry_ids == offered[: len(entry_ids)]
     assert entry_ids
 
 

@@ -12,7 +12,7 @@ from bot.adapters.discord import ids
 from bot.adapters.discord.delivery import make_view
 from bot.adapters.discord.limits import CUT_NOTE, MAX_MESSAGES, Doc, pack, split_text, was_cut
 from bot.adapters.discord.render import Part, render_reply
-from bot.models import Band, Candidate, ClusterReport, Entry, Reply, ReplyKind, Tip
+from bot.models import Band, Candidate, ClusterReport, Entry, PickKind, Reply, ReplyKind, Tip
 from tests.discord.discord_checks import assert_message_within_limits, text_of
 
 WORDS = ["pod", "node", "kubelet", "`kubectl`", "*replica*", "_label_", "selector:", "\\", "mesh"]
@@ -142,7 +142,7 @@ def test_user_text_is_escaped_where_echoed() -> None:
     description = part.embeds[0].description or ""
     assert "@\u200beveryone" in description and "\\*\\*bold\\*\\*" in description
     assert "<@\u200b123456789012345678>" in description and "\\`code\\`" in description
-    assert [b.custom_id for b in part.buttons] == ["kb:entry:pod"]
+    assert [b.custom_id for b in part.buttons] == [f"kb:pick:d:pod:{question}"]  # an id, never shown
 
 
 def test_cluster_error_is_escaped() -> None:
@@ -194,3 +194,41 @@ def test_feedback_ids_fit_and_parse(question: str, helpful: bool, entry_id: str 
     assert isinstance(action, ids.Feedback)
     assert (action.entry_id, action.helpful) == (entry_id, helpful)
     assert " ".join(question.split()).startswith(action.question)
+
+
+@given(st.text(max_size=300), st.sampled_from([PickKind.DID_YOU_MEAN, PickKind.NOT_THIS]))
+def test_pick_ids_fit_parse_and_mark_a_cut_question(question: str, kind: PickKind) -> None:
+    custom_id = ids.pick(kind, "pod", question)
+    assert custom_id is not None and len(custom_id) <= 100
+    action = ids.parse(custom_id)
+    assert isinstance(action, ids.Pick) and (action.entry_id, action.kind) == ("pod", kind)
+    words = " ".join(question.split())
+    if action.question.endswith("…") and not words.endswith("…"):  # cut to fit: a prefix, marked
+        assert words.startswith(action.question[:-1]) and len(words) > len(action.question) - 1
+    else:
+        assert action.question == words
+
+
+def test_a_long_question_is_cut_at_a_word() -> None:
+    custom_id = ids.pick(PickKind.NOT_THIS, "crashloopbackoff", "why does my pod " + "restart again " * 10)
+    action = ids.parse(custom_id or "")
+    assert isinstance(action, ids.Pick) and action.kind is PickKind.NOT_THIS
+    assert action.question.endswith("again…") or action.question.endswith("restart…")
+    assert ids.parse("kb:pick:x:pod:q") is None and ids.pick(PickKind.HELPFUL, "pod") is None
+
+
+def test_not_this_alternatives_are_pick_buttons_under_an_answer() -> None:
+    entry = Entry("pod", "What is a Pod?", ("what is a pod",) * 3, "answer", ("https://kubernetes.io/",))
+    reply = Reply(
+        ReplyKind.ANSWER,
+        "pods keep dying",
+        "x",
+        Band.ANSWERED_WITH_ALTERNATIVES,
+        entry=entry,
+        suggestions=(Candidate("crashloopbackoff", "CrashLoopBackOff", 0.3),),
+        see_also=(("node", "What is a Node?"),),
+    )
+    (part,) = render_reply(reply)
+    by_id = {b.custom_id: b.label for b in part.buttons}
+    assert by_id["kb:pick:n:crashloopbackoff:pods keep dying"] == "Not this? CrashLoopBackOff"
+    assert "kb:entry:node" in by_id

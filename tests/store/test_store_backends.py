@@ -76,8 +76,9 @@ def test_an_old_database_is_migrated_in_place(store_url: str) -> None:
 
     new = _open(store_url, migrate_to=LATEST_VERSION)
     try:
-        assert new.schema_version() == LATEST_VERSION == 3
+        assert new.schema_version() == LATEST_VERSION == 4
         assert {"kubebot_questions_asked_at", "kubebot_feedback_given_at"} <= _indexes(new)
+        assert "kubebot_picks_picked_at" in _indexes(new)
         assert new.questions_since(0) == [q(NOW)]
         assert len(new.feedback_since(0)) == 1
     finally:

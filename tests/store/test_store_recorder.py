@@ -55,7 +55,13 @@ def test_questions_and_feedback_reach_the_store(service: QAService, store_url: s
         ("pod", True, "discord", "command", "what is a pod"),
         (None, False, "slack", "direct", "how do i set up istio"),
     ]
-    assert recorder.written == 4 and recorder.dropped == 0
+    store = open_store(store_url)
+    try:  # the 👍 on an answer is also a pick: that entry was right for that question
+        picks = [(p.question, p.entry_id, p.kind, p.platform, p.channel_type) for p in store.picks_since(0)]
+    finally:
+        store.close()
+    assert picks == [("what is a pod", "pod", "helpful", "discord", "command")]
+    assert recorder.written == 5 and recorder.dropped == 0
 
 
 @pytest.mark.parametrize("mode", ["hash", "off"])

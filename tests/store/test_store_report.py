@@ -11,9 +11,10 @@ import pytest
 
 from bot.cli import load_snapshot, main
 from bot.config import ConfigError
+from bot.service import Snapshot
 from bot.store.base import FeedbackRow, QuestionRow, open_store, question_hash
 from bot.store.clusters import cluster_questions, similarity
-from bot.store.report import parse_since
+from bot.store.report import build_report, parse_since
 from bot.text import normalize_basic
 
 FIXTURE_KB = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
@@ -191,3 +192,12 @@ def test_an_unreachable_postgres_is_exit_2(
     assert main(["report", "--kb", str(FIXTURE_KB)], out=io.StringIO()) == 2
     err = capsys.readouterr().err
     assert "cannot read the store" in err and "hunter2" not in err
+
+
+def test_answers_with_alternatives_count_as_answered_and_asked(shipped_snapshot: Snapshot) -> None:
+    now = time.time()
+    rows = [QuestionRow(now, "slack", "channel", "answered_with_alternatives", "pod", 0.6, "pods?")] * 3
+    rows += [QuestionRow(now, "slack", "channel", "answered", "node", 0.9, "what is a node")]
+    report = build_report(rows, [], shipped_snapshot, since="1d", start=now - 86400, end=now)
+    assert report.totals.answered == 4
+    assert [(s.entry_id, s.count) for s in report.most_asked] == [("pod", 3), ("node", 1)]

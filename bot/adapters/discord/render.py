@@ -24,7 +24,7 @@ from bot.adapters.discord.limits import (
     pack,
     truncate,
 )
-from bot.models import ClusterReport, Entry, Reply, ReplyKind, TourStep
+from bot.models import ClusterReport, Entry, PickKind, Reply, ReplyKind, TourStep
 
 GREEN, YELLOW, GREY, BLURPLE, BLUE, RED = 0x2ECC71, 0xF1C40F, 0x95A5A6, 0x5865F2, 0x3498DB, 0xE74C3C
 MAX_ENTRY_BUTTONS = (ROWS - 1) * BUTTONS_PER_ROW  # row 0 is for feedback / navigation / share
@@ -90,6 +90,16 @@ def _rows(
 
 def _entry_buttons(pairs: Iterable[tuple[str, str]], style: discord.ButtonStyle) -> list[ButtonSpec | None]:
     return [_button(title, ids.entry(entry_id), style=style) for entry_id, title in pairs]
+
+
+def _pick_buttons(
+    reply: Reply, kind: PickKind, style: discord.ButtonStyle, prefix: str = ""
+) -> list[ButtonSpec | None]:
+    """The offered entries (did-you-mean, or an answer's alternatives) as buttons that record the pick."""
+    return [
+        _button(prefix + c.title, ids.pick(kind, c.entry_id, reply.question), style=style)
+        for c in reply.suggestions
+    ]
 
 
 def _feedback(entry_id: str | None, question: str) -> list[ButtonSpec | None]:
@@ -195,7 +205,10 @@ def render_reply(reply: Reply, *, share: bool = False) -> tuple[Part, ...]:
         footer = entry.id if reply.confidence >= 0.995 else f"{entry.id} · {reply.confidence:.0%} match"
         buttons = _rows(
             [*_feedback(entry.id, reply.question), _share(share)],
-            _entry_buttons(reply.see_also, discord.ButtonStyle.secondary),
+            [
+                *_pick_buttons(reply, PickKind.NOT_THIS, discord.ButtonStyle.primary, "Not this? "),
+                *_entry_buttons(reply.see_also, discord.ButtonStyle.secondary),
+            ],
         )
         return _parts([entry_doc(entry, footer=footer)], buttons)
     if kind is ReplyKind.TOUR and reply.tour is not None:
@@ -208,7 +221,7 @@ def render_reply(reply: Reply, *, share: bool = False) -> tuple[Part, ...]:
     if kind is ReplyKind.SUGGEST:
         buttons = _rows(
             [_share(share)],
-            _entry_buttons(((c.entry_id, c.title) for c in reply.suggestions), discord.ButtonStyle.primary),
+            _pick_buttons(reply, PickKind.DID_YOU_MEAN, discord.ButtonStyle.primary),
         )
         return _parts([Doc(description=escape_user_text(reply.text), colour=YELLOW)], buttons)
     if kind is ReplyKind.DECLINE:

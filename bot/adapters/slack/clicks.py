@@ -65,6 +65,8 @@ class ClickHandlers:
         action_id, value = str(action.get("action_id") or ""), str(action.get("value") or "")
         if act.ENTRY_PATTERN.match(action_id):
             work = self._entry(body, value)
+        elif act.PICK_PATTERN.match(action_id):
+            work = self._pick(body, value)
         elif act.FEEDBACK_PATTERN.match(action_id):
             work = self._feedback(body, value, helpful=action_id == act.FEEDBACK_UP)
         elif action_id == act.SHARE:
@@ -85,6 +87,15 @@ class ClickHandlers:
             return
         reply = self.service.entry(entry_id)
         await self._show(body, reply, reply.question)
+
+    async def _pick(self, body: Payload, value: str) -> None:
+        """A did-you-mean or "Not this?" button: record the choice, then show the entry."""
+        ref = act.PickRef.decode(value)
+        if ref is None:
+            log.info("event=slack_bad_action_value action=pick")
+            return
+        self.service.pick(ref.entry_id, ref.kind, ev.action_message(body, ref.question))
+        await self._entry(body, ref.entry_id)
 
     async def _topics(self, body: Payload) -> None:
         await self._show(body, self.service.topics(), "topics")

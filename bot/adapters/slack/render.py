@@ -27,7 +27,7 @@ from bot.adapters.slack.blocks import (
     sources_context,
 )
 from bot.adapters.slack.mrkdwn import code_block, escape, truncate
-from bot.models import ClusterReport, Entry, Reply, ReplyKind, TourStep
+from bot.models import ClusterReport, Entry, PickKind, Reply, ReplyKind, TourStep
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{1,30}$")
 
@@ -128,10 +128,14 @@ Body = tuple[list[Block], list[ButtonElement]]
 def _answer(reply: Reply, controls: Controls) -> Body:
     assert reply.entry is not None
     blocks = entry_blocks(reply.entry)
-    buttons = _entry_buttons(reply.see_also) if controls.related else []
-    if buttons:
-        blocks.append(context("*See also*"))
-    return blocks, buttons
+    if not controls.related:
+        return blocks, []
+    others = _pick_buttons(reply, PickKind.NOT_THIS, prefix="Not this? ")  # answered with alternatives
+    related = _entry_buttons(reply.see_also)
+    labels = (["*Not this?* Try one of these"] if others else []) + (["*See also*"] if related else [])
+    if labels:
+        blocks.append(context(" · ".join(labels)))
+    return blocks, others + related
 
 
 def _tour(reply: Reply, controls: Controls) -> Body:
@@ -146,9 +150,7 @@ def _tour(reply: Reply, controls: Controls) -> Body:
 def _suggest(reply: Reply, controls: Controls) -> Body:
     if not controls.related:
         return sections(escape(reply.text)), []
-    return sections(escape(_first_line(reply.text))), _entry_buttons(
-        (c.entry_id, c.title) for c in reply.suggestions
-    )
+    return sections(escape(_first_line(reply.text))), _pick_buttons(reply, PickKind.DID_YOU_MEAN)
 
 
 def _decline(reply: Reply, controls: Controls) -> Body:
@@ -221,6 +223,16 @@ def _entry_buttons(items: Iterable[tuple[str, str]], prefix: str = "") -> list[B
         button(prefix + title, act.entry_action(i), entry_id)
         for i, (entry_id, title) in enumerate(items)
         if act.decode_entry_id(entry_id)
+    ]
+
+
+def _pick_buttons(reply: Reply, kind: PickKind, prefix: str = "") -> list[ButtonElement]:
+    """Buttons for the offered entries (did-you-mean, or an answer's alternatives) that record the
+    choice as a pick for the question asked."""
+    return [
+        button(prefix + c.title, act.pick_action(i), act.PickRef(c.entry_id, kind, reply.question).encode())
+        for i, c in enumerate(reply.suggestions)
+        if act.decode_entry_id(c.entry_id)
     ]
 
 

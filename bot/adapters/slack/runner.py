@@ -51,6 +51,7 @@ async def run_slack(
     claims: Claims | None = None,
     stop: asyncio.Event | None = None,
     pending: ReplyOutbox | None = None,
+    mount: Callable[[web.Application], None] | None = None,
 ) -> None:
     """Serve Slack until `stop` is set (or the task is cancelled). Raises ConfigError for missing
     or rejected tokens.
@@ -81,7 +82,7 @@ async def run_slack(
         worker = asyncio.create_task(Redelivery(outbox).run(worker_stop), name="kubebot-slack-outbox")
         try:
             if http:
-                await _serve_http(app, settings, host, port, ready, stop)
+                await _serve_http(app, settings, host, port, ready, stop, mount)
             else:
                 await _serve_socket_mode(app, client, settings, ready, stop)
         finally:
@@ -111,10 +112,11 @@ async def _serve_http(
     port: int,
     ready: Callable[[], None],
     stop: asyncio.Event,
+    mount: Callable[[web.Application], None] | None = None,
 ) -> None:
     # aiohttp's own graceful shutdown: cleanup() waits up to shutdown_timeout for handlers in flight.
     runner = web.AppRunner(
-        build_web_app(app, signing_secret=settings.signing_secret),
+        build_web_app(app, signing_secret=settings.signing_secret, mount=mount),
         access_log=None,
         handle_signals=False,
         shutdown_timeout=ACK_GRACE_S,

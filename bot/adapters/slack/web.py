@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -95,8 +95,10 @@ def build_web_app(
     *,
     signing_secret: str,
     metrics: Metrics | None = None,
+    mount: Callable[[web.Application], None] | None = None,
 ) -> web.Application:
-    """An aiohttp application serving the bolt app at `path`, verifying before parsing."""
+    """An aiohttp application serving the bolt app at `path`, verifying before parsing; `mount`
+    may add more routes next to it (the maintainer console, `bot.console.mount`)."""
     counters = metrics or METRICS
     verifier = SignatureVerifier(signing_secret)
 
@@ -123,4 +125,6 @@ def build_web_app(
 
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_post(path, events)
+    if mount is not None:
+        mount(web_app)
     return web_app
