@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from bot import __version__
 from bot.config import ConfigError, CoreSettings
 from bot.decision import CalibrationError
+from bot.diagrams import RenderError, diagram_note, diagram_problems, render_all, shown_diagram
 from bot.kb_lint import freshness_warnings
 from bot.knowledge import KnowledgeBase, KnowledgeError, bundled_kb_dir, load_knowledge
 from bot.models import ChannelType, Message, Platform, Reply
@@ -64,6 +65,7 @@ def build_service(
 
 
 def reply_json(reply: Reply) -> dict[str, Any]:
+    image = shown_diagram(reply)
     return {
         "question": reply.question,
         "band": reply.band.contract if reply.band else None,
@@ -76,6 +78,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
             {"id": c.entry_id, "title": c.title, "confidence": round(c.confidence, 4)}
             for c in reply.suggestions
         ],
+        "diagram": str(image.path.resolve()) if image else None,
     }
 
 
@@ -94,7 +97,8 @@ def cmd_ask(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> in
             if args.json:
                 out.write(json.dumps(reply_json(reply), ensure_ascii=False) + "\n")
             else:
-                out.write(reply.text + "\n")
+                picture = diagram_note(reply)
+                out.write(reply.text + (f"\n\n{picture}" if picture else "") + "\n")
             out.flush()
 
     asyncio.run(run())
@@ -121,6 +125,12 @@ def cmd_kb_lint(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -
             out.write(f"{problem}\n")
         out.write(f"{len(exc.problems)} problem(s) in {kb_dir}\n")
         return 1
+    problems = diagram_problems(kb.root, kb.entries.values())
+    if problems:
+        for problem in problems:
+            out.write(f"{problem}\n")
+        out.write(f"{len(problems)} problem(s) in {kb_dir}\n")
+        return 1
     from bot.adapters.fit import cut_warnings
 
     # warnings only: a stale file, or an entry a platform would show cut
@@ -130,6 +140,18 @@ def cmd_kb_lint(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -
     noted = f" ({len(warnings)} warning(s))" if warnings else ""
     counts = f"{len(kb.entries)} entries, {len(kb.paths)} paths, {len(kb.synonyms)} synonyms"
     out.write(f"{kb_dir}: {counts}: ok{noted}\n")
+    return 0
+
+
+def cmd_kb_render(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> int:
+    kb = load_snapshot(_kb_dir(args.dir, settings)).kb
+    try:
+        results = render_all(kb.root, kb.entries.values(), force=args.force)
+    except RenderError as exc:
+        raise CliError(str(exc)) from None
+    for r in results:
+        out.write(f"{'rendered' if r.changed else 'up to date'}: {r.png} ({r.width}x{r.height} px)\n")
+    out.write(f"{sum(r.changed for r in results)} of {len(results)} diagram(s) rendered\n")
     return 0
 
 
@@ -254,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dir", nargs="?", help="knowledge base directory (default: the bundled one)")
     p.set_defaults(func=cmd_kb_lint)
+    p = kb.add_parser(
+        "render", help="draw the diagrams whose PNG is missing or stale (needs Graphviz's `dot`)"
+    )
+    p.add_argument("dir", nargs="?", help="knowledge base directory (default: the bundled one)")
+    p.add_argument("--force", action="store_true", help="redraw every diagram, even the up-to-date ones")
+    p.set_defaults(func=cmd_kb_render)
     p = kb.add_parser("eval", help="measure retrieval and decisions on a file of labelled questions")
     kb_option(p)
     p.add_argument("file", help="YAML list of {q, expect: entry id, gap:<slug> or null}, or a directory")

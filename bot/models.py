@@ -34,6 +34,8 @@ class Entry:
     see_also: tuple[str, ...] = ()
     path: str = ""
     line: int = 0
+    diagram: str | None = None  # the Graphviz source (a .dot file in the KB); its PNG sits next to it
+    diagram_line: int = 0  # the line of the `diagram:` key, for lint problems
 
 
 @dataclass(frozen=True, slots=True)

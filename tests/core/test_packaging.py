@@ -24,6 +24,8 @@ def test_wheel_ships_the_knowledge_base_and_finds_it(tmp_path: Path) -> None:
     assert sum(n.startswith("bot/knowledge_data/") and n.endswith(".yaml") for n in names) >= 20
     # the console's templates and stylesheet are package data, served from the installed copy
     assert {"bot/console/templates/base.html", "bot/console/static/console.css"} <= set(names)
+    # diagrams: every source with its PNG (the installed `kb lint` below checks they match)
+    assert "bot/knowledge_data/diagrams/pod.png" in names and "bot/knowledge_data/diagrams/style.dot" in names
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],

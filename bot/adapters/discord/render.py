@@ -8,7 +8,7 @@ keeps its markdown. Sizes are enforced by `limits.pack`, buttons by `_rows`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import discord
 
@@ -24,6 +24,7 @@ from bot.adapters.discord.limits import (
     pack,
     truncate,
 )
+from bot.diagrams import DiagramImage, shown_diagram
 from bot.models import ClusterReport, Entry, PickKind, Reply, ReplyKind, TourStep
 
 GREEN, YELLOW, GREY, BLURPLE, BLUE, RED = 0x2ECC71, 0xF1C40F, 0x95A5A6, 0x5865F2, 0x3498DB, 0xE74C3C
@@ -41,11 +42,13 @@ class ButtonSpec:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One Discord message: optional content, embeds, and (on the last part only) buttons."""
+    """One Discord message: optional content, embeds, (on the last part only) buttons, and (on the
+    first part of an answer or tour step) the diagram, attached and shown in its last embed."""
 
     embeds: tuple[discord.Embed, ...] = ()
     content: str | None = None
     buttons: tuple[ButtonSpec, ...] = ()
+    image: DiagramImage | None = None
 
 
 def escape_user_text(text: str) -> str:
@@ -197,8 +200,23 @@ def _tour_nav(step: TourStep) -> list[ButtonSpec | None]:
     return nav
 
 
+def with_diagram(parts: tuple[Part, ...], reply: Reply) -> tuple[Part, ...]:
+    """The reply's diagram, if it has one, on the first message: its last embed shows the
+    attachment (`attachment://NAME.png`), which delivery uploads with that message."""
+    image = shown_diagram(reply)
+    if image is None or not parts or not parts[0].embeds:
+        return parts
+    first = parts[0]
+    embed = first.embeds[-1].copy().set_image(url=f"attachment://{image.filename}")
+    return (replace(first, embeds=(*first.embeds[:-1], embed), image=image), *parts[1:])
+
+
 def render_reply(reply: Reply, *, share: bool = False) -> tuple[Part, ...]:
     """The messages for a reply. `share` adds the "Share in channel" button (ephemeral replies)."""
+    return with_diagram(_render(reply, share), reply)
+
+
+def _render(reply: Reply, share: bool) -> tuple[Part, ...]:
     kind = reply.kind
     if kind is ReplyKind.ANSWER and reply.entry is not None:
         entry = reply.entry

@@ -21,6 +21,7 @@ from bot.adapters.slack.blocks import paginate, sections
 from bot.adapters.slack.handlers import MessageHandlers, share_ref
 from bot.adapters.slack.outbox import NOT_IN_CHANNEL, SendError
 from bot.adapters.slack.render import PUBLIC, Controls, render_reply
+from bot.diagrams import shown_diagram
 from bot.models import ChannelType, Reply, ReplyKind
 
 log = logging.getLogger("kubebot.slack")
@@ -44,6 +45,10 @@ def surface_of(body: Payload) -> Surface:
     if ev.action_channel_type(body) is ChannelType.DIRECT:
         return Surface.DIRECT
     return Surface.PUBLIC
+
+
+def _channel_of(body: Payload) -> str:
+    return str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or "")
 
 
 def thread_of_click(body: Payload) -> str | None:
@@ -155,6 +160,8 @@ class ClickHandlers:
             one = render_reply(reply, Controls(shared_by=user), max_messages=1)
             if not await self.outbox.respond(response_url, one, public=True):
                 return
+        else:
+            await self.messages.images.send(reply, channel, ref.thread_ts)
         log.info("event=slack_shared kind=%s entry=%s", reply.kind.value, ref.entry_id or "-")
         if response_url and surface_of(body) is Surface.EPHEMERAL:
             await self.outbox.delete_original(response_url)
@@ -182,7 +189,10 @@ class ClickHandlers:
             return
         if surface is Surface.DIRECT:
             messages = render_reply(reply, PUBLIC, max_messages=1)
-            await self.outbox.respond(response_url, messages, public=True, replace_original=replace_private)
+            # A step with a diagram is posted anew, so that its picture lands right under it.
+            in_place = replace_private and shown_diagram(reply) is None
+            if await self.outbox.respond(response_url, messages, public=True, replace_original=in_place):
+                await self.messages.images.send(reply, _channel_of(body), thread_of_click(body))
             return
         controls = Controls(share=share_ref(reply, text, thread_of_click(body)))
         replace_original = replace_private and surface is Surface.EPHEMERAL

@@ -16,6 +16,7 @@ from bot.adapters.slack.actions import ShareRef, TourRef
 from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.dedupe import SeenKeys
 from bot.adapters.slack.home import home_view, welcome_message
+from bot.adapters.slack.images import DiagramUploader
 from bot.adapters.slack.mrkdwn import from_slack
 from bot.adapters.slack.outbox import Background, Outbox
 from bot.adapters.slack.render import PUBLIC, Controls, render_reply
@@ -69,6 +70,7 @@ class MessageHandlers:
         self.outbox = outbox
         self.background = background
         self.seen = seen
+        self.images = DiagramUploader(outbox.client)  # an answer's diagram, after the answer
 
     # -- listener side: decide, then start the work -------------------------------------------
     def on_command(self, body: Payload) -> None:
@@ -138,9 +140,10 @@ class MessageHandlers:
         reply = await self.service.handle(message)
         # DMs: answer in the DM (in its thread if asked in one); channels: always in a thread.
         thread_ts = event.get("thread_ts") if channel_type is ChannelType.DIRECT else ev.thread_of(event)
-        await self.outbox.post(
+        if await self.outbox.post(
             message.channel_id, render_reply(reply, PUBLIC), thread_ts=thread_ts, key=_reply_key(event)
-        )
+        ):
+            await self.images.send(reply, message.channel_id, thread_ts)
         log_reply("direct" if channel_type is ChannelType.DIRECT else "mention", reply, message, started)
 
     async def _passive(self, event: Payload) -> None:
@@ -153,12 +156,11 @@ class MessageHandlers:
             log.info("event=slack_passive_silent kind=%s confidence=%.3f", probe.kind.value, probe.confidence)
             return
         reply = self.service.answer(message.text, message)  # answered: record it like any question
-        await self.outbox.post(
-            message.channel_id,
-            render_reply(reply, PUBLIC),
-            thread_ts=ev.thread_of(event),
-            key=_reply_key(event),
-        )
+        thread_ts = ev.thread_of(event)
+        if await self.outbox.post(
+            message.channel_id, render_reply(reply, PUBLIC), thread_ts=thread_ts, key=_reply_key(event)
+        ):
+            await self.images.send(reply, message.channel_id, thread_ts)
         log_reply("passive", reply, message, started)
 
     async def _welcome(self, channel: str, user: str) -> None:
