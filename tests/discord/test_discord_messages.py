@@ -201,3 +201,22 @@ async def test_http_errors_are_logged_and_survived(bot, fake, caplog):
     bot.client._connection.parse_message_create(mention("what is a pod"))
     await fake.settle(lambda: "event=send_failed" in caplog.text, timeout=2)
     assert "event=send_failed where=channel error=Forbidden status=403 code=50013" in caplog.text
+
+
+async def test_a_whole_pasted_post_gets_the_right_answer_in_one_reply(bot, fake, recorder):
+    post = (
+        "pods keep restarting after the deploy, any idea?\n```\n$ kubectl get pods\n"
+        "NAME                     READY   STATUS             RESTARTS   AGE\n"
+        "api-7d9f8b6c5-x2k4z      0/1     CrashLoopBackOff   7          12m\n"
+        "    State:          Waiting\n      Reason:       CrashLoopBackOff\n"
+        "    Last State:     Terminated\n      Reason:       Error\n      Exit Code:    1\n"
+        "  Warning  BackOff  2m (x30 over 11m)  kubelet  Back-off restarting failed container api\n```\n"
+        "the image runs fine locally"
+    )
+    bot.client._connection.parse_message_create(mention(post))
+    (body,) = await sent(fake, CHANNEL_POSTS)
+    assert body["embeds"][0]["title"] == "Why is my pod in CrashLoopBackOff?"
+    await fake.settle()
+    assert len(fake.matching("POST", CHANNEL_POSTS)) == 1, "one reply"
+    (record,) = recorder.questions
+    assert record.entry_id == "crashloopbackoff" and record.band.answers and "\n" in record.text
