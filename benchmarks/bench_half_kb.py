@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from bot.evaluate import EvalItem, EvalReport, evaluate, load_eval_file  # noqa: E402
 from bot.fitting import fit  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
+from bot.models import Band  # noqa: E402
 from bot.service import Snapshot  # noqa: E402
 
 FIT = (ROOT / "benchmarks" / "calib", ROOT / "benchmarks" / "real" / "fit.yaml")
@@ -64,11 +65,13 @@ def relabel(items: list[EvalItem], kept: set[str]) -> list[EvalItem]:
 
 def line(name: str, report: EvalReport) -> str:
     removed = [o for o in report.gaps if o.item.expect == "gap:removed"]
-    confident_wrong = sum(o.band.answers for o in removed) / max(len(removed), 1)
+    n = max(len(removed), 1)
+    confident = sum(o.band is Band.ANSWERED for o in removed) / n
+    hedged = sum(o.band is Band.ANSWERED_WITH_ALTERNATIVES for o in removed) / n
     return (
-        f"  {name:28} answered right {report.answered():6.1%}  wrong {report.wrong():6.1%}  "
-        f"entry removed -> answered anyway {confident_wrong:6.1%} (n={len(removed)})  "
-        f"off-topic declined {report.declined:6.1%}"
+        f"  {name:22} answered right {report.answered():6.1%}  wrong {report.wrong():6.1%}  "
+        f"entry removed (n={len(removed)}): confident answer {confident:6.1%}, "
+        f"answer with alternatives {hedged:6.1%}  off-topic declined {report.declined:6.1%}"
     )
 
 

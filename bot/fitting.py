@@ -5,7 +5,7 @@ Two logistic regressions (scikit-learn, imported lazily: `pip install 'kubebot[c
 the answer model on every ranked candidate of every question (label: it is the right entry), and
 the topic model on the top candidate (label: the question is on topic; gaps count as on topic).
 The regularisation is chosen by cross-validation grouped by source thread, and the thresholds
-are chosen on out-of-fold predictions — never on the data a model was fitted on:
+are chosen on out-of-fold predictions — made by models that never saw the thread they predict:
 
 - alternatives: the lowest threshold on the answer model whose answers are wrong for at most
   `max_wrong` of the on-topic questions and that answers at most `max_off_topic` of the
@@ -88,7 +88,11 @@ def questions(matcher: Matcher, items: Sequence[EvalItem]) -> list[_Question]:
     return out
 
 
-def _fit(xs: list[tuple[float, ...]], ys: list[int], groups: list[str], folds: int) -> LogisticModel:
+def _fit(
+    xs: list[tuple[float, ...]], ys: list[int], groups: list[str], folds: int, c: float | None = None
+) -> tuple[LogisticModel, float]:
+    """A standardised logistic regression, back on the raw feature scale, and its C: chosen by
+    grouped cross-validation (log loss) when ``c`` is None."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, GroupKFold
@@ -96,22 +100,28 @@ def _fit(xs: list[tuple[float, ...]], ys: list[int], groups: list[str], folds: i
     from sklearn.preprocessing import StandardScaler
 
     x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=int)
-    splits = list(GroupKFold(n_splits=min(folds, len(set(groups)))).split(x, y, groups))
-    search = GridSearchCV(
-        make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)),
-        {"logisticregression__C": list(np.logspace(-2, 2, 9))},
-        cv=splits,
-        scoring="neg_log_loss",
-    )
-    search.fit(x, y)
-    model = search.best_estimator_
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    if c is None:
+        splits = list(GroupKFold(n_splits=min(folds, len(set(groups)))).split(x, y, groups))
+        search = GridSearchCV(
+            pipeline,
+            {"logisticregression__C": list(np.logspace(-2, 2, 9))},
+            cv=splits,
+            scoring="neg_log_loss",
+        )
+        search.fit(x, y)
+        model, c = search.best_estimator_, float(search.best_params_["logisticregression__C"])
+    else:
+        model = pipeline.set_params(logisticregression__C=c).fit(x, y)
     scaler, logistic = model[0], model[1]
     coef = logistic.coef_[0] / scaler.scale_
     intercept = float(logistic.intercept_[0] - np.dot(coef, scaler.mean_))
-    return LogisticModel(round(intercept, 6), tuple(round(float(c), 6) for c in coef))
+    return LogisticModel(round(intercept, 6), tuple(round(float(w), 6) for w in coef)), c
 
 
-def _models(data: Sequence[_Question], folds: int) -> tuple[LogisticModel, LogisticModel]:
+def _models(
+    data: Sequence[_Question], folds: int, cs: tuple[float, float] | None = None
+) -> tuple[LogisticModel, LogisticModel, tuple[float, float]]:
     xs, ys, gs, txs, tys, tgs = [], [], [], [], [], []
     for q in data:
         for feats, right in zip(q.features, q.right, strict=True):
@@ -122,7 +132,9 @@ def _models(data: Sequence[_Question], folds: int) -> tuple[LogisticModel, Logis
             txs.append(tuple(q.features[0][i] for i in _TOPIC_INDEX))
             tys.append(int(q.item.on_topic))
             tgs.append(q.group)
-    return _fit(xs, ys, gs, folds), _fit(txs, tys, tgs, folds)
+    answer, c_answer = _fit(xs, ys, gs, folds, cs[0] if cs else None)
+    topic, c_topic = _fit(txs, tys, tgs, folds, cs[1] if cs else None)
+    return answer, topic, (c_answer, c_topic)
 
 
 def choose_thresholds(oof: Sequence[Prediction], targets: Targets) -> Thresholds:
@@ -169,18 +181,21 @@ def fit(matcher: Matcher, items: Sequence[EvalItem], targets: Targets | None = N
     t = targets or Targets()
     data = questions(matcher, items)
     groups = [q.group for q in data]
+    # the final models, their regularisation chosen by grouped cross-validation...
+    answer, topic, cs = _models(data, t.folds)
+    # ...and out-of-fold predictions (models with that C, never fitted on the thread they
+    # predict) from which the thresholds are chosen
     oof: list[Prediction | None] = [None] * len(data)
     for train, held in GroupKFold(n_splits=min(t.folds, len(set(groups)))).split(data, groups=groups):
-        answer, topic = _models([data[i] for i in train], t.folds)
+        fold_answer, fold_topic, _ = _models([data[i] for i in train], t.folds, cs)
         for i in held:
             q = data[i]
             p = tuple(
-                answer.probability(f) if Calibration.supported(Evidence(i, "", f)) else 0.0
-                for i, f in zip(q.ids, q.features, strict=True)
+                fold_answer.probability(f) if Calibration.supported(Evidence(entry, "", f)) else 0.0
+                for entry, f in zip(q.ids, q.features, strict=True)
             )
-            p_topic = topic.probability([q.features[0][k] for k in _TOPIC_INDEX]) if q.features else 0.0
+            p_topic = fold_topic.probability([q.features[0][k] for k in _TOPIC_INDEX]) if q.features else 0.0
             oof[i] = Prediction(q.item, q.ids, p, p_topic)
-    answer, topic = _models(data, t.folds)
     predictions = tuple(r for r in oof if r is not None)
     thresholds = choose_thresholds(predictions, t)
     meta: dict[str, Any] = {

@@ -228,7 +228,7 @@ $ kubectl describe pod api-7d9f8b6c5-x2k4z
       Reason:       Error
       Exit Code:    1
 Events:
-  Warning  BackOff  2m (x30 over 11m)  kubelet  Back-off restarting failed container api in pod api-7d9f8b6c5-x2k4z
+  Warning  BackOff  2m (x30 over 11m)  kubelet  Back-off restarting failed container api in pod api
 ```
 the image runs fine locally &amp; the config map is mounted at /etc/api &lt;- checked"""
 
