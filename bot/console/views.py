@@ -11,14 +11,14 @@ from aiohttp import web
 
 from bot.commands import Ask, parse_command
 from bot.console import charts, stats
-from bot.console.app import CONSOLE, Console
+from bot.console.context import CONSOLE, Console
 from bot.console.data import PRESETS, Period, Rows, parse_period
 from bot.console.suggest import STATUSES
 from bot.console.suggest import suggestions as build_suggestions
 from bot.decision import FEATURES, Evidence
 from bot.models import Band, Entry
+from bot.report import build_report
 from bot.service import Decision
-from bot.store.report import build_report
 from bot.text import MAX_QUESTION_CHARS
 
 MAX_LISTED_QUESTIONS = 20
@@ -42,7 +42,7 @@ async def _period_rows(request: web.Request, default_days: int | None = None) ->
 async def overview(request: web.Request) -> web.Response:
     console = _console(request)
     period, notice, rows = await _period_rows(request)
-    snapshot = console.service.holder.current
+    snapshot = console.service.snapshot
     days = stats.daily(rows, period)
     report = await asyncio.to_thread(
         build_report,
@@ -91,7 +91,7 @@ def search(entries: list[Entry], text: str, tag: str = "") -> list[Entry]:
 async def entries(request: web.Request) -> web.Response:
     console = _console(request)
     period, notice, rows = await _period_rows(request)
-    kb = console.service.holder.current.kb
+    kb = console.service.kb
     text = request.query.get("q", "")[:200]
     tag = request.query.get("tag", "")[:60]
     sort = request.query.get("sort", "title")
@@ -130,7 +130,7 @@ def _rating_key(t: stats.Traffic | None) -> tuple[float, int]:
 
 async def entry(request: web.Request) -> web.Response:
     console = _console(request)
-    snapshot = console.service.holder.current
+    snapshot = console.service.snapshot
     item = snapshot.kb.entries.get(request.match_info["entry_id"])
     if item is None:
         return console.render("missing.html", status=404, page="entries", what="entry")

@@ -15,15 +15,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from bot.ports import FeedbackRecord, QuestionRecord
 from bot.text import normalize_basic
 
 log = logging.getLogger("kubebot.store")
-
-if TYPE_CHECKING:
-    from bot.store.picks import PickRow
 
 STORE_MODES = ("full", "hash", "off")
 
@@ -53,6 +50,19 @@ class FeedbackRow:
     given_at: float
     entry_id: str | None
     helpful: bool
+    platform: str
+    channel_type: str
+    question: str | None = None
+    question_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PickRow:
+    """One pick as stored (epoch seconds); ``kind`` is a `bot.models.PickKind` value."""
+
+    picked_at: float
+    entry_id: str
+    kind: str
     platform: str
     channel_type: str
     question: str | None = None
@@ -226,21 +236,3 @@ def sqlite_path(url: str | None, env: Mapping[str, str] | None = None) -> Path:
     if url.startswith("sqlite:"):
         return Path(url[len("sqlite:") :])
     return Path(url).expanduser()
-
-
-def describe(url: str | None, env: Mapping[str, str] | None = None) -> str:
-    """Where the store is, safe to log."""
-    if url and is_postgres_url(url):
-        return redact_url(url)
-    return str(sqlite_path(url, env))
-
-
-def open_store(url: str | None, env: Mapping[str, str] | None = None) -> Store:
-    """Open (creating and migrating as needed) the store KUBEBOT_DB names; raise StoreError."""
-    if url and is_postgres_url(url):
-        from bot.store.postgres import PostgresStore
-
-        return PostgresStore(url)
-    from bot.store.sqlite import SQLiteStore
-
-    return SQLiteStore(sqlite_path(url, env))

@@ -8,11 +8,10 @@ picks in ``kubebot_picks`` (migration 4); the SQL for each dialect lives here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from bot.ports import PickRecord
-from bot.store.base import question_hash
+from bot.store.base import PickRow, question_hash
 
 COLUMNS = "entry_id, kind, platform, channel_type, question, question_hash"
 INSERT_SQLITE = f"INSERT INTO kubebot_picks (picked_at, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -26,19 +25,6 @@ SELECT_POSTGRES = (
     f"SELECT extract(epoch FROM picked_at)::float8, {COLUMNS} FROM kubebot_picks"
     " WHERE picked_at >= to_timestamp(%s) ORDER BY picked_at, id"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PickRow:
-    """One pick as stored (epoch seconds); ``kind`` is a `bot.models.PickKind` value."""
-
-    picked_at: float
-    entry_id: str
-    kind: str
-    platform: str
-    channel_type: str
-    question: str | None = None
-    question_hash: str | None = None
 
 
 def pick_row(record: PickRecord, mode: str, now: float) -> PickRow:

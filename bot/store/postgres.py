@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.store.base import (
     FeedbackRow,
+    PickRow,
     QuestionRow,
     StoreError,
     is_row_error,
@@ -22,7 +23,7 @@ from bot.store.base import (
     redact_url,
 )
 from bot.store.migrations import LATEST_VERSION, SCHEMA_TABLE_POSTGRES, pending
-from bot.store.picks import INSERT_POSTGRES, SELECT_POSTGRES, PickRow, from_db
+from bot.store.picks import INSERT_POSTGRES, SELECT_POSTGRES, from_db
 
 if TYPE_CHECKING:
     import psycopg

@@ -22,6 +22,7 @@ from bot.metrics import METRICS, Metrics, count_feedback, observe_question
 from bot.ports import FeedbackRecord, PickRecord, QuestionRecord, Recorder
 from bot.store.base import (
     FeedbackRow,
+    PickRow,
     QuestionRow,
     Store,
     StoreError,
@@ -29,7 +30,7 @@ from bot.store.base import (
     question_row,
     redact_url,
 )
-from bot.store.picks import PickRow, pick_row
+from bot.store.picks import pick_row
 
 log = logging.getLogger("kubebot.store")
 

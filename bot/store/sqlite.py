@@ -17,9 +17,9 @@ from dataclasses import astuple
 from pathlib import Path
 from typing import TypeVar
 
-from bot.store.base import FeedbackRow, QuestionRow, StoreError, is_row_error, log_rejected
+from bot.store.base import FeedbackRow, PickRow, QuestionRow, StoreError, is_row_error, log_rejected
 from bot.store.migrations import LATEST_VERSION, SCHEMA_TABLE_SQLITE, pending
-from bot.store.picks import INSERT_SQLITE, SELECT_SQLITE, PickRow, from_db
+from bot.store.picks import INSERT_SQLITE, SELECT_SQLITE, from_db
 from bot.store.sqlite_setup import retry_locked, setup_lock
 
 log = logging.getLogger("kubebot.store")

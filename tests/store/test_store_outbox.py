@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.base import StoreError, open_store
+from bot.store import open_store
+from bot.store.base import StoreError
 from bot.store.migrations import LATEST_VERSION, MIGRATIONS
 from bot.store.outbox import PendingReply, PostgresOutbox, SQLiteOutbox, StoreOutbox, open_outbox
 from tests.pg import PgServer
