@@ -18,27 +18,24 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.store.base import FeedbackRow, PickRow, QuestionRow, StoreError, is_row_error, log_rejected
-from bot.store.migrations import LATEST_VERSION, SCHEMA_TABLE_SQLITE, pending
-from bot.store.picks import INSERT_SQLITE, SELECT_SQLITE, from_db
+from bot.store.dialects import SQLITE
+from bot.store.migrations import LATEST_VERSION, migrate
 from bot.store.sqlite_setup import retry_locked, setup_lock
+from bot.store.tables import FEEDBACK, PICKS, QUESTIONS, Table
 
 log = logging.getLogger("kubebot.store")
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 BUSY_TIMEOUT_MS = 5000
 SETUP_TIMEOUT_S = 60.0  # how long to wait for another process that is creating or migrating the file
 # errors that are about one row's data, not about the database (a lone surrogate is a
 # UnicodeEncodeError, an unsupported type a ProgrammingError/InterfaceError)
 ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError, sqlite3.ProgrammingError)
-INSERT_QUESTION = (
-    "INSERT INTO kubebot_questions (asked_at, platform, channel_type, band, entry_id, confidence, text,"
-    " text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-INSERT_FEEDBACK = (
-    "INSERT INTO kubebot_feedback (given_at, entry_id, helpful, platform, channel_type, question,"
-    " question_hash) VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+INSERT_QUESTION = QUESTIONS.insert(SQLITE)
+INSERT_FEEDBACK = FEEDBACK.insert(SQLITE)
+INSERT_PICK = PICKS.insert(SQLITE)
 
 FileId = tuple[int, int]
 
@@ -81,21 +78,7 @@ class SQLiteStore:
             log.warning("event=sqlite_no_wal path=%s journal_mode=%s", self.path, mode[0] if mode else None)
 
     def _migrate(self, conn: sqlite3.Connection, upto: int) -> None:
-        with _transaction(conn):
-            conn.execute(SCHEMA_TABLE_SQLITE)
-            row = conn.execute("SELECT version FROM kubebot_schema").fetchone()
-            current = int(row[0]) if row else 0
-            if row is None:
-                conn.execute("INSERT INTO kubebot_schema (version) VALUES (0)")
-            if current > LATEST_VERSION:
-                log.warning("event=store_schema_newer version=%d known=%d", current, LATEST_VERSION)
-            steps = pending(current, upto)
-            for migration in steps:
-                for statement in migration.sqlite:
-                    conn.execute(statement)
-                conn.execute("UPDATE kubebot_schema SET version = ?", (migration.version,))
-        if steps:
-            log.info("event=store_migrated backend=sqlite from=%d to=%d", current, steps[-1].version)
+        migrate(lambda: _transaction(conn), conn.execute, SQLITE, upto)
 
     def schema_version(self) -> int:
         with self._lock:
@@ -188,31 +171,22 @@ class SQLiteStore:
         return len(rejected)
 
     def questions_since(self, since: float) -> list[QuestionRow]:
-        with self._lock:
-            rows = self._execute(
-                "SELECT asked_at, platform, channel_type, band, entry_id, confidence, text, text_hash"
-                " FROM kubebot_questions WHERE asked_at >= ? ORDER BY asked_at, id",
-                (since,),
-            ).fetchall()
-        return [QuestionRow(float(r[0]), r[1], r[2], r[3], r[4], float(r[5]), r[6], r[7]) for r in rows]
+        return self._since(QUESTIONS, since)
 
     def feedback_since(self, since: float) -> list[FeedbackRow]:
-        with self._lock:
-            rows = self._execute(
-                "SELECT given_at, entry_id, helpful, platform, channel_type, question, question_hash"
-                " FROM kubebot_feedback WHERE given_at >= ? ORDER BY given_at, id",
-                (since,),
-            ).fetchall()
-        return [FeedbackRow(float(r[0]), r[1], bool(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+        return self._since(FEEDBACK, since)
 
     def write_picks(self, picks: Sequence[PickRow]) -> None:
         if picks:
-            self.run("write to", lambda conn: conn.executemany(INSERT_SQLITE, [astuple(p) for p in picks]))
+            self.run("write to", lambda conn: conn.executemany(INSERT_PICK, [astuple(p) for p in picks]))
 
     def picks_since(self, since: float) -> list[PickRow]:
+        return self._since(PICKS, since)
+
+    def _since(self, table: Table[R], since: float) -> list[R]:
         with self._lock:
-            rows = self._execute(SELECT_SQLITE, (since,)).fetchall()
-        return [from_db(r) for r in rows]
+            rows = self._execute(table.select_since(SQLITE), (since,)).fetchall()
+        return [table.row(r) for r in rows]
 
     def _execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
         try:

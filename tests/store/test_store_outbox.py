@@ -42,7 +42,7 @@ def outbox(store_url: str) -> Iterator[StoreOutbox]:
 
 
 def test_the_outbox_is_migration_3_of_the_store(store_url: str, outbox: StoreOutbox) -> None:
-    assert [m.version for m in MIGRATIONS if "kubebot_outbox" in m.sqlite[0]] == [3]
+    assert [m.version for m in MIGRATIONS if "kubebot_outbox" in m.statements[0]] == [3]
     store = open_store(store_url)
     try:
         assert store.schema_version() == LATEST_VERSION
