@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 from bot.store import describe, existing_store, store_exists
-from bot.store.base import FeedbackRow, PickRow, QuestionRow, StoreError, question_hash
+from bot.store.base import FeedbackRow, QuestionRow, StoreError, question_hash
+from bot.store.picks import PickRow
 
 log = logging.getLogger("kubebot.console")
 T = TypeVar("T")

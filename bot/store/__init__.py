@@ -1,18 +1,45 @@
 """Question and feedback store (SQLite by default, PostgreSQL optional): the factory.
 
 `open_store` picks the backend KUBEBOT_DB names; the backends (`bot.store.sqlite`,
-`bot.store.postgres`) are imported only here, when one is opened, and they depend on
-`bot.store.base` (rows, the `Store` protocol, DSN handling) and `bot.store.migrations` alone.
+`bot.store.postgres`) are imported only here, when one is opened; they implement the `Store`
+protocol below and depend only on the modules beside them (rows, SQL, migrations), never on this one.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Protocol
 
-from bot.store.base import Store, StoreError, is_postgres_url, redact_url, sqlite_path
+from bot.store.base import FeedbackRow, QuestionRow, StoreError, is_postgres_url, redact_url, sqlite_path
+from bot.store.picks import PickRow
 
 __all__ = ["Store", "StoreError", "describe", "existing_store", "open_store", "store_exists"]
+
+
+class Store(Protocol):
+    """What the recorder and the report need from a database. Methods raise StoreError."""
+
+    def write(self, questions: Sequence[QuestionRow], feedback: Sequence[FeedbackRow]) -> int:
+        """Insert the rows in one transaction. A row whose data the database refuses (a lone
+        surrogate, a NUL byte, a NULL where none may be) is left out and the others are written:
+        returns how many were left out. Raises StoreError, with nothing written, when the database
+        itself fails; never leaves a transaction open."""
+        ...
+
+    def questions_since(self, since: float) -> list[QuestionRow]: ...
+
+    def feedback_since(self, since: float) -> list[FeedbackRow]: ...
+
+    def write_picks(self, picks: Sequence[PickRow]) -> None:
+        """Insert picks (bot.store.picks) in one transaction."""
+        ...
+
+    def picks_since(self, since: float) -> list[PickRow]: ...
+
+    def schema_version(self) -> int: ...
+
+    def close(self) -> None: ...
 
 
 def describe(url: str | None, env: Mapping[str, str] | None = None) -> str:

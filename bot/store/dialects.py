@@ -25,24 +25,12 @@ class Dialect:
         return template.format(id=self.id, time=self.time, real=self.real, bool=self.bool)
 
 
+# name, param, id, time, real, bool, time_param, time_value (see `Dialect`)
 SQLITE = Dialect(
-    "sqlite",
-    param="?",
-    id="INTEGER PRIMARY KEY AUTOINCREMENT",
-    time="REAL",
-    real="REAL",
-    bool="INTEGER",
-    time_param="?",
-    time_value="{column}",
-)
+    "sqlite", "?", "INTEGER PRIMARY KEY AUTOINCREMENT", "REAL", "REAL", "INTEGER", "?", "{column}"
+)  # fmt: skip
 POSTGRES = Dialect(
-    "postgres",
-    param="%s",
-    id="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
-    time="TIMESTAMPTZ",
-    real="DOUBLE PRECISION",
-    bool="BOOLEAN",
-    time_param="to_timestamp(%s)",
-    time_value="extract(epoch FROM {column})::float8",
+    "postgres", "%s", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "TIMESTAMPTZ", "DOUBLE PRECISION",
+    "BOOLEAN", "to_timestamp(%s)", "extract(epoch FROM {column})::float8",
     lock=f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})",  # released with the transaction
-)
+)  # fmt: skip

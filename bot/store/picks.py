@@ -8,8 +8,23 @@ picks in ``kubebot_picks`` (migration 4; its SQL is in `bot.store.tables`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.ports import PickRecord
-from bot.store.base import PickRow, question_hash
+from bot.store.base import question_hash
+
+
+@dataclass(frozen=True, slots=True)
+class PickRow:
+    """One pick as stored (epoch seconds); ``kind`` is a `bot.models.PickKind` value."""
+
+    picked_at: float
+    entry_id: str
+    kind: str
+    platform: str
+    channel_type: str
+    question: str | None = None
+    question_hash: str | None = None
 
 
 def pick_row(record: PickRecord, mode: str, now: float) -> PickRow:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.store.base import (
     FeedbackRow,
-    PickRow,
     QuestionRow,
     StoreError,
     is_row_error,
@@ -24,7 +23,8 @@ from bot.store.base import (
 )
 from bot.store.dialects import POSTGRES
 from bot.store.migrations import LATEST_VERSION, migrate
-from bot.store.tables import FEEDBACK, PICKS, QUESTIONS, Table
+from bot.store.picks import PickRow
+from bot.store.tables import FEEDBACK, PICKS, QUESTIONS, TableReads
 
 if TYPE_CHECKING:
     import psycopg
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("kubebot.store")
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 CONNECT_TIMEOUT_S = 5
 INSERT_QUESTION = QUESTIONS.insert(POSTGRES)
@@ -40,8 +39,10 @@ INSERT_FEEDBACK = FEEDBACK.insert(POSTGRES)
 INSERT_PICK = PICKS.insert(POSTGRES)
 
 
-class PostgresStore:
+class PostgresStore(TableReads):
     """A `Store` on PostgreSQL; one connection, used under a lock."""
+
+    dialect = POSTGRES
 
     def __init__(
         self, url: str, *, migrate_to: int = LATEST_VERSION, application_name: str = "kubebot"
@@ -74,7 +75,7 @@ class PostgresStore:
         migrate(self._conn.transaction, self._conn.execute, POSTGRES, upto)
 
     def schema_version(self) -> int:
-        rows = self._query("SELECT version FROM kubebot_schema", ())
+        rows = self._select("SELECT version FROM kubebot_schema", ())
         return int(rows[0][0]) if rows else 0
 
     def write(self, questions: Sequence[QuestionRow], feedback: Sequence[FeedbackRow]) -> int:
@@ -117,24 +118,12 @@ class PostgresStore:
         with self._lock, self._conn.transaction():
             yield self._conn
 
-    def questions_since(self, since: float) -> list[QuestionRow]:
-        return self._since(QUESTIONS, since)
-
-    def feedback_since(self, since: float) -> list[FeedbackRow]:
-        return self._since(FEEDBACK, since)
-
     def write_picks(self, picks: Sequence[PickRow]) -> None:
         if picks:
             rows = [astuple(p) for p in picks]
             self.run("write to", lambda conn: conn.cursor().executemany(INSERT_PICK, rows))
 
-    def picks_since(self, since: float) -> list[PickRow]:
-        return self._since(PICKS, since)
-
-    def _since(self, table: Table[R], since: float) -> list[R]:
-        return [table.row(r) for r in self._query(table.select_since(POSTGRES), (since,))]
-
-    def _query(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+    def _select(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return list(self._conn.execute(sql, params).fetchall())

@@ -15,18 +15,18 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from bot.store.base import FeedbackRow, PickRow, QuestionRow, StoreError, is_row_error, log_rejected
+from bot.store.base import FeedbackRow, QuestionRow, StoreError, is_row_error, log_rejected
 from bot.store.dialects import SQLITE
 from bot.store.migrations import LATEST_VERSION, migrate
+from bot.store.picks import PickRow
 from bot.store.sqlite_setup import retry_locked, setup_lock
-from bot.store.tables import FEEDBACK, PICKS, QUESTIONS, Table
+from bot.store.tables import FEEDBACK, PICKS, QUESTIONS, TableReads
 
 log = logging.getLogger("kubebot.store")
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 BUSY_TIMEOUT_MS = 5000
 SETUP_TIMEOUT_S = 60.0  # how long to wait for another process that is creating or migrating the file
@@ -40,8 +40,10 @@ INSERT_PICK = PICKS.insert(SQLITE)
 FileId = tuple[int, int]
 
 
-class SQLiteStore:
+class SQLiteStore(TableReads):
     """A `Store` on a SQLite file; the directory is created, the schema migrated on open."""
+
+    dialect = SQLITE
 
     def __init__(self, path: Path | str, *, migrate_to: int = LATEST_VERSION) -> None:
         self.path = Path(path)
@@ -78,12 +80,11 @@ class SQLiteStore:
             log.warning("event=sqlite_no_wal path=%s journal_mode=%s", self.path, mode[0] if mode else None)
 
     def _migrate(self, conn: sqlite3.Connection, upto: int) -> None:
-        migrate(lambda: _transaction(conn), conn.execute, SQLITE, upto)
+        migrate(lambda: immediate_transaction(conn), conn.execute, SQLITE, upto)
 
     def schema_version(self) -> int:
-        with self._lock:
-            row = self._execute("SELECT version FROM kubebot_schema").fetchone()
-        return int(row[0]) if row else 0
+        rows = self._select("SELECT version FROM kubebot_schema", ())
+        return int(rows[0][0]) if rows else 0
 
     # -- the file under us --------------------------------------------------------------------
     def _reopen_if_moved(self) -> None:
@@ -111,7 +112,7 @@ class SQLiteStore:
         the store's lock, after checking the file is still the one opened. For the outbox too."""
         with self._lock:
             self._reopen_if_moved()
-            with _transaction(self._conn):
+            with immediate_transaction(self._conn):
                 yield self._conn
 
     def run(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -170,23 +171,13 @@ class SQLiteStore:
         log_rejected("sqlite", rejected)
         return len(rejected)
 
-    def questions_since(self, since: float) -> list[QuestionRow]:
-        return self._since(QUESTIONS, since)
-
-    def feedback_since(self, since: float) -> list[FeedbackRow]:
-        return self._since(FEEDBACK, since)
-
     def write_picks(self, picks: Sequence[PickRow]) -> None:
         if picks:
             self.run("write to", lambda conn: conn.executemany(INSERT_PICK, [astuple(p) for p in picks]))
 
-    def picks_since(self, since: float) -> list[PickRow]:
-        return self._since(PICKS, since)
-
-    def _since(self, table: Table[R], since: float) -> list[R]:
+    def _select(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         with self._lock:
-            rows = self._execute(table.select_since(SQLITE), (since,)).fetchall()
-        return [table.row(r) for r in rows]
+            return list(self._execute(sql, params).fetchall())
 
     def _execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
         try:
@@ -200,7 +191,7 @@ class SQLiteStore:
 
 
 @contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+def immediate_transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """BEGIN IMMEDIATE ... COMMIT; on any exception roll back, so no transaction is ever left open."""
     conn.execute("BEGIN IMMEDIATE")
     try:

@@ -3,12 +3,13 @@ them, built from one description per table and the backend's `Dialect`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from bot.store.base import FeedbackRow, PickRow, QuestionRow
+from bot.store.base import FeedbackRow, QuestionRow
 from bot.store.dialects import Dialect
+from bot.store.picks import PickRow
 
 R = TypeVar("R")
 
@@ -53,3 +54,25 @@ PICKS = Table(
     ("entry_id", "kind", "platform", "channel_type", "question", "question_hash"),
     lambda r: PickRow(float(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]),
 )
+
+
+class TableReads:
+    """The read side both stores share: a table's rows since a time, in the store's dialect."""
+
+    dialect: ClassVar[Dialect]
+
+    def _select(self, sql: str, params: tuple[object, ...]) -> Sequence[tuple[Any, ...]]:
+        """Run one SELECT under the store's lock; database errors become StoreError."""
+        raise NotImplementedError
+
+    def questions_since(self, since: float) -> list[QuestionRow]:
+        return self._since(QUESTIONS, since)
+
+    def feedback_since(self, since: float) -> list[FeedbackRow]:
+        return self._since(FEEDBACK, since)
+
+    def picks_since(self, since: float) -> list[PickRow]:
+        return self._since(PICKS, since)
+
+    def _since(self, table: Table[R], since: float) -> list[R]:
+        return [table.row(r) for r in self._select(table.select_since(self.dialect), (since,))]

@@ -6,7 +6,8 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 from bot.store import open_store
-from bot.store.base import FeedbackRow, PickRow, QuestionRow
+from bot.store.base import FeedbackRow, QuestionRow
+from bot.store.picks import PickRow
 
 XSS = "<script>alert('xss')</script> why is my pod <b>pending</b>"
 ANSWERED = [

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import open_store
+from bot.store import Store, open_store
 from bot.store import sqlite as sqlite_module
-from bot.store.base import QuestionRow, Store, StoreError, is_postgres_url
+from bot.store.base import QuestionRow, StoreError, is_postgres_url
 from bot.store.migrations import LATEST_VERSION
 from bot.store.sqlite import SQLiteStore
 from bot.store.sqlite_setup import retry_locked, setup_lock

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 import sqlite3
-from collections.abc import Iterator
 
 import pytest
 
 from bot.store.dialects import POSTGRES, SQLITE, Dialect
 from bot.store.migrations import LATEST_VERSION, MIGRATIONS, migrate
+from bot.store.sqlite import immediate_transaction
 
 
 def _tables(dialect: Dialect) -> dict[str, list[tuple[str, str]]]:
@@ -44,17 +43,6 @@ def test_both_backends_get_the_same_tables_and_columns_with_their_own_types() ->
     assert not [s for s in statements if "{" in s or "}" in s]  # every placeholder filled
 
 
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
 def _version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT version FROM kubebot_schema").fetchone()[0])
 
@@ -62,12 +50,12 @@ def _version(conn: sqlite3.Connection) -> int:
 def test_migrate_applies_what_is_pending_once_in_order(caplog: pytest.LogCaptureFixture) -> None:
     conn = sqlite3.connect(":memory:", isolation_level=None)
     caplog.set_level("INFO", logger="kubebot.store")
-    migrate(lambda: _transaction(conn), conn.execute, SQLITE, upto=2)
+    migrate(lambda: immediate_transaction(conn), conn.execute, SQLITE, upto=2)
     assert _version(conn) == 2
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert "kubebot_questions_asked_at" in names and "kubebot_outbox" not in names
-    migrate(lambda: _transaction(conn), conn.execute, SQLITE)
-    migrate(lambda: _transaction(conn), conn.execute, SQLITE)  # nothing left: no statement, no log
+    migrate(lambda: immediate_transaction(conn), conn.execute, SQLITE)
+    migrate(lambda: immediate_transaction(conn), conn.execute, SQLITE)  # nothing left: no statement, no log
     assert _version(conn) == LATEST_VERSION
     assert [r.getMessage() for r in caplog.records if "store_migrated" in r.getMessage()] == [
         "event=store_migrated backend=sqlite from=0 to=2",
@@ -77,11 +65,11 @@ def test_migrate_applies_what_is_pending_once_in_order(caplog: pytest.LogCapture
 
 def test_a_failing_migration_leaves_the_schema_as_it_was() -> None:
     conn = sqlite3.connect(":memory:", isolation_level=None)
-    migrate(lambda: _transaction(conn), conn.execute, SQLITE, upto=1)
+    migrate(lambda: immediate_transaction(conn), conn.execute, SQLITE, upto=1)
     conn.execute("CREATE TABLE kubebot_outbox (key TEXT)")  # migration 3 will collide with it
 
     with pytest.raises(sqlite3.OperationalError):
-        migrate(lambda: _transaction(conn), conn.execute, SQLITE)
+        migrate(lambda: immediate_transaction(conn), conn.execute, SQLITE)
     assert _version(conn) == 1
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert "kubebot_questions_asked_at" not in names  # migration 2 rolled back with 3
