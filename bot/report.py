@@ -35,6 +35,8 @@ class DeclinedGroup:
 
 @dataclass(frozen=True, slots=True)
 class EntryStat:
+    """One entry over the period: how often it answered, and its 👍/👎."""
+
     entry_id: str
     title: str  # "" when the entry is no longer in the knowledge base
     count: int = 0
@@ -44,6 +46,8 @@ class EntryStat:
 
 @dataclass(frozen=True, slots=True)
 class Totals:
+    """The period's counts: questions by band, and feedback on answers and on declines."""
+
     questions: int
     answered: int
     suggested: int

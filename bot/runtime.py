@@ -86,17 +86,9 @@ def _adapter(platform: str, service: QAService, args: argparse.Namespace, env: d
         mount = slack_mount(env, service, http=args.http)  # KUBEBOT_CONSOLE_PATH: the console beside it
         pending = _reply_outbox(env)
         return lambda on_ready, stop: run_slack(
-            service,
-            slack,
-            http=args.http,
-            port=port,
-            host=host,
-            on_ready=on_ready,
-            claims=claims,
-            stop=stop,
-            pending=pending,
-            mount=mount,
-        )
+            service, slack, http=args.http, port=port, host=host, on_ready=on_ready, claims=claims,
+            stop=stop, pending=pending, mount=mount,
+        )  # fmt: skip
     from bot.adapters.discord.config import DiscordSettings
     from bot.adapters.discord.runner import run_discord
 

@@ -28,7 +28,7 @@ class Console:
     def base(self) -> str:
         return self.settings.prefix
 
-    def render(self, name: str, status: int = 200, **context: object) -> web.Response:
+    def render(self, name: str, *, status: int = 200, **context: object) -> web.Response:
         template = self.templates.get_template(name)
         context.setdefault("page", "")
         html = template.render(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from aiohttp import web
 
@@ -38,6 +38,18 @@ async def _period_rows(request: web.Request, default_days: int | None = None) ->
     return period, notice, rows
 
 
+class _PeriodContext(TypedDict):
+    period: Period
+    presets: tuple[int, ...]
+    notice: str
+    rows: Rows
+
+
+def _period_context(period: Period, notice: str, rows: Rows) -> _PeriodContext:
+    """What every page with a period picker shows: the period, the presets, a notice, the rows."""
+    return {"period": period, "presets": PRESETS, "notice": notice, "rows": rows}
+
+
 # -- Overview -----------------------------------------------------------------------------------
 async def overview(request: web.Request) -> web.Response:
     console = _console(request)
@@ -56,10 +68,7 @@ async def overview(request: web.Request) -> web.Response:
     return console.render(
         "overview.html",
         page="overview",
-        period=period,
-        presets=PRESETS,
-        notice=notice,
-        rows=rows,
+        **_period_context(period, notice, rows),
         totals=stats.totals(rows),
         bands=stats.BANDS,
         band_labels=stats.BAND_LABELS,
@@ -107,10 +116,7 @@ async def entries(request: web.Request) -> web.Response:
     return console.render(
         "entries.html",
         page="entries",
-        period=period,
-        presets=PRESETS,
-        notice=notice,
-        rows=rows,
+        **_period_context(period, notice, rows),
         found=found,
         total=len(kb.entries),
         traffic=traffic,
@@ -141,10 +147,7 @@ async def entry(request: web.Request) -> web.Response:
     return console.render(
         "entry.html",
         page="entries",
-        period=period,
-        presets=PRESETS,
-        notice=notice,
-        rows=rows,
+        **_period_context(period, notice, rows),
         entry=item,
         path=_relative(item.path, snapshot.kb.root),
         traffic=stats.traffic(rows).get(item.id, stats.Traffic()),
@@ -252,10 +255,7 @@ async def suggestions(request: web.Request) -> web.Response:
     return console.render(
         "suggestions.html",
         page="suggestions",
-        period=period,
-        presets=PRESETS,
-        notice=notice,
-        rows=rows,
+        **_period_context(period, notice, rows),
         picks=picks,
         declines=declines,
         statuses=STATUSES,

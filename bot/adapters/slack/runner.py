@@ -70,14 +70,9 @@ async def run_slack(
         background = PostAckTasks()
         outbox = Outbox(client, pending=pending if pending is not None else MemoryOutbox())
         app = build_app(
-            service,
-            settings,
-            client,
-            background=background,
-            claims=claims,
-            authorization=authorization,
+            service, settings, client, background=background, claims=claims, authorization=authorization,
             outbox=outbox,
-        )
+        )  # fmt: skip
         worker_stop = asyncio.Event()
         worker = asyncio.create_task(Redelivery(outbox).run(worker_stop), name="kubebot-slack-outbox")
         try:
