@@ -136,20 +136,20 @@ def _rating_key(t: stats.Traffic | None) -> tuple[float, int]:
 
 async def entry(request: web.Request) -> web.Response:
     console = _console(request)
-    snapshot = console.service.snapshot
-    item = snapshot.kb.entries.get(request.match_info["entry_id"])
+    kb = console.service.kb
+    item = console.service.lookup(request.match_info["entry_id"])
     if item is None:
         return console.render("missing.html", status=404, page="entries", what="entry")
     period, notice, rows = await _period_rows(request)
     asked = Counter((q.text, q.text_hash) for q in rows.questions if q.entry_id == item.id)
     picks = Counter((p.question, p.question_hash, p.kind) for p in rows.picks if p.entry_id == item.id)
-    see_also = [(i, snapshot.kb.entries[i].title) for i in item.see_also if i in snapshot.kb.entries]
+    see_also = [(i, kb.entries[i].title) for i in item.see_also if i in kb.entries]
     return console.render(
         "entry.html",
         page="entries",
         **_period_context(period, notice, rows),
         entry=item,
-        path=_relative(item.path, snapshot.kb.root),
+        path=_relative(item.path, kb.root),
         traffic=stats.traffic(rows).get(item.id, stats.Traffic()),
         asked=asked.most_common(MAX_LISTED_QUESTIONS),
         picks=picks.most_common(MAX_LISTED_QUESTIONS),
