@@ -114,6 +114,18 @@ def test_store_backends_depend_on_base_not_on_the_factory() -> None:
     assert not graph["bot.store.base"] & {"bot.store", "bot.store.sqlite", "bot.store.postgres"}
 
 
+def test_the_store_and_the_cluster_reader_never_import_the_layers_above_them() -> None:
+    """Command-line code lives in bot/cli/, not in store/ or cluster/ (which the service uses)."""
+    above = {"bot.service", "bot.app", "bot.runtime", "bot.cli", "bot.report"}
+    graph = import_graph()
+    offenders = {
+        m: sorted(d for d in deps if d in above or d.startswith("bot.cli."))
+        for m, deps in graph.items()
+        if m.startswith(("bot.store", "bot.cluster"))
+    }
+    assert {m: d for m, d in offenders.items() if d} == {}
+
+
 def _lines_with(package: str, *needles: str) -> list[str]:
     return [
         f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
