@@ -62,7 +62,7 @@ def serve_bot(port: int, api_url: str, kb: str | None) -> None:
 
     from bot.adapters.slack.config import SlackSettings
     from bot.adapters.slack.runner import run_slack
-    from bot.cli import build_service
+    from bot.app import build_service
     from bot.knowledge import bundled_kb_dir
 
     logging.basicConfig(level=logging.WARNING)

@@ -24,7 +24,7 @@ from bot.metrics import METRICS, Metrics
 from bot.ports import Recorder
 from bot.reload import DEFAULT_INTERVAL_S, KnowledgeReloader
 from bot.service import QAService
-from bot.store.base import describe, open_store
+from bot.store import describe, open_store
 from bot.store.recorder import MetricsRecorder, StoreRecorder
 
 log = logging.getLogger("kubebot.background")

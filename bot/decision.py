@@ -89,6 +89,9 @@ class Thresholds:
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
+    """The two fitted models (is the top entry right? is the question on topic?) and the thresholds
+    that turn their probabilities into a band; read from calibration.json (see the module docstring)."""
+
     answer: LogisticModel
     topic: LogisticModel
     thresholds: Thresholds

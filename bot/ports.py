@@ -29,6 +29,8 @@ class QuestionRecord:
 
 @dataclass(frozen=True, slots=True)
 class FeedbackRecord:
+    """One 👍/👎 on a reply, with the question it answered. Never a user id."""
+
     entry_id: str | None  # None for feedback on a decline
     helpful: bool
     platform: Platform

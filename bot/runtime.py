@@ -1,7 +1,8 @@
 """`kubebot serve slack|discord`: wire the service, the store, metrics, reload, the optional
 cluster gateway and one chat adapter, then run until interrupted.
 
-Only `bot.cli` calls this; platform packages are imported here, lazily, per platform.
+`kubebot serve` calls this; the service is built by `bot.app`, like the command line's; platform
+packages are imported here, lazily, per platform.
 """
 
 from __future__ import annotations
@@ -12,16 +13,14 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
 from bot.background import STOP_FLUSH_S as STORE_FLUSH_S
 from bot.background import BackgroundSettings
 from bot.config import ConfigError, CoreSettings, merged_env
-from bot.knowledge import bundled_kb_dir
 from bot.logs import setup_logging
 from bot.ports import Claims, ClusterGateway, MemoryOutbox, ReplyOutbox
-from bot.service import KnowledgeHolder, QAService
+from bot.service import QAService
 
 log = logging.getLogger("kubebot.runtime")
 
@@ -87,17 +86,9 @@ def _adapter(platform: str, service: QAService, args: argparse.Namespace, env: d
         mount = slack_mount(env, service, http=args.http)  # KUBEBOT_CONSOLE_PATH: the console beside it
         pending = _reply_outbox(env)
         return lambda on_ready, stop: run_slack(
-            service,
-            slack,
-            http=args.http,
-            port=port,
-            host=host,
-            on_ready=on_ready,
-            claims=claims,
-            stop=stop,
-            pending=pending,
-            mount=mount,
-        )
+            service, slack, http=args.http, port=port, host=host, on_ready=on_ready, claims=claims,
+            stop=stop, pending=pending, mount=mount,
+        )  # fmt: skip
     from bot.adapters.discord.config import DiscordSettings
     from bot.adapters.discord.runner import run_discord
 
@@ -125,11 +116,11 @@ async def _serve(
     """Serve until SIGTERM/SIGINT, then stop in order, within SHUTDOWN_BUDGET_S: /readyz answers
     503 at once, the adapter stops accepting, finishes its acks and drains its replies, then the
     store is flushed. A second signal cancels whatever is left."""
+    from bot.app import kb_dir, load_snapshot, service_for
     from bot.background import start_background
-    from bot.cli import load_snapshot
 
-    kb_dir = Path(args.kb) if args.kb else (settings.kb_dir or bundled_kb_dir())
-    service = QAService(KnowledgeHolder(load_snapshot(kb_dir)), cluster=_cluster_gateway(env))
+    directory = kb_dir(args.kb, settings)
+    service = service_for(load_snapshot(directory), cluster=_cluster_gateway(env))
     run_adapter = _adapter(platform, service, args, env)  # a missing token fails here, before anything runs
     background = start_background(service, settings, env=env)
     await background.start()
@@ -153,8 +144,8 @@ async def _serve(
     log.info(
         "event=serving platform=%s kb=%s entries=%d cluster=%s",
         platform,
-        kb_dir,
-        len(service.holder.current.kb.entries),
+        directory,
+        len(service.kb.entries),
         service.cluster_enabled,
     )
     try:

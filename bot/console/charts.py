@@ -98,6 +98,20 @@ def _grid(top: float, fmt: str = "{:g}") -> tuple[tuple[float, str], ...]:
     return tuple((_y(v, top), fmt.format(v)) for v in (0.0, top / 2, top))
 
 
+def _bar_chart(
+    chart_id: str,
+    title: str,
+    bars: list[Bar],
+    top: float,
+    x_labels: tuple[tuple[float, str], ...],
+    legend: tuple[tuple[str, str], ...],
+) -> Chart:
+    """A bar chart on a 0..top grid (an empty one says so)."""
+    return Chart(
+        chart_id, title, bars=tuple(bars), grid=_grid(top), x_labels=x_labels, legend=legend, empty=not bars
+    )
+
+
 def questions_by_band(days: Sequence[Day]) -> Chart:
     slot, starts = _slots(days)
     top = nice_ceiling(max((d.total for d in days), default=0))
@@ -122,15 +136,9 @@ def questions_by_band(days: Sequence[Day]) -> Chart:
                 )
             )
             below += count
-    return Chart(
-        "questions",
-        "Questions per day, by band",
-        bars=tuple(bars),
-        grid=_grid(top),
-        x_labels=_x_labels(days, starts, slot),
-        legend=tuple((f"band-{b.value}", BAND_LABELS[b]) for b in BANDS),
-        empty=not bars,
-    )
+    legend = tuple((f"band-{b.value}", BAND_LABELS[b]) for b in BANDS)
+    x_labels = _x_labels(days, starts, slot)
+    return _bar_chart("questions", "Questions per day, by band", bars, top, x_labels, legend)
 
 
 def answer_rate(days: Sequence[Day]) -> Chart:
@@ -170,12 +178,6 @@ def feedback(days: Sequence[Day]) -> Chart:
                 bars.append(
                     Bar(round(x0 + slot * offset, 1), y, width, round(_y(0, top) - y, 1), css, count, title)
                 )
-    return Chart(
-        "feedback",
-        "👍 / 👎 on answers per day",
-        bars=tuple(bars),
-        grid=_grid(top),
-        x_labels=_x_labels(days, starts, slot),
-        legend=(("vote-up", "👍 helpful"), ("vote-down", "👎 not helpful")),
-        empty=not bars,
-    )
+    legend = (("vote-up", "👍 helpful"), ("vote-down", "👎 not helpful"))
+    x_labels = _x_labels(days, starts, slot)
+    return _bar_chart("feedback", "👍 / 👎 on answers per day", bars, top, x_labels, legend)

@@ -14,16 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
-from bot.store.base import (
-    FeedbackRow,
-    QuestionRow,
-    StoreError,
-    describe,
-    is_postgres_url,
-    open_store,
-    question_hash,
-    sqlite_path,
-)
+from bot.store import describe, existing_store, store_exists
+from bot.store.base import FeedbackRow, QuestionRow, StoreError, question_hash
 from bot.store.picks import PickRow
 
 log = logging.getLogger("kubebot.console")
@@ -140,19 +132,16 @@ class StoreReader:
         self.where = describe(db_url)
 
     def exists(self) -> bool:
-        return is_postgres_url(self.db_url or "") or sqlite_path(self.db_url).exists()
+        return store_exists(self.db_url)
 
     def read_sync(self, period: Period) -> Rows:
-        if not self.exists():
-            return Rows(missing=True)
         try:
-            store = open_store(self.db_url)
-            try:
+            with existing_store(self.db_url) as store:
+                if store is None:
+                    return Rows(missing=True)
                 questions = store.questions_since(period.start)
                 feedback = store.feedback_since(period.start)
                 picks = store.picks_since(period.start)
-            finally:
-                store.close()
         except StoreError as exc:
             log.warning("event=console_store_unreadable where=%s error=%r", self.where, str(exc)[:300])
             return Rows(error=f"cannot read the store ({self.where}): {exc}")

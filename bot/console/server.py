@@ -16,7 +16,6 @@ from pathlib import Path
 
 from bot.config import ConfigError, CoreSettings, env_float, merged_env
 from bot.console.config import ConsoleSettings
-from bot.knowledge import bundled_kb_dir
 from bot.logs import setup_logging
 
 log = logging.getLogger("kubebot.console")
@@ -57,7 +56,7 @@ async def _serve(console: object, kb_dir: Path, reload_interval: float) -> None:
             port,
             "token" if settings.token else "none",
             console.reader.where,
-            len(console.service.holder.current.kb.entries),
+            len(console.service.kb.entries),
         )
         await stop.wait()
         log.info("event=console_stopping")
@@ -77,12 +76,12 @@ def serve_console(args: argparse.Namespace, settings: CoreSettings) -> int:
         from bot.console.app import build_console
     except ModuleNotFoundError as exc:
         raise ConfigError(f"{exc.name} is not installed: pip install 'kubebot[console]'") from None
-    from bot.cli import build_service
+    from bot.app import build_service, kb_dir
 
-    kb_dir = Path(args.kb) if args.kb else (settings.kb_dir or bundled_kb_dir())
-    service = build_service(kb_dir)  # no recorder: trying a question records nothing
+    directory = kb_dir(args.kb, settings)
+    service = build_service(directory)  # no recorder: trying a question records nothing
     console = build_console(service, console_settings, settings.db_url)
     interval = env_float(env, "KUBEBOT_RELOAD_INTERVAL", 2.0, minimum=0, what="a number of seconds")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(console, kb_dir, interval))
+        asyncio.run(_serve(console, directory, interval))
     return 0

@@ -24,8 +24,8 @@ import yaml
 
 from bot.console.data import Period, Rows
 from bot.models import Band, PickKind
+from bot.report import build_report
 from bot.service import QAService, Snapshot
-from bot.store.report import build_report
 from bot.text import normalize_basic
 
 KIND_LABELS = {
@@ -150,7 +150,7 @@ def _check(service: QAService, index: _Index, question: str, entry_id: str) -> t
 
 
 def from_picks(rows: Rows, service: QAService) -> list[Suggestion]:
-    snapshot = service.holder.current
+    snapshot = service.snapshot
     index = _Index(snapshot)
     groups: dict[tuple[str, str], Counter[str]] = {}  # (normalised question, entry) -> spellings
     kinds: dict[tuple[str, str], Counter[str]] = {}
@@ -217,7 +217,7 @@ def from_picks(rows: Rows, service: QAService) -> list[Suggestion]:
 
 
 def from_declines(rows: Rows, service: QAService, period: Period) -> list[Suggestion]:
-    snapshot = service.holder.current
+    snapshot = service.snapshot
     index = _Index(snapshot)
     report = build_report(
         list(rows.questions), list(rows.feedback), snapshot, since="", start=period.start, end=period.end

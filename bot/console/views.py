@@ -5,20 +5,20 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from aiohttp import web
 
 from bot.commands import Ask, parse_command
 from bot.console import charts, stats
-from bot.console.app import CONSOLE, Console
+from bot.console.context import CONSOLE, Console
 from bot.console.data import PRESETS, Period, Rows, parse_period
 from bot.console.suggest import STATUSES
 from bot.console.suggest import suggestions as build_suggestions
 from bot.decision import FEATURES, Evidence
 from bot.models import Band, Entry
+from bot.report import build_report
 from bot.service import Decision
-from bot.store.report import build_report
 from bot.text import MAX_QUESTION_CHARS
 
 MAX_LISTED_QUESTIONS = 20
@@ -38,11 +38,23 @@ async def _period_rows(request: web.Request, default_days: int | None = None) ->
     return period, notice, rows
 
 
+class _PeriodContext(TypedDict):
+    period: Period
+    presets: tuple[int, ...]
+    notice: str
+    rows: Rows
+
+
+def _period_context(period: Period, notice: str, rows: Rows) -> _PeriodContext:
+    """What every page with a period picker shows: the period, the presets, a notice, the rows."""
+    return {"period": period, "presets": PRESETS, "notice": notice, "rows": rows}
+
+
 # -- Overview -----------------------------------------------------------------------------------
 async def overview(request: web.Request) -> web.Response:
     console = _console(request)
     period, notice, rows = await _period_rows(request)
-    snapshot = console.service.holder.current
+    snapshot = console.service.snapshot
     days = stats.daily(rows, period)
     report = await asyncio.to_thread(
         build_report,
@@ -56,10 +68,7 @@ async def overview(request: web.Request) -> web.Response:
     return console.render(
         "overview.html",
         page="overview",
-        period=period,
-        presets=PRESETS,
-        notice=notice,
-        rows=rows,
+        **_period_context(period, notice, rows),
         totals=stats.totals(rows),
         bands=stats.BANDS,
         band_labels=stats.BAND_LABELS,
@@ -91,7 +100,7 @@ def search(entries: list[Entry], text: str, tag: str = "") -> list[Entry]:
 async def entries(request: web.Request) -> web.Response:
     console = _console(request)
     period, notice, rows = await _period_rows(request)
-    kb = console.service.holder.current.kb
+    kb = console.service.kb
     text = request.query.get("q", "")[:200]
     tag = request.query.get("tag", "")[:60]
     sort = request.query.get("sort", "title")
@@ -107,10 +116,7 @@ async def entries(request: web.Request) -> web.Response:
     return console.render(
         "entries.html",
         page="entries",
-        period=period,
-        presets=PRESETS,
-        notice=notice,
-        rows=rows,
+        **_period_context(period, notice, rows),
         found=found,
         total=len(kb.entries),
         traffic=traffic,
@@ -130,23 +136,20 @@ def _rating_key(t: stats.Traffic | None) -> tuple[float, int]:
 
 async def entry(request: web.Request) -> web.Response:
     console = _console(request)
-    snapshot = console.service.holder.current
-    item = snapshot.kb.entries.get(request.match_info["entry_id"])
+    kb = console.service.kb
+    item = console.service.lookup(request.match_info["entry_id"])
     if item is None:
         return console.render("missing.html", status=404, page="entries", what="entry")
     period, notice, rows = await _period_rows(request)
     asked = Counter((q.text, q.text_hash) for q in rows.questions if q.entry_id == item.id)
     picks = Counter((p.question, p.question_hash, p.kind) for p in rows.picks if p.entry_id == item.id)
-    see_also = [(i, snapshot.kb.entries[i].title) for i in item.see_also if i in snapshot.kb.entries]
+    see_also = [(i, kb.entries[i].title) for i in item.see_also if i in kb.entries]
     return console.render(
         "entry.html",
         page="entries",
-        period=period,
-        presets=PRESETS,
-        notice=notice,
-        rows=rows,
+        **_period_context(period, notice, rows),
         entry=item,
-        path=_relative(item.path, snapshot.kb.root),
+        path=_relative(item.path, kb.root),
         traffic=stats.traffic(rows).get(item.id, stats.Traffic()),
         asked=asked.most_common(MAX_LISTED_QUESTIONS),
         picks=picks.most_common(MAX_LISTED_QUESTIONS),
@@ -252,10 +255,7 @@ async def suggestions(request: web.Request) -> web.Response:
     return console.render(
         "suggestions.html",
         page="suggestions",
-        period=period,
-        presets=PRESETS,
-        notice=notice,
-        rows=rows,
+        **_period_context(period, notice, rows),
         picks=picks,
         declines=declines,
         statuses=STATUSES,

@@ -1,4 +1,4 @@
-"""The storage interface, the row types it stores, and how a recorded question becomes a row.
+"""The row types the store keeps, how a recorded question becomes a row, and where the store lives.
 
 Two backends implement `Store`: SQLite (the default, a file under the user's data dir) and
 PostgreSQL (when KUBEBOT_DB is a ``postgresql://`` URL or a libpq keyword DSN, for several
@@ -15,15 +15,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 from bot.ports import FeedbackRecord, QuestionRecord
 from bot.text import normalize_basic
 
 log = logging.getLogger("kubebot.store")
-
-if TYPE_CHECKING:
-    from bot.store.picks import PickRow
 
 STORE_MODES = ("full", "hash", "off")
 
@@ -57,31 +53,6 @@ class FeedbackRow:
     channel_type: str
     question: str | None = None
     question_hash: str | None = None
-
-
-class Store(Protocol):
-    """What the recorder and the report need from a database. Methods raise StoreError."""
-
-    def write(self, questions: Sequence[QuestionRow], feedback: Sequence[FeedbackRow]) -> int:
-        """Insert the rows in one transaction. A row whose data the database refuses (a lone
-        surrogate, a NUL byte, a NULL where none may be) is left out and the others are written:
-        returns how many were left out. Raises StoreError, with nothing written, when the database
-        itself fails; never leaves a transaction open."""
-        ...
-
-    def questions_since(self, since: float) -> list[QuestionRow]: ...
-
-    def feedback_since(self, since: float) -> list[FeedbackRow]: ...
-
-    def write_picks(self, picks: Sequence[PickRow]) -> None:
-        """Insert picks (bot.store.picks) in one transaction."""
-        ...
-
-    def picks_since(self, since: float) -> list[PickRow]: ...
-
-    def schema_version(self) -> int: ...
-
-    def close(self) -> None: ...
 
 
 def is_row_error(
@@ -226,21 +197,3 @@ def sqlite_path(url: str | None, env: Mapping[str, str] | None = None) -> Path:
     if url.startswith("sqlite:"):
         return Path(url[len("sqlite:") :])
     return Path(url).expanduser()
-
-
-def describe(url: str | None, env: Mapping[str, str] | None = None) -> str:
-    """Where the store is, safe to log."""
-    if url and is_postgres_url(url):
-        return redact_url(url)
-    return str(sqlite_path(url, env))
-
-
-def open_store(url: str | None, env: Mapping[str, str] | None = None) -> Store:
-    """Open (creating and migrating as needed) the store KUBEBOT_DB names; raise StoreError."""
-    if url and is_postgres_url(url):
-        from bot.store.postgres import PostgresStore
-
-        return PostgresStore(url)
-    from bot.store.sqlite import SQLiteStore
-
-    return SQLiteStore(sqlite_path(url, env))

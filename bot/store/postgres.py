@@ -21,8 +21,10 @@ from bot.store.base import (
     redact_secrets,
     redact_url,
 )
-from bot.store.migrations import LATEST_VERSION, SCHEMA_TABLE_POSTGRES, pending
-from bot.store.picks import INSERT_POSTGRES, SELECT_POSTGRES, PickRow, from_db
+from bot.store.dialects import POSTGRES
+from bot.store.migrations import LATEST_VERSION, migrate
+from bot.store.picks import PickRow
+from bot.store.tables import FEEDBACK, PICKS, QUESTIONS, TableReads
 
 if TYPE_CHECKING:
     import psycopg
@@ -32,19 +34,15 @@ log = logging.getLogger("kubebot.store")
 T = TypeVar("T")
 
 CONNECT_TIMEOUT_S = 5
-MIGRATION_LOCK = 0x6B75_6265  # "kube": the advisory lock id held while migrating
-INSERT_QUESTION = (
-    "INSERT INTO kubebot_questions (asked_at, platform, channel_type, band, entry_id, confidence, text,"
-    " text_hash) VALUES (to_timestamp(%s), %s, %s, %s, %s, %s, %s, %s)"
-)
-INSERT_FEEDBACK = (
-    "INSERT INTO kubebot_feedback (given_at, entry_id, helpful, platform, channel_type, question,"
-    " question_hash) VALUES (to_timestamp(%s), %s, %s, %s, %s, %s, %s)"
-)
+INSERT_QUESTION = QUESTIONS.insert(POSTGRES)
+INSERT_FEEDBACK = FEEDBACK.insert(POSTGRES)
+INSERT_PICK = PICKS.insert(POSTGRES)
 
 
-class PostgresStore:
+class PostgresStore(TableReads):
     """A `Store` on PostgreSQL; one connection, used under a lock."""
+
+    dialect = POSTGRES
 
     def __init__(
         self, url: str, *, migrate_to: int = LATEST_VERSION, application_name: str = "kubebot"
@@ -74,25 +72,10 @@ class PostgresStore:
             raise StoreError(f"cannot migrate PostgreSQL {self.where}: {self._one_line(exc)}") from exc
 
     def _migrate(self, upto: int) -> None:
-        with self._conn.transaction():
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            self._conn.execute(SCHEMA_TABLE_POSTGRES)
-            row = self._conn.execute("SELECT version FROM kubebot_schema").fetchone()
-            current = int(row[0]) if row else 0
-            if row is None:
-                self._conn.execute("INSERT INTO kubebot_schema (version) VALUES (0)")
-            if current > LATEST_VERSION:
-                log.warning("event=store_schema_newer version=%d known=%d", current, LATEST_VERSION)
-            steps = pending(current, upto)
-            for migration in steps:
-                for statement in migration.postgres:
-                    self._conn.execute(statement)
-                self._conn.execute("UPDATE kubebot_schema SET version = %s", (migration.version,))
-        if steps:
-            log.info("event=store_migrated backend=postgres from=%d to=%d", current, steps[-1].version)
+        migrate(self._conn.transaction, self._conn.execute, POSTGRES, upto)
 
     def schema_version(self) -> int:
-        rows = self._query("SELECT version FROM kubebot_schema", ())
+        rows = self._select("SELECT version FROM kubebot_schema", ())
         return int(rows[0][0]) if rows else 0
 
     def write(self, questions: Sequence[QuestionRow], feedback: Sequence[FeedbackRow]) -> int:
@@ -135,35 +118,12 @@ class PostgresStore:
         with self._lock, self._conn.transaction():
             yield self._conn
 
-    def questions_since(self, since: float) -> list[QuestionRow]:
-        rows = self._query(
-            "SELECT extract(epoch FROM asked_at)::float8, platform, channel_type, band, entry_id,"
-            " confidence, text, text_hash FROM kubebot_questions"
-            " WHERE asked_at >= to_timestamp(%s) ORDER BY asked_at, id",
-            (since,),
-        )
-        return [QuestionRow(float(r[0]), r[1], r[2], r[3], r[4], float(r[5]), r[6], r[7]) for r in rows]
-
-    def feedback_since(self, since: float) -> list[FeedbackRow]:
-        rows = self._query(
-            "SELECT extract(epoch FROM given_at)::float8, entry_id, helpful, platform, channel_type,"
-            " question, question_hash FROM kubebot_feedback"
-            " WHERE given_at >= to_timestamp(%s) ORDER BY given_at, id",
-            (since,),
-        )
-        return [FeedbackRow(float(r[0]), r[1], bool(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
-
     def write_picks(self, picks: Sequence[PickRow]) -> None:
         if picks:
-            self.run(
-                "write to",
-                lambda conn: conn.cursor().executemany(INSERT_POSTGRES, [astuple(p) for p in picks]),
-            )
+            rows = [astuple(p) for p in picks]
+            self.run("write to", lambda conn: conn.cursor().executemany(INSERT_PICK, rows))
 
-    def picks_since(self, since: float) -> list[PickRow]:
-        return [from_db(r) for r in self._query(SELECT_POSTGRES, (since,))]
-
-    def _query(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+    def _select(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return list(self._conn.execute(sql, params).fetchall())

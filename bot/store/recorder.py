@@ -20,15 +20,8 @@ from typing import Final
 
 from bot.metrics import METRICS, Metrics, count_feedback, observe_question
 from bot.ports import FeedbackRecord, PickRecord, QuestionRecord, Recorder
-from bot.store.base import (
-    FeedbackRow,
-    QuestionRow,
-    Store,
-    StoreError,
-    feedback_row,
-    question_row,
-    redact_url,
-)
+from bot.store import Store
+from bot.store.base import FeedbackRow, QuestionRow, StoreError, feedback_row, question_row, redact_url
 from bot.store.picks import PickRow, pick_row
 
 log = logging.getLogger("kubebot.store")

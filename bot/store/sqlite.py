@@ -15,12 +15,14 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.store.base import FeedbackRow, QuestionRow, StoreError, is_row_error, log_rejected
-from bot.store.migrations import LATEST_VERSION, SCHEMA_TABLE_SQLITE, pending
-from bot.store.picks import INSERT_SQLITE, SELECT_SQLITE, PickRow, from_db
+from bot.store.dialects import SQLITE
+from bot.store.migrations import LATEST_VERSION, migrate
+from bot.store.picks import PickRow
 from bot.store.sqlite_setup import retry_locked, setup_lock
+from bot.store.tables import FEEDBACK, PICKS, QUESTIONS, TableReads
 
 log = logging.getLogger("kubebot.store")
 
@@ -31,20 +33,17 @@ SETUP_TIMEOUT_S = 60.0  # how long to wait for another process that is creating 
 # errors that are about one row's data, not about the database (a lone surrogate is a
 # UnicodeEncodeError, an unsupported type a ProgrammingError/InterfaceError)
 ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError, sqlite3.ProgrammingError)
-INSERT_QUESTION = (
-    "INSERT INTO kubebot_questions (asked_at, platform, channel_type, band, entry_id, confidence, text,"
-    " text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-INSERT_FEEDBACK = (
-    "INSERT INTO kubebot_feedback (given_at, entry_id, helpful, platform, channel_type, question,"
-    " question_hash) VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+INSERT_QUESTION = QUESTIONS.insert(SQLITE)
+INSERT_FEEDBACK = FEEDBACK.insert(SQLITE)
+INSERT_PICK = PICKS.insert(SQLITE)
 
 FileId = tuple[int, int]
 
 
-class SQLiteStore:
+class SQLiteStore(TableReads):
     """A `Store` on a SQLite file; the directory is created, the schema migrated on open."""
+
+    dialect = SQLITE
 
     def __init__(self, path: Path | str, *, migrate_to: int = LATEST_VERSION) -> None:
         self.path = Path(path)
@@ -81,26 +80,11 @@ class SQLiteStore:
             log.warning("event=sqlite_no_wal path=%s journal_mode=%s", self.path, mode[0] if mode else None)
 
     def _migrate(self, conn: sqlite3.Connection, upto: int) -> None:
-        with _transaction(conn):
-            conn.execute(SCHEMA_TABLE_SQLITE)
-            row = conn.execute("SELECT version FROM kubebot_schema").fetchone()
-            current = int(row[0]) if row else 0
-            if row is None:
-                conn.execute("INSERT INTO kubebot_schema (version) VALUES (0)")
-            if current > LATEST_VERSION:
-                log.warning("event=store_schema_newer version=%d known=%d", current, LATEST_VERSION)
-            steps = pending(current, upto)
-            for migration in steps:
-                for statement in migration.sqlite:
-                    conn.execute(statement)
-                conn.execute("UPDATE kubebot_schema SET version = ?", (migration.version,))
-        if steps:
-            log.info("event=store_migrated backend=sqlite from=%d to=%d", current, steps[-1].version)
+        migrate(lambda: immediate_transaction(conn), conn.execute, SQLITE, upto)
 
     def schema_version(self) -> int:
-        with self._lock:
-            row = self._execute("SELECT version FROM kubebot_schema").fetchone()
-        return int(row[0]) if row else 0
+        rows = self._select("SELECT version FROM kubebot_schema", ())
+        return int(rows[0][0]) if rows else 0
 
     # -- the file under us --------------------------------------------------------------------
     def _reopen_if_moved(self) -> None:
@@ -128,7 +112,7 @@ class SQLiteStore:
         the store's lock, after checking the file is still the one opened. For the outbox too."""
         with self._lock:
             self._reopen_if_moved()
-            with _transaction(self._conn):
+            with immediate_transaction(self._conn):
                 yield self._conn
 
     def run(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -187,32 +171,13 @@ class SQLiteStore:
         log_rejected("sqlite", rejected)
         return len(rejected)
 
-    def questions_since(self, since: float) -> list[QuestionRow]:
-        with self._lock:
-            rows = self._execute(
-                "SELECT asked_at, platform, channel_type, band, entry_id, confidence, text, text_hash"
-                " FROM kubebot_questions WHERE asked_at >= ? ORDER BY asked_at, id",
-                (since,),
-            ).fetchall()
-        return [QuestionRow(float(r[0]), r[1], r[2], r[3], r[4], float(r[5]), r[6], r[7]) for r in rows]
-
-    def feedback_since(self, since: float) -> list[FeedbackRow]:
-        with self._lock:
-            rows = self._execute(
-                "SELECT given_at, entry_id, helpful, platform, channel_type, question, question_hash"
-                " FROM kubebot_feedback WHERE given_at >= ? ORDER BY given_at, id",
-                (since,),
-            ).fetchall()
-        return [FeedbackRow(float(r[0]), r[1], bool(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
-
     def write_picks(self, picks: Sequence[PickRow]) -> None:
         if picks:
-            self.run("write to", lambda conn: conn.executemany(INSERT_SQLITE, [astuple(p) for p in picks]))
+            self.run("write to", lambda conn: conn.executemany(INSERT_PICK, [astuple(p) for p in picks]))
 
-    def picks_since(self, since: float) -> list[PickRow]:
+    def _select(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         with self._lock:
-            rows = self._execute(SELECT_SQLITE, (since,)).fetchall()
-        return [from_db(r) for r in rows]
+            return list(self._execute(sql, params).fetchall())
 
     def _execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
         try:
@@ -226,7 +191,7 @@ class SQLiteStore:
 
 
 @contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+def immediate_transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """BEGIN IMMEDIATE ... COMMIT; on any exception roll back, so no transaction is ever left open."""
     conn.execute("BEGIN IMMEDIATE")
     try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 
-from bot.store.base import FeedbackRow, QuestionRow, open_store
+from bot.store import open_store
+from bot.store.base import FeedbackRow, QuestionRow
 from bot.store.picks import PickRow
 
 XSS = "<script>alert('xss')</script> why is my pod <b>pending</b>"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.cli import build_service
+from bot.app import build_service
 from bot.console.data import today
 from tests.conftest import SHIPPED_KB
 from tests.console.browser import screenshot, start_chromium

@@ -123,6 +123,17 @@ async def test_passive_stays_silent_below_the_threshold(fake, recorder, service,
         await bot.client.close()
 
 
+async def test_passive_answers_questions_only_like_slack(bot, fake, service, recorder, settings):
+    # confidently answered when asked, but not questions: passive mode's one rule (bot.passive)
+    statements = ("pods", "tell me about pods")
+    assert all(service.answer(text).confidence >= settings.passive_min for text in statements)
+    for text in statements:
+        bot.client._connection.parse_message_create(p.message_create(text, channel_id=p.LISTEN_CHANNEL_ID))
+    await fake.settle()
+    assert fake.matching("POST", r"/channels/.*") == []
+    assert recorder.questions == []
+
+
 async def test_passive_falls_back_to_a_reply_without_thread_permission(bot, fake):
     fake.queue(
         "POST", r"/channels/\d+/messages/\d+/threads", 403, {"message": "Missing Permissions", "code": 50013}

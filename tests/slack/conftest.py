@@ -15,10 +15,10 @@ from aiohttp import web
 from bot.adapters.slack.app import build_app, build_client
 from bot.adapters.slack.auth import StartupAuthorization
 from bot.adapters.slack.config import SlackSettings
-from bot.adapters.slack.outbox import Background, Outbox
+from bot.adapters.slack.outbox import Outbox, PostAckTasks
 from bot.adapters.slack.retry import RetrySchedule
 from bot.adapters.slack.runner import build_web_app
-from bot.cli import build_service
+from bot.app import build_service
 from bot.metrics import Metrics
 from bot.ports import Claims, ReplyOutbox
 from bot.service import QAService
@@ -55,7 +55,7 @@ class SlackBot:
     recorder: MemoryRecorder
     service: QAService
     settings: SlackSettings
-    background: Background
+    background: PostAckTasks
     outbox: Outbox
 
     async def settle(self) -> None:
@@ -83,7 +83,7 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 @pytest.fixture
 async def make_bot(fake_slack: FakeSlack) -> AsyncIterator[MakeBot]:
     runners: list[web.AppRunner] = []
-    backgrounds: list[Background] = []
+    backgrounds: list[PostAckTasks] = []
     session = aiohttp.ClientSession()
 
     async def make(
@@ -97,7 +97,7 @@ async def make_bot(fake_slack: FakeSlack) -> AsyncIterator[MakeBot]:
         recorder = recorder or MemoryRecorder()
         service = service or build_service(FIXTURE_KB, recorder=recorder)
         settings = SlackSettings.from_env(slack_env(fake_slack, **dict(env or {})), http=True)
-        background = Background()
+        background = PostAckTasks()
         client = build_client(settings)
         authorization = StartupAuthorization(client)
         await authorization.check()  # as run_slack does: requests never call auth.test

@@ -13,7 +13,7 @@ import pytest
 
 from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.runner import run_slack
-from bot.cli import build_service
+from bot.app import build_service
 
 from .conftest import FIXTURE_KB, slack_env
 from .slack_fakes import BOT_USER, FakeSlack, all_text

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.cli import build_service
+from bot.app import build_service
 from bot.models import ChannelType, ClusterReport, Finding, Message, Platform
 from bot.ports import ClusterQuery
 

@@ -11,9 +11,9 @@ import pytest
 
 from bot.adapters.slack.app import build_app
 from bot.adapters.slack.config import SlackSettings
-from bot.adapters.slack.outbox import Background
+from bot.adapters.slack.outbox import PostAckTasks
 from bot.adapters.slack.runner import build_web_app
-from bot.cli import build_service
+from bot.app import build_service
 from bot.config import ConfigError
 from bot.console.mount import slack_mount
 from tests.helpers import serve_on_loopback
@@ -35,7 +35,7 @@ async def test_console_beside_slack_events(fake_slack: FakeSlack, tmp_path: Path
         KUBEBOT_DB=str(tmp_path / "kubebot.db"),
     )
     settings = SlackSettings.from_env(env, http=True)
-    background = Background()
+    background = PostAckTasks()
     app = build_app(service, settings, background=background)
     mount = slack_mount(env, service, http=True)
     web_app = build_web_app(app, signing_secret=settings.signing_secret, mount=mount)

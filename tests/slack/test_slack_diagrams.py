@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.cli import build_service
+from bot.app import build_service
 from tests.diagram_kb import kb_with_diagram, png_bytes
 
 from .conftest import MakeBot, SlackBot

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.cli import build_service
+from bot.app import build_service
 from bot.models import ChannelType
 
 from .conftest import FIXTURE_KB, LISTEN_CHANNEL, ONBOARDING_CHANNEL, MakeBot, SlackBot

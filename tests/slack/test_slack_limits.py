@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.cli import build_service, main
+from bot.app import build_service
+from bot.cli import main
 
 from .conftest import FIXTURE_KB, MakeBot
 from .slack_fakes import action_ids, all_text

@@ -15,7 +15,7 @@ import pytest
 
 from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.runner import run_slack
-from bot.cli import build_service
+from bot.app import build_service
 from bot.config import ConfigError
 
 from .conftest import FIXTURE_KB, slack_env

@@ -92,26 +92,6 @@ def test_bad_button_values_decode_to_none(value: str) -> None:
 
 
 # -- events --------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("what is a pod", True),
-        ("What's a pod", True),
-        ("How do I scale?", True),
-        ("pods keep crashing?", True),
-        ("is the cluster down", True),
-        ("deploy it now", False),
-        ("why?", False),
-        ("", False),
-        ("lunch at noon", False),
-    ],
-)
-def test_looks_like_question(text: str, expected: bool) -> None:
-    assert ev.looks_like_question(text) is expected
-
-
 def test_events_map_to_messages() -> None:
     message = ev.event_message(
         {"text": "<@UBOT> what is &lt;b&gt;", "channel": "C1", "user": "U1"}, "UBOT", ChannelType.CHANNEL
@@ -277,9 +257,9 @@ def test_settings_errors_are_clear(env: dict[str, str], http: bool | None, messa
 
 
 async def test_replies_take_turns_behind_the_work_that_is_ready() -> None:
-    from bot.adapters.slack.tasks import Background
+    from bot.adapters.slack.tasks import PostAckTasks
 
-    background, order = Background(), []
+    background, order = PostAckTasks(), []
 
     async def reply(i: int) -> None:
         await background.turn()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_service
+from bot.app import build_service
 from bot.service import QAService
 from tests.pg import PgServer, free_port, pg_server, pg_url  # noqa: F401  (shared fixtures)
 

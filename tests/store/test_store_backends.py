@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from bot.store.base import FeedbackRow, QuestionRow, is_postgres_url, open_store
+from bot.store import open_store
+from bot.store.base import FeedbackRow, QuestionRow, is_postgres_url
 from bot.store.migrations import LATEST_VERSION
 from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SQLiteStore

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.store import Store, open_store
 from bot.store import sqlite as sqlite_module
-from bot.store.base import QuestionRow, Store, StoreError, is_postgres_url, open_store
+from bot.store.base import QuestionRow, StoreError, is_postgres_url
 from bot.store.migrations import LATEST_VERSION
 from bot.store.sqlite import SQLiteStore
 from bot.store.sqlite_setup import retry_locked, setup_lock
@@ -32,7 +33,7 @@ NOW = 1_750_000_000.0
 
 OPENER = """
 import logging, sys
-from bot.store.base import open_store
+from bot.store import open_store
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
 print("ready", flush=True)
 sys.stdin.readline()  # every process is imported and waiting: go together

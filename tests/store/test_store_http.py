@@ -16,7 +16,7 @@ from bot.http import HealthServer
 from bot.metrics import Counter, Histogram, Metrics
 from bot.models import ChannelType, Message, Platform, ReplyKind
 from bot.service import QAService
-from bot.store.base import open_store
+from bot.store import open_store
 
 
 async def http(port: int, request: str) -> tuple[int, dict[str, str], str]:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.base import StoreError, open_store
+from bot.store import open_store
+from bot.store.base import StoreError
 from bot.store.migrations import LATEST_VERSION, MIGRATIONS
 from bot.store.outbox import PendingReply, PostgresOutbox, SQLiteOutbox, StoreOutbox, open_outbox
 from tests.pg import PgServer
@@ -41,7 +42,7 @@ def outbox(store_url: str) -> Iterator[StoreOutbox]:
 
 
 def test_the_outbox_is_migration_3_of_the_store(store_url: str, outbox: StoreOutbox) -> None:
-    assert [m.version for m in MIGRATIONS if "kubebot_outbox" in m.sqlite[0]] == [3]
+    assert [m.version for m in MIGRATIONS if "kubebot_outbox" in m.statements[0]] == [3]
     store = open_store(store_url)
     try:
         assert store.schema_version() == LATEST_VERSION

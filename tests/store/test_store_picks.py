@@ -6,7 +6,8 @@ import pytest
 
 from bot.models import ChannelType, PickKind, Platform
 from bot.ports import PickRecord
-from bot.store.base import open_store, question_hash
+from bot.store import open_store
+from bot.store.base import question_hash
 from bot.store.picks import PickRow, pick_row
 
 NOW = 1_750_000_000.0

@@ -16,7 +16,8 @@ from bot.metrics import Metrics
 from bot.models import Band, ChannelType, Platform
 from bot.ports import QuestionRecord
 from bot.service import QAService
-from bot.store.base import FeedbackRow, QuestionRow, open_store
+from bot.store import open_store
+from bot.store.base import FeedbackRow, QuestionRow
 from bot.store.recorder import StoreRecorder
 from bot.store.sqlite import SQLiteStore
 from tests.store.test_store_recorder import ask, read_back

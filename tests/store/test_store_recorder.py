@@ -16,7 +16,8 @@ from bot.metrics import Metrics
 from bot.models import Band, ChannelType, Message, Platform, ReplyKind
 from bot.ports import QuestionRecord
 from bot.service import QAService
-from bot.store.base import FeedbackRow, QuestionRow, Store, open_store
+from bot.store import Store, open_store
+from bot.store.base import FeedbackRow, QuestionRow
 from bot.store.recorder import MetricsRecorder, StoreRecorder
 from bot.text import normalize_basic
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_service
+from bot.app import build_service
 from bot.metrics import Metrics
 from bot.models import ReplyKind
 from bot.reload import KnowledgeReloader, fingerprint

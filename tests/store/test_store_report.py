@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import load_snapshot, main
+from bot.app import load_snapshot
+from bot.cli import main
 from bot.config import ConfigError
+from bot.question_groups import group_questions, similarity
+from bot.report import build_report, parse_since
 from bot.service import Snapshot
-from bot.store.base import FeedbackRow, QuestionRow, open_store, question_hash
-from bot.store.clusters import cluster_questions, similarity
-from bot.store.report import build_report, parse_since
+from bot.store import open_store
+from bot.store.base import FeedbackRow, QuestionRow, question_hash
 from bot.text import normalize_basic
 
 FIXTURE_KB = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
@@ -54,7 +56,7 @@ OTHERS = [
 def test_ten_spellings_of_one_missing_topic_are_one_row() -> None:
     snapshot = load_snapshot(FIXTURE_KB)
     mix = [q for pair in zip(ISTIO, OTHERS, strict=False) for q in pair] + OTHERS[len(ISTIO) :]
-    clusters = cluster_questions(mix, snapshot.matcher.normalizer.tokens)
+    clusters = group_questions(mix, snapshot.matcher.normalizer.tokens)
     top = clusters[0]
     assert top.count == 10
     assert top.representative == "how do i set up istio"  # the most frequent spelling leads

@@ -17,7 +17,8 @@ from bot.config import CoreSettings
 from bot.metrics import Metrics
 from bot.models import ChannelType, Message, Platform
 from bot.service import QAService
-from bot.store.base import StoreError, describe, is_postgres_url, open_store, redact_secrets, redact_url
+from bot.store import describe, open_store
+from bot.store.base import StoreError, is_postgres_url, redact_secrets, redact_url
 from bot.store.claims import PostgresClaims
 from tests.store.conftest import FIXTURE_KB
 

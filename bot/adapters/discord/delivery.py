@@ -14,7 +14,7 @@ import aiohttp
 import discord
 from discord.utils import MISSING
 
-from bot.adapters.discord.images import attachment, sent_with_fallback
+from bot.adapters.discord.images import Send, attachment, sent_with_fallback
 from bot.adapters.discord.render import ButtonSpec, Part
 
 log = logging.getLogger("kubebot.discord")
@@ -77,6 +77,17 @@ def _is_deferred(interaction: discord.Interaction[discord.Client]) -> bool:
     return interaction.response.type is discord.InteractionResponseType.deferred_channel_message
 
 
+async def _deliver(send: Send, parts: tuple[Part, ...], where: str) -> bool:
+    """Send the parts in order (each with the text-only fallback); False, logged, when Discord refused."""
+    try:
+        for index, part in enumerate(parts):
+            await sent_with_fallback(send, part, index, where)
+    except DELIVERY_ERRORS as exc:
+        log_failure(where, exc)
+        return False
+    return True
+
+
 async def reply_to_interaction(
     interaction: discord.Interaction[discord.Client], parts: tuple[Part, ...], *, ephemeral: bool
 ) -> bool:
@@ -113,13 +124,7 @@ async def reply_to_interaction(
                 allowed_mentions=no_pings(),
             )
 
-    try:
-        for index, part in enumerate(parts):
-            await sent_with_fallback(send, part, index, "interaction")
-    except DELIVERY_ERRORS as exc:
-        log_failure("interaction", exc)
-        return False
-    return True
+    return await _deliver(send, parts, "interaction")
 
 
 async def update_interaction_message(interaction: discord.Interaction[discord.Client], part: Part) -> bool:
@@ -134,12 +139,7 @@ async def update_interaction_message(interaction: discord.Interaction[discord.Cl
             allowed_mentions=no_pings(),
         )
 
-    try:
-        await sent_with_fallback(send, part, 0, "update")
-    except DELIVERY_ERRORS as exc:
-        log_failure("update", exc)
-        return False
-    return True
+    return await _deliver(send, (part,), "update")
 
 
 async def send_parts(
@@ -165,10 +165,4 @@ async def send_parts(
                 part.content, embeds=embeds, file=attachment(part), view=view, allowed_mentions=no_pings()
             )
 
-    try:
-        for index, part in enumerate(parts):
-            await sent_with_fallback(send, part, index, "channel")
-    except DELIVERY_ERRORS as exc:
-        log_failure("channel", exc)
-        return False
-    return True
+    return await _deliver(send, parts, "channel")

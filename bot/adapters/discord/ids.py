@@ -34,11 +34,15 @@ _PICK_KINDS = {"d": PickKind.DID_YOU_MEAN, "n": PickKind.NOT_THIS}
 
 @dataclass(frozen=True, slots=True)
 class ShowEntry:
+    """kb:entry: show one entry (a see-also or cluster-fix button)."""
+
     entry_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class Feedback:
+    """kb:fb: 👍/👎 on an answer (``entry_id`` None: on a decline), with what fits of the question."""
+
     entry_id: str | None
     helpful: bool
     question: str = ""
@@ -46,6 +50,8 @@ class Feedback:
 
 @dataclass(frozen=True, slots=True)
 class Pick:
+    """kb:pick: a did-you-mean or "Not this?" choice, recorded for the question, then shown."""
+
     entry_id: str
     kind: PickKind
     question: str = ""
@@ -53,18 +59,20 @@ class Pick:
 
 @dataclass(frozen=True, slots=True)
 class GoTour:
+    """kb:tour: a guided-tour step."""
+
     path_id: str
     index: int
 
 
 @dataclass(frozen=True, slots=True)
 class ShowTopics:
-    pass
+    """kb:topics: the topics listing."""
 
 
 @dataclass(frozen=True, slots=True)
 class Share:
-    pass
+    """kb:share: re-post an ephemeral reply in the channel, for everyone."""
 
 
 Action = ShowEntry | Pick | Feedback | GoTour | ShowTopics | Share

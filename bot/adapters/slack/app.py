@@ -22,7 +22,7 @@ from bot.adapters.slack.clicks import ClickHandlers
 from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.dedupe import EventDedupe, SeenKeys
 from bot.adapters.slack.handlers import MessageHandlers
-from bot.adapters.slack.outbox import Background, Outbox, retry_handlers
+from bot.adapters.slack.outbox import Outbox, PostAckTasks, retry_handlers
 from bot.adapters.slack.retry import SEND_TIMEOUT_S
 from bot.ports import Claims
 from bot.service import QAService
@@ -61,7 +61,7 @@ def build_app(
     settings: SlackSettings,
     client: AsyncWebClient | None = None,
     *,
-    background: Background | None = None,
+    background: PostAckTasks | None = None,
     claims: Claims | None = None,
     authorization: StartupAuthorization | None = None,
     outbox: Outbox | None = None,
@@ -89,7 +89,7 @@ def build_app(
         service,
         settings,
         outbox or Outbox(client),
-        background if background is not None else Background(),
+        background if background is not None else PostAckTasks(),
         seen,
     )
     clicks = ClickHandlers(messages)

@@ -18,9 +18,10 @@ from bot.adapters.slack.dedupe import SeenKeys
 from bot.adapters.slack.home import home_view, welcome_message
 from bot.adapters.slack.images import DiagramUploader
 from bot.adapters.slack.mrkdwn import from_slack
-from bot.adapters.slack.outbox import Background, Outbox
+from bot.adapters.slack.outbox import Outbox, PostAckTasks
 from bot.adapters.slack.render import PUBLIC, Controls, render_reply
 from bot.models import ChannelType, Message, Reply, ReplyKind
+from bot.passive import looks_like_question
 from bot.service import QAService
 
 log = logging.getLogger("kubebot.slack")
@@ -62,7 +63,7 @@ class MessageHandlers:
         service: QAService,
         settings: SlackSettings,
         outbox: Outbox,
-        background: Background,
+        background: PostAckTasks,
         seen: SeenKeys,
     ) -> None:
         self.service = service
@@ -96,8 +97,8 @@ class MessageHandlers:
             return  # the app_mention event answers it
         if str(event.get("channel") or "") not in self.settings.listen_channels or not ev.is_top_level(event):
             return
-        if not ev.looks_like_question(from_slack(str(event.get("text") or ""))):
-            return
+        if not looks_like_question(from_slack(str(event.get("text") or ""))):
+            return  # the service applies the same rule; checked here too, so chatter costs no claim
         self.background.spawn(self._once(event, self._passive(event)), "passive")
 
     def on_member_joined(self, event: Payload, bot_user_id: str | None) -> None:
@@ -119,7 +120,7 @@ class MessageHandlers:
     async def _command(self, body: Payload) -> None:
         started = time.perf_counter()
         message = ev.command_message(body)
-        await self.background.turn()  # acks first: see Background.turn
+        await self.background.turn()  # acks first: see PostAckTasks.turn
         reply = await self.service.handle(message)
         response_url = str(body.get("response_url") or "")
         controls = Controls(share=share_ref(reply, message.text))
@@ -151,11 +152,9 @@ class MessageHandlers:
         started = time.perf_counter()
         message = ev.event_message(event, None, ChannelType.CHANNEL)
         await self.background.turn()
-        probe = self.service.answer(message.text)  # not recorded: most channel chatter is not for us
-        if probe.kind is not ReplyKind.ANSWER or probe.confidence < self.settings.passive_min:
-            log.info("event=slack_passive_silent kind=%s confidence=%.3f", probe.kind.value, probe.confidence)
+        reply = self.service.passive_answer(message, self.settings.passive_min)
+        if reply is None:
             return
-        reply = self.service.answer(message.text, message)  # answered: record it like any question
         thread_ts = ev.thread_of(event)
         if await self.outbox.post(
             message.channel_id, render_reply(reply, PUBLIC), thread_ts=thread_ts, key=_reply_key(event)
@@ -173,8 +172,7 @@ class MessageHandlers:
     async def publish_home(self, user_id: str, position: TourRef) -> None:
         service = self.service
         tour = service.tour(position.path_id or None, position.index)
-        paths = list(service.holder.current.kb.paths.values())
-        view = home_view(service.help(), tour, service.topics(), paths, self.settings.command)
+        view = home_view(service.help(), tour, service.topics(), service.paths(), self.settings.command)
         if await self.outbox.publish_home(user_id, view):
             log.info("event=slack_home_published tour=%s step=%d", position.path_id or "-", position.index)
 

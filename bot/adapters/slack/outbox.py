@@ -35,7 +35,7 @@ from bot.adapters.slack.retry import (
     inline_handlers,
     retry_after,
 )
-from bot.adapters.slack.tasks import Background
+from bot.adapters.slack.tasks import PostAckTasks
 from bot.metrics import METRICS, Metrics
 from bot.ports import MemoryOutbox, PendingReply, ReplyOutbox
 
@@ -295,4 +295,4 @@ def _new_key() -> str:
     return f"slack:{uuid.uuid4().hex}"
 
 
-__all__ = ["NOT_IN_CHANNEL", "Attempt", "Background", "Outbox", "SendError", "retry_handlers"]
+__all__ = ["NOT_IN_CHANNEL", "Attempt", "Outbox", "PostAckTasks", "SendError", "retry_handlers"]

@@ -52,32 +52,36 @@ class ProportionalJitter(Jitter):
         return duration * (1.0 + random.random())
 
 
-class ServerErrorRetryHandler(AsyncServerErrorRetryHandler):
+class _OnResponse:
+    """A slack_sdk retry handler that decides from the HTTP response alone (`retries`); put it
+    first among the bases so its `_can_retry_async` is the one used."""
+
+    def retries(self, response: HttpResponse) -> bool:
+        raise NotImplementedError
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and self.retries(response)
+
+
+class ServerErrorRetryHandler(_OnResponse, AsyncServerErrorRetryHandler):
     """slack_sdk's handler retries 500 and 503 only; a gateway error (502, 504) is as transient."""
 
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return response is not None and response.status_code in (500, 502, 503, 504)
+    def retries(self, response: HttpResponse) -> bool:
+        return response.status_code in (500, 502, 503, 504)
 
 
-class ShortRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+class ShortRateLimitRetryHandler(_OnResponse, AsyncRateLimitErrorRetryHandler):
     """429 retried in line only when Slack asks for a short wait; longer ones go to the outbox."""
 
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if response is None or response.status_code != 429:
+    def retries(self, response: HttpResponse) -> bool:
+        if response.status_code != 429:
             return False
         wait = retry_after(response.headers)
         return wait is None or wait <= MAX_INLINE_RETRY_AFTER

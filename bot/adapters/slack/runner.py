@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.slack.app import build_app, build_client
 from bot.adapters.slack.auth import StartupAuthorization
 from bot.adapters.slack.config import SlackSettings
-from bot.adapters.slack.outbox import Background, Outbox
+from bot.adapters.slack.outbox import Outbox, PostAckTasks
 from bot.adapters.slack.redeliver import Redelivery
 from bot.adapters.slack.web import EVENTS_PATH, build_web_app
 from bot.config import ConfigError
@@ -67,17 +67,12 @@ async def run_slack(
         client = build_client(settings, session)
         authorization = StartupAuthorization(client)
         await authorization.check()  # a rejected token fails here; no request waits on auth.test
-        background = Background()
+        background = PostAckTasks()
         outbox = Outbox(client, pending=pending if pending is not None else MemoryOutbox())
         app = build_app(
-            service,
-            settings,
-            client,
-            background=background,
-            claims=claims,
-            authorization=authorization,
+            service, settings, client, background=background, claims=claims, authorization=authorization,
             outbox=outbox,
-        )
+        )  # fmt: skip
         worker_stop = asyncio.Event()
         worker = asyncio.create_task(Redelivery(outbox).run(worker_stop), name="kubebot-slack-outbox")
         try:
@@ -97,7 +92,7 @@ async def run_slack(
             log.info("event=slack_stopped")
 
 
-async def _drain(background: Background) -> None:
+async def _drain(background: PostAckTasks) -> None:
     if await background.drain(timeout=DRAIN_SECONDS):
         log.info("event=slack_replies_drained")
         return

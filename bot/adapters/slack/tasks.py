@@ -17,7 +17,7 @@ from typing import Any
 log = logging.getLogger("kubebot.slack")
 
 
-class Background:
+class PostAckTasks:
     """Work started after the ack: tracked (so it is not garbage-collected), logged when it fails,
     and drained on shutdown and in tests."""
 

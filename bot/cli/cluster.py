@@ -12,42 +12,40 @@ import getpass
 import json
 from typing import Any, TextIO
 
-from bot import render
+from bot.app import kb_dir, load_snapshot, service_for
 from bot.cluster.config import ClusterSettings
 from bot.cluster.gateway import KubeGateway
-from bot.config import ConfigError
-from bot.models import ChannelType, ClusterReport, Entry, Message, Person, Platform
+from bot.config import ConfigError, CoreSettings
+from bot.models import ChannelType, ClusterReport, Entry, Message, Person, Platform, Reply
 from bot.ports import ClusterQuery
-from bot.service import Snapshot
 
 
-def run_cluster_command(args: argparse.Namespace, snapshot: Snapshot, out: TextIO) -> int:
+def cmd_cluster(args: argparse.Namespace, core: CoreSettings, out: TextIO) -> int:
     """Run one query and print it; exit 0, or 1 when the query failed or was refused."""
+    snapshot = load_snapshot(kb_dir(args.kb, core))
     verb: str = args.verb
     if verb != "why" and args.name:
         raise ConfigError(f"`kubebot cluster {verb}` takes no NAME (use -n NAMESPACE)")
     settings = ClusterSettings.from_env().with_overrides(kubeconfig=args.kubeconfig, context=args.context)
     gateway = KubeGateway.connect(settings)
+    service = service_for(snapshot, cluster=gateway)
     query = ClusterQuery(verb, args.name, args.namespace)
     text = " ".join(part for part in ("cluster", verb, args.name, args.namespace) if part)
     message = Message(text, Platform.CONSOLE, ChannelType.CONSOLE, "cli", Person(id=_operator()))
 
-    async def run() -> ClusterReport:
+    async def run() -> Reply:
         try:
-            return await gateway.query(query, message)
+            return await service.cluster_reply(query, message)
         finally:
             await gateway.aclose()
 
-    report = asyncio.run(run())
-    linked = tuple(
-        snapshot.kb.entries[f.entry_id]
-        for f in report.findings
-        if f.entry_id and f.entry_id in snapshot.kb.entries
-    )
+    reply = asyncio.run(run())
+    report = reply.cluster
+    assert report is not None  # a cluster reply always carries its report
     if args.json:
-        out.write(json.dumps(report_json(report, linked), ensure_ascii=False) + "\n")
+        out.write(json.dumps(report_json(report, reply.linked_entries), ensure_ascii=False) + "\n")
     else:
-        out.write(render.cluster_text(report, linked) + "\n")
+        out.write(reply.text + "\n")
     return 1 if report.error else 0
 
 

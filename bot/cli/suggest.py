@@ -8,12 +8,13 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
+from bot.app import build_service, kb_dir
 from bot.config import ConfigError, CoreSettings
 from bot.console.data import Period, StoreReader, today
 from bot.console.stats import day_of
 from bot.console.suggest import STATUSES, Suggestion, chosen, suggestions
+from bot.report import parse_since
 from bot.service import QAService
-from bot.store.report import parse_since
 
 
 def _line(s: Suggestion) -> str:
@@ -39,7 +40,8 @@ def _as_json(s: Suggestion) -> dict[str, object]:
     }
 
 
-def run_suggest(args: argparse.Namespace, settings: CoreSettings, service: QAService, out: TextIO) -> int:
+def cmd_suggest(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> int:
+    service = build_service(kb_dir(args.kb, settings))
     seconds = parse_since(args.since)
     period = Period(day_of(time.time() - seconds), today())
     reader = StoreReader(settings.db_url, settings.store_questions)
@@ -80,7 +82,7 @@ def _apply(selected: list[Suggestion], service: QAService, out: TextIO) -> int:
     if not selected:
         out.write("Nothing to apply.\n")
         return 0
-    kb = service.holder.current.kb
+    kb = service.kb
     pairs = [(s.entry_id, s.question) for s in selected if s.entry_id]
     try:
         changes = apply(kb, pairs)

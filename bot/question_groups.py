@@ -38,7 +38,7 @@ GENERIC = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
-class QuestionCluster:
+class QuestionGroup:
     """Questions that ask the same thing: the most frequent spelling leads."""
 
     representative: str
@@ -47,7 +47,7 @@ class QuestionCluster:
 
 
 @dataclass
-class _Group:
+class _SameTokens:
     key: str
     tokens: tuple[str, ...]
     spellings: Counter[str]
@@ -95,14 +95,14 @@ def similarity(a: Iterable[str], b: Iterable[str]) -> float:
     return matched / (total - matched)
 
 
-def cluster_questions(
+def group_questions(
     questions: Iterable[str],
     tokens: Callable[[str], tuple[str, ...]],
     *,
     threshold: float = DEFAULT_THRESHOLD,
-) -> list[QuestionCluster]:
-    """Clusters of ``questions``, largest first; ``tokens`` is the matcher's normaliser."""
-    groups: dict[str, _Group] = {}
+) -> list[QuestionGroup]:
+    """Groups of similar ``questions``, largest first; ``tokens`` is the matcher's normaliser."""
+    groups: dict[str, _SameTokens] = {}
     for text in questions:
         if not text.strip():
             continue
@@ -110,10 +110,10 @@ def cluster_questions(
         key = " ".join(sorted(set(toks))) or normalize_basic(text)
         group = groups.get(key)
         if group is None:
-            group = groups[key] = _Group(key, tuple(sorted(set(toks))), Counter())
+            group = groups[key] = _SameTokens(key, tuple(sorted(set(toks))), Counter())
         group.spellings[_display(text)] += 1
     ordered = sorted(groups.values(), key=lambda g: (-g.count, g.key))
-    clusters: list[list[_Group]] = []
+    clusters: list[list[_SameTokens]] = []
     for group in ordered:
         best_index, best_score = -1, threshold
         for index, members in enumerate(clusters):
@@ -125,13 +125,13 @@ def cluster_questions(
             clusters[best_index].append(group)
         else:
             clusters.append([group])
-    out: list[QuestionCluster] = []
+    out: list[QuestionGroup] = []
     for members in clusters:
         spellings: Counter[str] = Counter()
         for member in members:
             spellings.update(member.spellings)
         ranked = [text for text, _ in sorted(spellings.items(), key=lambda kv: (-kv[1], kv[0]))]
-        out.append(QuestionCluster(ranked[0], sum(spellings.values()), tuple(ranked)))
+        out.append(QuestionGroup(ranked[0], sum(spellings.values()), tuple(ranked)))
     out.sort(key=lambda c: (-c.count, c.representative))
     return out
 
