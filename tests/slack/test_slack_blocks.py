@@ -130,3 +130,10 @@ def test_the_topics_list_follows_the_knowledge_base() -> None:
     [after] = render_reply(topics("Pods", "Services"))
     assert "Nodes" in json.dumps(before.blocks) and "Nodes" not in json.dumps(after.blocks)
     assert "Services" in json.dumps(after.blocks)
+
+
+def test_a_kept_block_knows_the_length_of_its_json() -> None:
+    blocks = entry_blocks(dataclasses.replace(ENTRY, answer='Ünïcode & <escapes> "quoted"\n' * 200))
+    assert all(isinstance(b, bk.KeptBlock) for b in blocks)
+    for block in blocks:
+        assert block.json_size == len(json.dumps(block, ensure_ascii=False))

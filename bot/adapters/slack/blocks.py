@@ -35,6 +35,22 @@ CUT_NOTE = "✂️ The rest of this answer is too long for Slack; see the docs l
 
 Block = dict[str, Any]  # a block as Slack's JSON (what slack_sdk's Block.to_dict() would give)
 Button = dict[str, Any]  # a button element, likewise
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps(..., ensure_ascii=False) makes one per call
+
+
+class KeptBlock(dict[str, Any]):
+    """A block that is rendered once and shared (an entry's, the topics list): it carries the
+    length of its JSON, so paginating a reply does not serialise it again. Never mutate one."""
+
+    __slots__ = ("json_size",)
+
+    def __init__(self, block: Block) -> None:
+        super().__init__(block)
+        self.json_size = len(_ENCODER.encode(block))
+
+
+def kept(blocks: Iterable[Block]) -> tuple[KeptBlock, ...]:
+    return tuple(KeptBlock(block) for block in blocks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +166,9 @@ def was_cut(messages: Sequence[SlackMessage]) -> bool:
 
 
 def _sized(block: Block) -> tuple[Block, int]:
-    return block, len(json.dumps(block, ensure_ascii=False))
+    if isinstance(block, KeptBlock):
+        return block, block.json_size
+    return block, len(_ENCODER.encode(block))
 
 
 def _pages(blocks: Sequence[tuple[Block, int]], max_blocks: int) -> list[list[Block]]:

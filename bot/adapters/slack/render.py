@@ -23,6 +23,7 @@ from bot.adapters.slack.blocks import (
     divider,
     fallback_text,
     header,
+    kept,
     paginate,
     sections,
     sources_context,
@@ -94,7 +95,7 @@ def _entry_blocks(entry: Entry, with_header: bool) -> tuple[Block, ...]:
     docs = sources_context(entry.sources)
     if docs is not None:
         blocks.append(docs)
-    return tuple(blocks)
+    return kept(blocks)
 
 
 def tour_heading(step: TourStep) -> str:
@@ -125,7 +126,7 @@ def _topics_blocks(first_line: str, topics: tuple[TopicGroup, ...]) -> tuple[Blo
     for group in topics:
         lines.append(f"\n*{escape(group.tag)}*")
         lines += [f"• {escape(title)} (`{escape(entry_id)}`)" for entry_id, title in group.entries]
-    return tuple(sections("\n".join(lines)))
+    return kept(sections("\n".join(lines)))
 
 
 def tour_start_button(path_id: str = "", label: str = "Start the guided tour", index: int = 0) -> Button:
