@@ -62,7 +62,9 @@ def main() -> int:
         for start in range(0, len(vocab), 1024):
             chunk = list(range(start, min(start + 1024, len(vocab))))
             ids = torch.tensor([[cls, i, sep] for i in chunk])
-            raw[chunk] = bert(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state.mean(1).numpy()
+            raw[chunk] = (
+                bert(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state.mean(1).numpy()
+            )
     print(f"distilled {len(vocab)} pieces in {time.perf_counter() - started:.0f} s", flush=True)
 
     # 2. PCA to DIM
@@ -75,12 +77,16 @@ def main() -> int:
     kb = load_knowledge(ROOT / "knowledge")
     texts = list(dict.fromkeys(t for e in kb.entries.values() for t in (e.title, *e.questions)))
     teacher = torch.tensor(model.encode(texts, normalize_embeddings=True, batch_size=64))
-    pieces = [[i for i in tokenizer.encode(t, add_special_tokens=False).ids if i not in special] for t in texts]
+    pieces = [
+        [i for i in tokenizer.encode(t, add_special_tokens=False).ids if i not in special] for t in texts
+    ]
     df = np.zeros(len(vocab))
     for seq in pieces:
         df[list(set(seq))] += 1
     table = torch.nn.Parameter(torch.tensor(reduced, dtype=torch.float32))
-    log_weight = torch.nn.Parameter(torch.tensor(np.log(np.log1p(len(pieces) / (df + 1.0))), dtype=torch.float32))
+    log_weight = torch.nn.Parameter(
+        torch.tensor(np.log(np.log1p(len(pieces) / (df + 1.0))), dtype=torch.float32)
+    )
     optimizer = torch.optim.Adam([table, log_weight], lr=0.01)
 
     def embed(batch: list[list[int]]) -> torch.Tensor:
@@ -119,7 +125,8 @@ def main() -> int:
         scale=scale.astype(np.float32),
         weight=torch.exp(log_weight).detach().numpy().astype(np.float32),
     )
-    print(f"wrote {DATA.relative_to(ROOT)} ({DATA.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.0f} s")
+    size = DATA.stat().st_size / 1e6
+    print(f"wrote {DATA.relative_to(ROOT)} ({size:.1f} MB) in {time.perf_counter() - started:.0f} s")
     return 0
 
 

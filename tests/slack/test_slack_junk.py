@@ -8,6 +8,8 @@ import time
 import urllib.parse
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from .conftest import SlackBot
 from .slack_requests import command_body
@@ -97,3 +99,31 @@ async def test_three_hundred_junk_requests_cost_three_hundred_short_lines(
     assert (lines, traceback) == (300, False)
     assert len(caplog.text) < 300 * 200  # today: 437 KB of tracebacks for 300 requests
     assert bot.fake.calls[1:] == []  # only the start-up auth.test ever reached Slack
+
+
+def _reference_problem(text: str) -> str | None:
+    """parse_problem's form branch as it was: every field decoded (the ack path now decodes names only)."""
+    import json
+
+    try:
+        fields = dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
+        payload = fields.get("payload")
+        parsed = json.loads(payload) if payload is not None else fields
+    except ValueError:
+        return "malformed"
+    return None if isinstance(parsed, dict) and parsed else "not_an_object"
+
+
+NAMES = ["payload", "%70ayload", "p%61yload", "pay+load", "text", "", "%ZZ", "payload%"]
+VALUES = ["", "{}", "%7B%22a%22%3A1%7D", '{"a":1}', "[1]", "%5B%5D", "x", "%ZZ", "+", "=", "%C3%A9"]
+FIELD = st.tuples(st.sampled_from(NAMES), st.booleans(), st.sampled_from(VALUES))
+
+
+@given(st.lists(FIELD, max_size=6), st.sampled_from(["", "&", "&&"]))
+def test_a_form_body_is_judged_as_parse_qsl_would(fields: list[tuple[str, bool, str]], extra: str) -> None:
+    from bot.adapters.slack.web import parse_problem
+
+    text = "&".join(name + ("=" + value if eq else "") for name, eq, value in fields) + extra
+    if not text or text.startswith(("{", "[")):
+        return  # empty and JSON-looking bodies take the other branches
+    assert parse_problem(text, "application/x-www-form-urlencoded") == _reference_problem(text)

@@ -24,6 +24,7 @@ from bot.adapters.slack.dedupe import EventDedupe, SeenKeys
 from bot.adapters.slack.handlers import MessageHandlers
 from bot.adapters.slack.outbox import Outbox, PostAckTasks, retry_handlers
 from bot.adapters.slack.retry import SEND_TIMEOUT_S
+from bot.adapters.slack.tasks import AcksFirst
 from bot.ports import Claims
 from bot.service import QAService
 
@@ -83,15 +84,11 @@ def build_app(
         # parsed (and may then re-encode the body for bolt); Socket Mode needs no signature.
         request_verification_enabled=False,
     )
+    background = background if background is not None else PostAckTasks()
     seen = SeenKeys(settings.dedupe_ttl, shared=claims)
+    app.use(AcksFirst(background))  # first: a duplicate is acked too
     app.use(EventDedupe(seen))
-    messages = MessageHandlers(
-        service,
-        settings,
-        outbox or Outbox(client),
-        background if background is not None else PostAckTasks(),
-        seen,
-    )
+    messages = MessageHandlers(service, settings, outbox or Outbox(client), background, seen)
     clicks = ClickHandlers(messages)
     _register(app, settings, messages, clicks)
     return app

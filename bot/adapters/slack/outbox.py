@@ -103,6 +103,7 @@ class Outbox:
         self.clock = clock
         self.metrics = metrics or METRICS
         self._api = _client(client, self.schedule.handlers("chat.postMessage"))
+        self._webhook_retries = self.schedule.handlers(RESPONSE_URL)  # stateless: shared by every post
         self._api_once = _client(client, [])
 
     # -- durable sends -------------------------------------------------------------------------
@@ -199,7 +200,7 @@ class Outbox:
             return Attempt(False, type(exc).__name__)
 
     async def _webhook(self, url: str, body: dict[str, Any], inline: bool) -> Attempt:
-        handlers = self.schedule.handlers(RESPONSE_URL) if inline else []
+        handlers = self._webhook_retries if inline else []
         webhook = AsyncWebhookClient(
             url=url, session=self.client.session, timeout=int(SEND_TIMEOUT_S), retry_handlers=handlers
         )

@@ -1,9 +1,12 @@
 """Work started after the ack: tracked, logged when it fails, drained on shutdown and in tests.
 
-`turn()` is how a reply waits before its CPU-heavy step (matching, rendering): replies take
-turns, one per pass of the event loop, behind whatever acks are ready. Slack gives an ack
-3 seconds and an answer minutes, so under a burst the acks stay fast and the answers queue
-(nothing is held across I/O: a cluster lookup waiting on the API blocks no one).
+`turn()` is how a reply waits before its CPU-heavy step (matching, rendering, sending): replies
+take turns, one per pass of the event loop, and only in a pass where no new request began
+(`ack_started()`, called for every request that reaches the app): while requests keep arriving,
+every CPU slice goes to acking them. Slack gives an ack 3 seconds and an answer minutes, so
+under a burst the acks stay fast and the answers queue; a reply that has waited `max_defer`
+seconds goes anyway, one per pass, so a flood never starves the answers. Nothing is held across
+I/O: a cluster lookup waiting on the API blocks no one.
 """
 
 from __future__ import annotations
@@ -11,37 +14,58 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
 log = logging.getLogger("kubebot.slack")
+
+MAX_DEFER_S = 2.0  # longest a reply waits for a pass of the event loop without a new request
 
 
 class PostAckTasks:
     """Work started after the ack: tracked (so it is not garbage-collected), logged when it fails,
     and drained on shutdown and in tests."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_defer: float = MAX_DEFER_S) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
-        self._turns: deque[asyncio.Future[None]] = deque()
+        self._turns: deque[tuple[asyncio.Future[None], float]] = deque()  # (waiter, since)
+        self._max_defer = max_defer
+        self._acks = 0  # requests begun since the last pass that considered a turn
+        self._scheduled = False
+
+    def ack_started(self) -> None:
+        """A request reached the app: the next turn waits for a pass without one."""
+        self._acks += 1
 
     async def turn(self) -> None:
-        """Wait for this reply's turn: one reply is let through per pass of the event loop."""
+        """Wait for this reply's turn: one reply per pass of the event loop in which no request
+        began, or (after `max_defer` seconds of waiting) one per pass regardless."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
-        self._turns.append(waiter)
-        if len(self._turns) == 1:
+        self._turns.append((waiter, loop.time()))
+        if not self._scheduled:
+            self._scheduled = True
             loop.call_soon(self._next_turn)
         await waiter
 
     def _next_turn(self) -> None:
-        while self._turns:
-            waiter = self._turns.popleft()
-            if not waiter.done():  # a cancelled waiter gives its turn to the next one
-                waiter.set_result(None)
-                break
+        loop = asyncio.get_running_loop()
+        busy, self._acks = self._acks > 0, 0
+        while self._turns and self._turns[0][0].done():  # a cancelled waiter gives up its turn
+            self._turns.popleft()
         if self._turns:
-            asyncio.get_running_loop().call_soon(self._next_turn)  # behind what is ready now
+            waiter, since = self._turns[0]
+            if not busy or loop.time() - since >= self._max_defer:
+                self._turns.popleft()
+                waiter.set_result(None)
+        if self._turns:
+            loop.call_soon(self._next_turn)  # behind what is ready now
+        else:
+            self._scheduled = False
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(self._guard(work, name), name=f"kubebot-slack-{name}")
@@ -83,3 +107,21 @@ class PostAckTasks:
             raise
         except Exception:
             log.exception("event=slack_task_failed task=%s", name)
+
+
+class AcksFirst(AsyncMiddleware):
+    """Global bolt middleware (HTTP and Socket Mode): tells `PostAckTasks` that a request is being
+    acked, so the replies wait for a quieter pass of the event loop (see `PostAckTasks.turn`)."""
+
+    def __init__(self, background: PostAckTasks) -> None:
+        self.background = background
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse | None:
+        self.background.ack_started()
+        return await next()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -69,12 +69,28 @@ def parse_problem(text: str, content_type: str) -> str | None:
         if content_type == "application/json" or text.startswith(("{", "[")):
             parsed = json.loads(text)
         else:
-            fields = dict(parse_qsl(text, keep_blank_values=True))
-            payload = fields.get("payload")
-            parsed = json.loads(payload) if payload is not None else fields
+            has_fields, payload = _form_shape(text)
+            if payload is None:
+                return None if has_fields else "not_an_object"
+            parsed = json.loads(payload)
     except ValueError:
         return "malformed"
     return None if isinstance(parsed, dict) and parsed else "not_an_object"
+
+
+def _form_shape(text: str) -> tuple[bool, str | None]:
+    """For a form body: whether it has any field, and its `payload` field (the last one), exactly
+    as `dict(parse_qsl(text, keep_blank_values=True))` would give them, without decoding the
+    other values (a slash command's text and response_url: most of the work, every request)."""
+    has_fields, payload = False, None
+    for part in text.split("&"):
+        if not part:
+            continue
+        has_fields = True
+        name, _, value = part.partition("=")
+        if unquote_plus(name) == "payload":
+            payload = value
+    return has_fields, None if payload is None else unquote_plus(payload)
 
 
 def _bolt_safe(text: str, content_type: str) -> str:
