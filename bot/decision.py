@@ -44,6 +44,8 @@ FEATURES = (
     "title_covered",  # share of the title's weight found in the entry's vocabulary
     "rarest",  # the rarest question word this entry knows, as a share of the rarest possible
     "anchors",  # distinct domain words in the question (kubectl, pod, docker...), /4, capped
+    "semantic",  # cosine of the question and the entry in static word-piece vectors (bot/semantic.py)
+    "semantic_gap",  # that cosine minus the best among the ranked candidates (0 for the closest)
 )
 EXACT_CONFIDENCE = 0.99  # the question is one of the entry's own questions, word for word
 TOPIC_FEATURES = tuple(f for f in FEATURES if f != "margin")

@@ -17,8 +17,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
+from bot import semantic
 from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
 from bot.models import Candidate, Entry, MatchResult
 from bot.paste import Digest, digest
@@ -75,7 +77,13 @@ class _Query:
 
 
 def _features(
-    c: _Scored, ranked: list[_Scored], q: _Query, title: _Scored | None, rarest: float
+    c: _Scored,
+    ranked: list[_Scored],
+    q: _Query,
+    title: _Scored | None,
+    rarest: float,
+    semantic: float,
+    semantic_gap: float,
 ) -> tuple[float, ...]:
     """The evidence vector of `bot.decision.FEATURES` for candidate ``c``; ``title`` is the same
     entry scored against a post's title alone."""
@@ -99,6 +107,8 @@ def _features(
         title.covered if title else 0.0,
         rarest,
         min(q.anchors, 4) / 4,
+        semantic,
+        semantic_gap,
     )
 
 
@@ -191,6 +201,9 @@ class Matcher:
             if not word.isdigit():
                 self._words_by_len.setdefault(len(word), []).append(word)
         self._titles = [normalize_basic(e.title) for e in self._entries]
+        # each entry as one vector of the static semantic model: the mean of its questions'
+        self._embedder = semantic.shared()
+        self._centroids = self._embedder.centroids([(e.title, *e.questions) for e in self._entries])
 
     @property
     def thresholds(self) -> Thresholds:
@@ -338,13 +351,18 @@ class Matcher:
             else {c.entry: c for c in scored}
         )
         idf, top = self._idf, self._max_idf
+        shown = scored[: limit or self.settings.candidates]
+        # the semantic view of the same candidates (the gap is to the best of the usual pool)
+        pool = [c.entry for c in scored[: max(len(shown), self.settings.candidates)]]
+        sims = self._centroids[pool] @ self._embedder.vector(q.digest.text) if pool else np.zeros(0)
+        best = float(sims.max()) if len(sims) else 0.0
         out = []
-        for c in scored[: limit or self.settings.candidates]:
+        for c, sim in zip(shown, sims.tolist(), strict=False):
             entry = self._entries[c.entry]
             vocab = self._impact[c.entry]
             matched = tuple(t for t in q.gains if t in vocab)
             rarest = max((idf[t] for t in matched if "_" not in t), default=0.0) / top
-            features = _features(c, scored, q, by_title.get(c.entry), rarest)
+            features = _features(c, scored, q, by_title.get(c.entry), rarest, sim, sim - best)
             out.append(Evidence(entry.id, entry.title, features, matched))
         return out
 

@@ -61,12 +61,30 @@ class Embedder:
         encoded = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
         return np.vstack([self._sum(e.ids) for e in encoded])
 
-    def centroid(self, texts: Sequence[str]) -> Vector:
-        """The normalised mean of the texts' vectors: one vector that stands for an entry."""
-        rows = self.vectors(texts)
-        mean = rows.mean(axis=0) if len(rows) else np.zeros(self.dim, dtype=np.float32)
-        norm = float(np.linalg.norm(mean))
-        return (mean / norm if norm > 0 else mean).astype(np.float32)
+    def centroids(self, groups: Sequence[Sequence[str]]) -> npt.NDArray[np.float32]:
+        """One row per group of texts (an entry's title and questions): the normalised mean of
+        the texts' unit vectors. Vectorised: one tokenizer batch, sums by `np.add.reduceat`."""
+        texts = [t for group in groups for t in group]
+        rows = np.zeros((len(groups), self.dim), dtype=np.float32)
+        if not texts:
+            return rows
+        encoded = self._tokenizer.encode_batch(texts, add_special_tokens=False)
+        lengths = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(encoded))
+        ids = np.fromiter((i for e in encoded for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
+        weighted = self._vectors[ids] * self._weight[ids, None]
+        per_text = np.zeros((len(texts), self.dim), dtype=np.float32)
+        filled = lengths > 0
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[filled]
+        if len(starts):
+            per_text[filled] = np.add.reduceat(weighted, starts, axis=0)
+        per_text /= np.maximum(np.linalg.norm(per_text, axis=1, keepdims=True), 1e-12)
+        sizes = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
+        used = sizes > 0
+        group_starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))[used]
+        if len(group_starts):
+            rows[used] = np.add.reduceat(per_text, group_starts, axis=0) / sizes[used, None]
+        rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+        return rows
 
 
 @functools.cache

@@ -11,8 +11,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.adapters.slack.app import build_app, build_client
 from bot.adapters.slack.auth import StartupAuthorization
 from bot.adapters.slack.config import SlackSettings
-from bot.adapters.slack.tasks import Background
-from bot.cli import build_service
+from bot.adapters.slack.tasks import PostAckTasks
+from bot.app import build_service
 from bot.models import Message, Reply
 
 from .conftest import FIXTURE_KB, slack_env
@@ -21,7 +21,7 @@ from .slack_requests import command_body
 
 
 async def test_replies_wait_for_a_pass_without_new_requests() -> None:
-    background, order = Background(max_defer=60), []
+    background, order = PostAckTasks(max_defer=60), []
 
     async def reply(i: int) -> None:
         await background.turn()
@@ -39,7 +39,7 @@ async def test_replies_wait_for_a_pass_without_new_requests() -> None:
 
 
 async def test_a_flood_of_requests_never_starves_the_replies() -> None:
-    background, order = Background(max_defer=0.05), []
+    background, order = PostAckTasks(max_defer=0.05), []
 
     async def reply() -> None:
         await background.turn()
@@ -71,7 +71,7 @@ async def test_the_app_lets_every_arriving_request_in_before_any_answer(fake_sla
     client = build_client(settings)
     authorization = StartupAuthorization(client)
     await authorization.check()
-    background = Background(max_defer=60)
+    background = PostAckTasks(max_defer=60)
     app = build_app(service, settings, client, background=background, authorization=authorization)
 
     async def command(i: int) -> Any:
