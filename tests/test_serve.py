@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.conftest import FIXTURE_KB, ROOT
-from tests.helpers import sample
+from tests.helpers import parse_logfmt, sample
 from tests.slack.slack_fakes import BOT_TOKEN, SECRET, FakeSlack, all_text
 from tests.slack.slack_requests import SlackSender
 
@@ -72,6 +72,10 @@ async def test_serve_slack_http_answers_records_and_stops_cleanly(tmp_path: Path
         await fake.stop()
     assert proc.returncode == 0, stderr
     assert BOT_TOKEN not in stderr  # tokens are never logged
+    events = [parse_logfmt(line) for line in stderr.splitlines()]  # every line is logfmt
+    seen = {e["event"] for e in events}
+    assert {"http_listening", "slack_started", "stopping", "background_stopped"} <= seen
+    assert all(list(e)[:4] == ["ts", "level", "logger", "event"] for e in events)
     report = subprocess.run(
         [sys.executable, "-m", "bot", "report", "--json"],
         cwd=ROOT,
