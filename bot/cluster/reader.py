@@ -26,7 +26,7 @@ from lightkube.core.exceptions import ApiError
 from lightkube.core.exceptions import ConfigError as LightkubeConfigError
 from lightkube.models.meta_v1 import LabelSelector
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import Event, Node, Pod, PodLog, Service
+from lightkube.resources.core_v1 import Event, Node, Pod, Service
 from lightkube.resources.discovery_v1 import EndpointSlice
 
 from bot.cluster.config import ClusterSettings
@@ -42,6 +42,7 @@ from bot.cluster.errors import (
     ReadOnlyViolation,
 )
 from bot.cluster.guard import refusal
+from bot.cluster.lightkube_internals import LightkubeChanged, read_log
 from bot.config import ConfigError
 
 log = logging.getLogger("kubebot.cluster")
@@ -161,26 +162,19 @@ class ClusterReader:
     ) -> list[str]:
         """The last `tail` lines of a container's log; `previous` for the crashed instance."""
         access = Access("get", "pods/log", namespace, name)
-        # lightkube 1.0.1's AsyncClient.log() has no `previous` parameter, so the request is built with
-        # its generic client, exactly as log() does, plus previous=true and a byte limit.
-        generic = self._client._client
-        br = generic.prepare_request(
-            "get",
-            PodLog,
-            name=name,
-            namespace=namespace,
-            params={
-                "container": container,
-                "tailLines": tail,
-                "limitBytes": LOG_LIMIT_BYTES,
-                "previous": "true" if previous else None,
-            },
-        )
+        params = {
+            "container": container,
+            "tailLines": tail,
+            "limitBytes": LOG_LIMIT_BYTES,
+            "previous": "true" if previous else None,
+        }
 
         async def fetch() -> list[str]:
-            resp = await generic.send(generic.build_adapter_request(br))  # type: ignore[no-untyped-call]
-            generic.raise_for_status(resp)  # type: ignore[no-untyped-call]
-            return resp.text.splitlines()[-tail:] if tail else []
+            try:
+                text = await read_log(self._client, name, namespace, params)
+            except LightkubeChanged as exc:
+                raise ClusterServerError(access, str(exc)) from None
+            return text.splitlines()[-tail:] if tail else []
 
         return await self._call(access, fetch())
 

@@ -26,6 +26,7 @@ from bot.adapters.slack.auth import StartupAuthorization
 from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.outbox import Background, Outbox
 from bot.adapters.slack.redeliver import Redelivery
+from bot.adapters.slack.sdk_internals import use_connection_url
 from bot.adapters.slack.web import EVENTS_PATH, build_web_app
 from bot.config import ConfigError
 from bot.ports import Claims, MemoryOutbox, ReplyOutbox
@@ -154,7 +155,7 @@ async def _serve_socket_mode(
     handler = AsyncSocketModeHandler(
         app, settings.app_token, logger=logging.getLogger("kubebot.slack.socket")
     )
-    handler.client.wss_uri = str(response["url"])
+    use_connection_url(handler.client, str(response["url"]))
     try:
         await handler.connect_async()  # type: ignore[no-untyped-call]  # bolt leaves it unannotated
         log.info("event=slack_started mode=socket")
