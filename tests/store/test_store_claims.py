@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -20,24 +19,9 @@ from bot.metrics import Metrics
 from bot.store.claims import CLAIM_TIMEOUT_S, PostgresClaims, claims_from_env
 from tests.faultproxy import FaultProxy
 from tests.helpers import sample
-from tests.pg import PgServer
 
 T = TypeVar("T")
 BUDGET = 0.3
-
-
-def via(url: str, port: int) -> str:
-    """``url`` with its port replaced (to go through the proxy)."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{parts.netloc.rsplit(':', 1)[0]}:{port}"))
-
-
-@pytest.fixture
-def proxy(pg_server: PgServer) -> Iterator[FaultProxy]:
-    fault = FaultProxy("127.0.0.1", pg_server.port).start()
-    yield fault
-    fault.thaw()
-    fault.close()
 
 
 class LoopLag:
@@ -81,7 +65,7 @@ async def wait_until_available(claims: PostgresClaims, key: str) -> None:
 
 @pytest.fixture
 async def replicas(pg_url: str, proxy: FaultProxy) -> AsyncIterator[tuple[PostgresClaims, PostgresClaims]]:
-    url = via(pg_url, proxy.port)
+    url = proxy.via(pg_url)
     a = PostgresClaims(url, timeout=BUDGET, retry_after=0.2, metrics=Metrics())
     b = PostgresClaims(url, timeout=BUDGET, retry_after=0.2, metrics=Metrics())
     yield a, b
@@ -152,7 +136,7 @@ async def test_a_listener_that_never_answers_never_stalls_a_claim(
     pg_url: str, proxy: FaultProxy, caplog: pytest.LogCaptureFixture
 ) -> None:
     metrics = Metrics()
-    claims = PostgresClaims(via(pg_url, proxy.port), timeout=BUDGET, retry_after=0.0, metrics=metrics)
+    claims = PostgresClaims(proxy.via(pg_url), timeout=BUDGET, retry_after=0.0, metrics=metrics)
     proxy.freeze()  # accepts connections, never answers one
     try:
         with caplog.at_level(logging.WARNING, logger="kubebot.store"):
