@@ -86,7 +86,8 @@ class FakeSlack:
     def __init__(self) -> None:
         self.answers: Counter[str] = Counter()  # reply id → deliveries Slack accepted
         self.faults: list[Fault] = []
-        self.port = free_port()
+        self.port = free_port()  # fixed, so that the bot can reconnect after an outage
+        self.api_url = f"http://127.0.0.1:{self.port}/api/"
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
 
@@ -114,10 +115,6 @@ class FakeSlack:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
-
-    @property
-    def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/"
 
     def response_url(self, rid: str) -> str:
         return f"http://127.0.0.1:{self.port}/response/{rid}"

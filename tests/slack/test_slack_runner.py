@@ -21,8 +21,8 @@ from bot.cli import build_service
 from bot.config import ConfigError
 
 from .conftest import FIXTURE_KB, slack_env
-from .slack_fakes import APP_TOKEN, BOT_USER, FakeSlack, MemoryRecorder, all_text
-from .slack_requests import SlackSender, command_body, event_callback
+from .slack_fakes import APP_TOKEN, FakeSlack, MemoryRecorder, all_text
+from .slack_requests import SlackSender, app_mention, command_body, event_callback
 
 
 @contextlib.asynccontextmanager
@@ -73,13 +73,7 @@ async def test_socket_mode_acks_envelopes_and_replies(fake_slack: FakeSlack) -> 
         [reply] = await fake_slack.wait_for("response_url")
         assert reply.data["text"] == "What is a Pod?" and reply.data["response_type"] == "ephemeral"
 
-        event = {
-            "type": "app_mention",
-            "user": "U1",
-            "text": f"<@{BOT_USER}> what is a node",
-            "ts": "8.1",
-            "channel": "C1",
-        }
+        event = app_mention("what is a node", "8.1")
         await fake_slack.envelopes.put(events_envelope("env-2", event, "EvSM"))
         await fake_slack.envelopes.put(events_envelope("env-3", event, "EvSM", attempt=1))  # Slack's retry
         await fake_slack.wait_ack("env-2")

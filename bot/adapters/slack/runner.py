@@ -66,19 +66,8 @@ async def run_slack(
     settings.require(http=http)
     async with aiohttp.ClientSession() as session:
         client = build_client(settings, session)
-        authorization = StartupAuthorization(client)
-        await authorization.check()  # a rejected token fails here; no request waits on auth.test
-        background = Background()
         outbox = Outbox(client, pending=pending if pending is not None else MemoryOutbox())
-        app = build_app(
-            service,
-            settings,
-            client,
-            background=background,
-            claims=claims,
-            authorization=authorization,
-            outbox=outbox,
-        )
+        app, background, authorization = await wire_app(service, settings, client, outbox, claims)
         worker_stop = asyncio.Event()
         worker = asyncio.create_task(Redelivery(outbox).run(worker_stop), name="kubebot-slack-outbox")
         try:
@@ -96,6 +85,26 @@ async def run_slack(
             if left:
                 log.warning("event=slack_outbox_abandoned count=%d store=memory", left)
             log.info("event=slack_stopped")
+
+
+async def wire_app(
+    service: QAService, settings: SlackSettings, client: AsyncWebClient, outbox: Outbox, claims: Claims | None
+) -> tuple[AsyncApp, Background, StartupAuthorization]:
+    """The bolt app, the replies it has running and its token check: the token is checked here
+    (auth.test), so a rejected one fails at startup and no request ever waits on it."""
+    authorization = StartupAuthorization(client)
+    await authorization.check()
+    background = Background()
+    app = build_app(
+        service,
+        settings,
+        client,
+        background=background,
+        claims=claims,
+        authorization=authorization,
+        outbox=outbox,
+    )
+    return app, background, authorization
 
 
 async def _drain(background: Background) -> None:
