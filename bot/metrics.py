@@ -39,11 +39,11 @@ class Metrics:
         ProcessCollector(registry=r)
         PlatformCollector(registry=r)
         GCCollector(registry=r)
-        self.questions = Counter(
-            "kubebot_questions_total",
-            "Questions answered, by band and platform.",
-            ("band", "platform"),
-            registry=r,
+        def counter(name: str, doc: str, *labels: str) -> Counter:
+            return Counter(name, doc, labels, registry=r)
+
+        self.questions = counter(
+            "kubebot_questions_total", "Questions answered, by band and platform.", "band", "platform"
         )
         self.latency = Histogram(
             "kubebot_answer_latency_seconds",
@@ -52,55 +52,41 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.feedback = Counter(
-            "kubebot_feedback_total",
-            "Feedback clicks, by whether the answer helped.",
-            ("helpful",),
-            registry=r,
+        self.feedback = counter(
+            "kubebot_feedback_total", "Feedback clicks, by whether the answer helped.", "helpful"
         )
-        self.cluster_lookups = Counter(
-            "kubebot_cluster_lookups_total",
-            "Read-only cluster queries, by result.",
-            ("result",),
-            registry=r,
+        self.cluster_lookups = counter(
+            "kubebot_cluster_lookups_total", "Read-only cluster queries, by result.", "result"
         )
         self.kb_entries = Gauge(
             "kubebot_kb_entries", "Entries in the knowledge base being served.", registry=r
         )
-        self.kb_reloads = Counter(
-            "kubebot_kb_reloads_total", "Knowledge-base reloads, by result.", ("result",), registry=r
-        )
-        self.store_dropped = Counter(
-            "kubebot_store_dropped_total", "Records not stored (store down or queue full).", registry=r
+        self.kb_reloads = counter("kubebot_kb_reloads_total", "Knowledge-base reloads, by result.", "result")
+        self.store_dropped = counter(
+            "kubebot_store_dropped_total", "Records not stored (store down or queue full)."
         )
         self.store_up = Gauge(
             "kubebot_store_up", "1 when the last store write succeeded, else 0.", registry=r
         )
-        self.claims_failed_open = Counter(
+        self.claims_failed_open = counter(
             "kubebot_claims_failed_open_total",
             "Shared dedupe claims answered without PostgreSQL (down or over the time budget).",
-            registry=r,
         )
-        self.replies_deferred = Counter(
+        self.replies_deferred = counter(
             "kubebot_replies_deferred_total",
             "Replies the platform did not take at once, kept in the outbox to be sent again.",
-            ("platform",),
-            registry=r,
+            "platform",
         )
-        self.replies_redelivered = Counter(
-            "kubebot_replies_redelivered_total", "Replies sent from the outbox.", ("platform",), registry=r
+        self.replies_redelivered = counter(
+            "kubebot_replies_redelivered_total", "Replies sent from the outbox.", "platform"
         )
-        self.replies_given_up = Counter(
-            "kubebot_replies_given_up_total",
-            "Replies never delivered, by reason.",
-            ("platform", "reason"),
-            registry=r,
+        self.replies_given_up = counter(
+            "kubebot_replies_given_up_total", "Replies never delivered, by reason.", "platform", "reason"
         )
-        self.requests_rejected = Counter(
+        self.requests_rejected = counter(
             "kubebot_requests_rejected_total",
             "Inbound platform requests refused before parsing (bad signature, malformed body).",
-            ("reason",),
-            registry=r,
+            "reason",
         )
         # the label combinations that exist from the first scrape, so rate() works at once
         for platform in PLATFORMS:
