@@ -171,7 +171,7 @@ def _overdue(task: asyncio.Future[None]) -> None:
 def serve(platform: str, args: argparse.Namespace, settings: CoreSettings) -> int:
     """Run the bot on `platform` until SIGINT/SIGTERM. Config problems raise ConfigError."""
     env = merged_env()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format, env)
     try:
         asyncio.run(_serve(platform, args, settings, env))
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 
 class FaultProxy:
@@ -25,6 +26,11 @@ class FaultProxy:
         self._open = asyncio.Event()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+
+    def via(self, url: str) -> str:
+        """``url`` (a postgresql:// URL) with its port replaced, to go through this proxy."""
+        parts = urlsplit(url)
+        return urlunsplit(parts._replace(netloc=f"{parts.netloc.rsplit(':', 1)[0]}:{self.port}"))
 
     # -- control, from the test's thread -----------------------------------------------------------
     def start(self) -> FaultProxy:

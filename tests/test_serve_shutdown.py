@@ -6,11 +6,8 @@ command that was acked is answered exactly once. The Slack port binds KUBEBOT_HT
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -18,10 +15,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import FIXTURE_KB, ROOT
-from tests.slack.slack_fakes import BOT_TOKEN, SECRET, FakeSlack
-from tests.slack.slack_requests import SlackSender
-from tests.test_serve import free_port, wait_ready
+from tests.serving import serving_slack_http, wait_ready
+from tests.slack.slack_fakes import BOT_TOKEN
 
 # What the logs must show, in this order, between SIGTERM and exit.
 SHUTDOWN_ORDER = (
@@ -56,71 +51,53 @@ async def reachable_on_127_0_0_2() -> bool:
 
 
 async def test_sigterm_with_requests_in_flight_stops_in_order_and_loses_nothing(tmp_path: Path) -> None:
-    fake = FakeSlack()
-    await fake.start()
-    slack_port, http_port, db = free_port(), free_port(), tmp_path / "kubebot.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBEBOT_", "SLACK_", "DISCORD_"))}
-    env |= {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "KUBEBOT_SLACK_API_URL": fake.api_url,
-        "KUBEBOT_KB": str(FIXTURE_KB),
-        "KUBEBOT_DB": str(db),
-        "KUBEBOT_HTTP_PORT": str(http_port),
-        "KUBEBOT_HTTP_HOST": "127.0.0.1",
-        "KUBEBOT_RELOAD_INTERVAL": "0",
-    }
-    cmd = [sys.executable, "-m", "bot", "serve", "slack", "--http", "--port", str(slack_port)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    readyz = f"http://127.0.0.1:{http_port}/readyz"
+    db = tmp_path / "kubebot.db"
     acked: list[str] = []
     sent: list[str] = []
-    try:
-        async with aiohttp.ClientSession() as session:
-            await wait_ready(session, readyz, proc)
-            if await reachable_on_127_0_0_2():
-                assert await refused("127.0.0.2", slack_port), "the Slack port ignores KUBEBOT_HTTP_HOST"
-            sender = SlackSender(session, f"http://127.0.0.1:{slack_port}/slack/events")
-            fake.hang("response_url")  # the replies stay in flight until released
+    async with (
+        serving_slack_http(KUBEBOT_DB=str(db), KUBEBOT_RELOAD_INTERVAL="0") as served,
+        aiohttp.ClientSession() as session,
+    ):
+        proc, fake, slack_port = served.proc, served.fake, served.slack_port
+        await wait_ready(session, served)
+        if await reachable_on_127_0_0_2():
+            assert await refused("127.0.0.2", slack_port), "the Slack port ignores KUBEBOT_HTTP_HOST"
+        sender = served.sender(session)
+        fake.hang("response_url")  # the replies stay in flight until released
 
-            async def command(rid: str) -> int | None:
-                sent.append(rid)
-                try:
-                    status, _ = await sender.command("what is a pod", response_url=fake.response_url(rid))
-                except aiohttp.ClientError:
-                    return None  # not accepted: Slack retries a command it got no ack for
-                if status == 200:
-                    acked.append(rid)
-                return status
+        async def command(rid: str) -> int | None:
+            sent.append(rid)
+            try:
+                status, _ = await sender.command("what is a pod", response_url=fake.response_url(rid))
+            except aiohttp.ClientError:
+                return None  # not accepted: Slack retries a command it got no ack for
+            if status == 200:
+                acked.append(rid)
+            return status
 
-            assert [await command(f"a{i}") for i in range(10)] == [200] * 10
-            burst = [asyncio.ensure_future(command(f"b{i}")) for i in range(20)]
-            await asyncio.sleep(0.01)
-            proc.send_signal(signal.SIGTERM)
-            terminated = time.monotonic()
-            statuses = await asyncio.gather(*burst)
-            assert set(statuses) <= {200, None}, statuses  # an ack or a refusal, never a 5xx
+        assert [await command(f"a{i}") for i in range(10)] == [200] * 10
+        burst = [asyncio.ensure_future(command(f"b{i}")) for i in range(20)]
+        await asyncio.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        terminated = time.monotonic()
+        statuses = await asyncio.gather(*burst)
+        assert set(statuses) <= {200, None}, statuses  # an ack or a refusal, never a 5xx
 
-            not_ready = False
-            for _ in range(100):
-                async with session.get(readyz) as resp:
-                    if resp.status == 503:
-                        not_ready = True
-                        break
-                await asyncio.sleep(0.02)
-            assert not_ready, "/readyz still 200 after SIGTERM"
-            assert await refused("127.0.0.1", slack_port), "still accepting after SIGTERM"
-            assert proc.poll() is None  # still draining the replies
-            await asyncio.sleep(0.5)
-            fake.release()
-            _, stderr = await asyncio.to_thread(proc.communicate, timeout=25)
-            stopped_in = time.monotonic() - terminated
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-        await fake.stop()
-    assert proc.returncode == 0, stderr
+        not_ready = False
+        for _ in range(100):
+            async with session.get(served.admin("/readyz")) as resp:
+                if resp.status == 503:
+                    not_ready = True
+                    break
+            await asyncio.sleep(0.02)
+        assert not_ready, "/readyz still 200 after SIGTERM"
+        assert await refused("127.0.0.1", slack_port), "still accepting after SIGTERM"
+        assert proc.poll() is None  # still draining the replies
+        await asyncio.sleep(0.5)
+        fake.release()
+        _, stderr = await asyncio.to_thread(proc.communicate, timeout=25)
+        stopped_in = time.monotonic() - terminated
+    assert served.proc.returncode == 0, stderr
     assert stopped_in < 20, f"{stopped_in:.1f} s from SIGTERM to exit"
     positions = [stderr.find(line) for line in SHUTDOWN_ORDER]
     assert -1 not in positions and positions == sorted(positions), dict(
@@ -128,7 +105,7 @@ async def test_sigterm_with_requests_in_flight_stops_in_order_and_loses_nothing(
     )
     assert "Traceback" not in stderr and BOT_TOKEN not in stderr
 
-    answered = Counter(c.path.rsplit("/", 1)[-1] for c in fake.delivered if c.method == "response_url")
+    answered = Counter(c.path.rsplit("/", 1)[-1] for c in served.fake.delivered if c.method == "response_url")
     assert {rid: answered[rid] for rid in acked} == {rid: 1 for rid in acked}  # every ack answered once
     assert set(answered) <= set(sent) and max(answered.values()) == 1
     with sqlite3.connect(db) as conn:
@@ -138,38 +115,19 @@ async def test_sigterm_with_requests_in_flight_stops_in_order_and_loses_nothing(
 
 @pytest.mark.parametrize("signal_number", [signal.SIGINT])
 async def test_a_second_signal_stops_at_once(tmp_path: Path, signal_number: int) -> None:
-    fake = FakeSlack()
-    await fake.start()
-    slack_port, http_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBEBOT_", "SLACK_", "DISCORD_"))}
-    env |= {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "KUBEBOT_SLACK_API_URL": fake.api_url,
-        "KUBEBOT_KB": str(FIXTURE_KB),
-        "KUBEBOT_DB": str(tmp_path / "kubebot.db"),
-        "KUBEBOT_HTTP_PORT": str(http_port),
-        "KUBEBOT_HTTP_HOST": "127.0.0.1",
-    }
-    cmd = [sys.executable, "-m", "bot", "serve", "slack", "--http", "--port", str(slack_port)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        async with aiohttp.ClientSession() as session:
-            await wait_ready(session, f"http://127.0.0.1:{http_port}/readyz", proc)
-            fake.hang("response_url")
-            sender = SlackSender(session, f"http://127.0.0.1:{slack_port}/slack/events")
-            assert (await sender.command("what is a pod", response_url=fake.response_url()))[0] == 200
-            proc.send_signal(signal_number)
-            await asyncio.sleep(0.5)
-            started = time.monotonic()
-            proc.send_signal(signal_number)  # impatient operator: stop now
-            _, stderr = await asyncio.to_thread(proc.communicate, timeout=20)
-            assert time.monotonic() - started < 8  # not the 8 s reply drain
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-        fake.release()
-        await fake.stop()
-    assert proc.returncode == 0, stderr
+    async with (
+        serving_slack_http(KUBEBOT_DB=str(tmp_path / "kubebot.db")) as served,
+        aiohttp.ClientSession() as session,
+    ):
+        await wait_ready(session, served)
+        served.fake.hang("response_url")
+        response_url = served.fake.response_url()
+        assert (await served.sender(session).command("what is a pod", response_url=response_url))[0] == 200
+        served.proc.send_signal(signal_number)
+        await asyncio.sleep(0.5)
+        started = time.monotonic()
+        served.proc.send_signal(signal_number)  # impatient operator: stop now
+        _, stderr = await asyncio.to_thread(served.proc.communicate, timeout=20)
+        assert time.monotonic() - started < 8  # not the 8 s reply drain
+    assert served.proc.returncode == 0, stderr
     assert "event=stopping_now" in stderr and "event=background_stopped" in stderr

@@ -224,7 +224,8 @@ class KubeGateway:
             )
         if isinstance(exc, errors.ClusterError):
             return "error", f"the cluster query failed: {exc.detail or type(exc).__name__}"
-        if isinstance(exc, errors.ReadOnlyViolation):  # a refusal, worded as one ("never reads Secrets")
+        # a refusal, worded as one ("kubebot never reads Secrets")
+        if isinstance(exc, errors.ReadOnlyViolation):
             log.error("event=read_only_refused detail=%s", exc)
             reason = str(exc).split(": refused", 1)[0]
             return "refused", f"{reason}; that request was refused before it was sent"

@@ -68,7 +68,7 @@ async def _serve(console: object, kb_dir: Path, reload_interval: float) -> None:
 def serve_console(args: argparse.Namespace, settings: CoreSettings) -> int:
     """Run the console until interrupted; unsafe or broken settings raise ConfigError first."""
     env = merged_env()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format, env)
     console_settings = ConsoleSettings.from_env(
         env, host=args.host, port=args.port, store_questions=settings.store_questions
     )

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot.adapters.discord import ids
 from bot.adapters.discord.delivery import make_view
 from bot.adapters.discord.limits import CUT_NOTE, MAX_MESSAGES, Doc, pack, split_text, was_cut
-from bot.adapters.discord.render import Part, render_reply
+from bot.adapters.discord.render import MAX_ENTRY_BUTTONS, Part, render_reply
 from bot.models import Band, Candidate, ClusterReport, Entry, PickKind, Reply, ReplyKind, Tip
 from tests.discord.discord_checks import assert_message_within_limits, text_of
 
@@ -75,7 +75,9 @@ def test_a_long_entry_is_split_within_every_limit_and_nothing_is_lost() -> None:
         assert in_order(tokens(tip.command or ""), rendered)
     assert in_order([s for s in entry.sources], rendered)
     ids_sent = [b.custom_id for b in parts[-1].buttons]
-    assert len(ids_sent) <= 25 and len(set(ids_sent)) == len(ids_sent)
+    controls = ["kb:fb:up:huge:big?", "kb:fb:down:huge:big?", "kb:share"]
+    entries = [f"kb:entry:entry-{i}" for i in range(MAX_ENTRY_BUTTONS)]  # 30 see-also: rows 1-4 full
+    assert ids_sent == controls + entries
     assert parts[-1].embeds[-1].footer.text == "huge · 91% match"
 
 

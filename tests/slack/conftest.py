@@ -12,12 +12,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.adapters.slack.app import build_app, build_client
-from bot.adapters.slack.auth import StartupAuthorization
+from bot.adapters.slack.app import build_client
 from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.outbox import Outbox, PostAckTasks
 from bot.adapters.slack.retry import RetrySchedule
-from bot.adapters.slack.runner import build_web_app
+from bot.adapters.slack.runner import build_web_app, wire_app
 from bot.app import build_service
 from bot.metrics import Metrics
 from bot.ports import Claims, ReplyOutbox
@@ -97,22 +96,11 @@ async def make_bot(fake_slack: FakeSlack) -> AsyncIterator[MakeBot]:
         recorder = recorder or MemoryRecorder()
         service = service or build_service(FIXTURE_KB, recorder=recorder)
         settings = SlackSettings.from_env(slack_env(fake_slack, **dict(env or {})), http=True)
-        background = PostAckTasks()
         client = build_client(settings)
-        authorization = StartupAuthorization(client)
-        await authorization.check()  # as run_slack does: requests never call auth.test
         outbox = Outbox(
             client, pending=pending, schedule=FAST_RETRIES, clock=clock or time.time, metrics=Metrics()
         )
-        app = build_app(
-            service,
-            settings,
-            client,
-            background=background,
-            claims=claims,
-            authorization=authorization,
-            outbox=outbox,
-        )
+        app, background, _ = await wire_app(service, settings, client, outbox, claims)  # as run_slack does
         web_app = build_web_app(app, signing_secret=settings.signing_secret)
         runner, port = await serve_on_loopback(web_app, access_log=None)
         runners.append(runner)

@@ -91,6 +91,12 @@ def command_body(
     return urllib.parse.urlencode(fields), "application/x-www-form-urlencoded"
 
 
+def app_mention(question: str, ts: str, channel: str = "C1", **extra: str) -> dict[str, str]:
+    """An ``app_mention`` event: user U1 asks the bot `question` in `channel`."""
+    text = f"<@{BOT_USER}> {question}"
+    return {"type": "app_mention", "user": "U1", "text": text, "ts": ts, "channel": channel} | extra
+
+
 def event_callback(event: dict[str, Any], event_id: str) -> dict[str, Any]:
     return {
         "token": "legacy",

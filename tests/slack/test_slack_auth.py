@@ -16,8 +16,8 @@ from bot.adapters.slack.runner import run_slack
 from bot.app import build_service
 
 from .conftest import FIXTURE_KB, slack_env
-from .slack_fakes import BOT_USER, FakeSlack, all_text
-from .slack_requests import SlackSender
+from .slack_fakes import FakeSlack, all_text
+from .slack_requests import SlackSender, app_mention
 from .test_slack_runner import free_port
 
 
@@ -60,13 +60,7 @@ async def test_acks_never_wait_on_auth_test(fake_slack: FakeSlack, trouble: str)
         assert (status, body) == (200, "") and seconds < 1.0
         [reply] = await fake_slack.wait_for("response_url")
         assert "What is a Pod?" in all_text(reply.data)  # not "reinstall this app"
-        event = {
-            "type": "app_mention",
-            "user": "U1",
-            "text": f"<@{BOT_USER}> what is a node",
-            "ts": "2.1",
-            "channel": "C1",
-        }
+        event = app_mention("what is a node", "2.1")
         seconds, (status, _) = await timed(slack.event(event))
         assert status == 200 and seconds < 1.0
         [post] = await fake_slack.wait_for("chat.postMessage")

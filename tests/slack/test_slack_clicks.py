@@ -14,8 +14,8 @@ from bot.service import KnowledgeHolder, QAService, Snapshot
 from tests.helpers import MemoryRecorder
 
 from .conftest import FIXTURE_KB, MakeBot, SlackBot
-from .slack_fakes import BOT_USER, action_ids, all_text, button
-from .slack_requests import click_payload
+from .slack_fakes import action_ids, all_text, button
+from .slack_requests import app_mention, click_payload
 
 
 async def ask(bot: SlackBot, text: str) -> dict[str, Any]:
@@ -149,15 +149,7 @@ async def test_see_also_button_shows_that_entry(bot: SlackBot) -> None:
 
 
 async def test_see_also_on_a_public_thread_answer_is_private_and_shareable(bot: SlackBot) -> None:
-    await bot.slack.event(
-        {
-            "type": "app_mention",
-            "user": "U1",
-            "text": f"<@{BOT_USER}> what is a pod",
-            "ts": "7.1",
-            "channel": "C1",
-        }
-    )
+    await bot.slack.event(app_mention("what is a pod", "7.1"))
     [post] = await bot.fake.wait_for("chat.postMessage")
     payload = click_payload(
         "kubebot_entry_0",

@@ -13,7 +13,8 @@ from bot.models import ChannelType, ClusterReport, Finding, Message, Platform
 from bot.ports import ClusterQuery
 
 from .conftest import FIXTURE_KB, MakeBot, SlackBot
-from .slack_fakes import BOT_USER, action_ids, all_text, button
+from .slack_fakes import action_ids, all_text, button
+from .slack_requests import app_mention
 
 
 async def test_question_gets_ephemeral_answer_with_buttons(bot: SlackBot) -> None:
@@ -179,13 +180,7 @@ async def test_a_long_answer_to_a_command_is_one_response_url_post_cut_with_a_no
 
 async def test_long_answers_in_a_thread_are_split_not_rejected(make_bot: MakeBot, tmp_path: Path) -> None:
     bot = await make_bot(service=build_service(long_kb(tmp_path, "\n\n".join([PARAGRAPH] * 6))))
-    event = {
-        "type": "app_mention",
-        "user": "U1",
-        "text": f"<@{BOT_USER}> tell me everything about volumes",
-        "ts": "77.1",
-        "channel": "C1",
-    }
+    event = app_mention("tell me everything about volumes", "77.1")
     assert (await bot.slack.event(event))[0] == 200
     await bot.settle()
     replies = [c.data for c in bot.fake.of("chat.postMessage")]

@@ -31,6 +31,14 @@ def count_lines(caplog: pytest.LogCaptureFixture) -> tuple[int, bool]:
     return len(records), any(r.exc_info for r in caplog.records) or "Traceback" in caplog.text
 
 
+@pytest.fixture
+def logs(bot: SlackBot, caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """What is logged from INFO up once the bot has started (its start-up lines left out)."""
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    return caplog
+
+
 async def post_raw(bot: SlackBot, body: bytes, headers: dict[str, str]) -> int:
     async with bot.slack.session.post(bot.slack.url, data=body, headers=headers) as resp:
         await resp.read()
@@ -43,61 +51,53 @@ def encode(text: str) -> bytes:
 
 @pytest.mark.parametrize("kind", sorted(JUNK))
 async def test_unsigned_junk_gets_401_and_one_log_line(
-    bot: SlackBot, kind: str, caplog: pytest.LogCaptureFixture
+    bot: SlackBot, kind: str, logs: pytest.LogCaptureFixture
 ) -> None:
     body, content_type = JUNK[kind]
-    caplog.clear()
-    caplog.set_level(logging.INFO)
     assert await post_raw(bot, encode(body), {"Content-Type": content_type}) == 401
-    assert count_lines(caplog) == (1, False)
-    assert "event=slack_request_rejected status=401 reason=unsigned" in caplog.text
+    assert count_lines(logs) == (1, False)
+    assert "event=slack_request_rejected status=401 reason=unsigned" in logs.text
 
 
 @pytest.mark.parametrize("timestamp", ["abc", "1e9", "-5", "１７００", " 17", "9" * 40])
 async def test_a_non_numeric_timestamp_gets_401_not_a_crash(
-    bot: SlackBot, timestamp: str, caplog: pytest.LogCaptureFixture
+    bot: SlackBot, timestamp: str, logs: pytest.LogCaptureFixture
 ) -> None:
     body, content_type = command_body("what is a pod", response_url=bot.fake.response_url())
-    caplog.clear()
-    caplog.set_level(logging.INFO)
     headers = {
         "Content-Type": content_type,
         "X-Slack-Request-Timestamp": timestamp,
         "X-Slack-Signature": "v0=00",
     }
     assert await post_raw(bot, body.encode(), headers) == 401
-    assert count_lines(caplog) == (1, False)
+    assert count_lines(logs) == (1, False)
     await bot.settle()
     assert bot.fake.replies == []
 
 
 @pytest.mark.parametrize("kind", ["malformed-json", "json-array", "broken-payload", "empty"])
 async def test_signed_junk_gets_400_and_one_log_line(
-    bot: SlackBot, kind: str, caplog: pytest.LogCaptureFixture
+    bot: SlackBot, kind: str, logs: pytest.LogCaptureFixture
 ) -> None:
     body, content_type = JUNK[kind]
-    caplog.clear()
-    caplog.set_level(logging.INFO)
     headers = bot.slack.signed_headers(body, content_type)
     assert await post_raw(bot, encode(body), headers) == 400
-    assert count_lines(caplog) == (1, False)
-    assert "event=slack_request_rejected status=400" in caplog.text
+    assert count_lines(logs) == (1, False)
+    assert "event=slack_request_rejected status=400" in logs.text
     await bot.settle()
     assert bot.fake.replies == []
 
 
 async def test_three_hundred_junk_requests_cost_three_hundred_short_lines(
-    bot: SlackBot, caplog: pytest.LogCaptureFixture
+    bot: SlackBot, logs: pytest.LogCaptureFixture
 ) -> None:
-    caplog.clear()
-    caplog.set_level(logging.INFO)
     bodies = [JUNK[k] for k in ("malformed-json", "json-array", "broken-payload")] * 100
     for body, content_type in bodies:
         stale = {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=" + "0" * 64}
         assert await post_raw(bot, body.encode(), {"Content-Type": content_type, **stale}) == 401
-    lines, traceback = count_lines(caplog)
+    lines, traceback = count_lines(logs)
     assert (lines, traceback) == (300, False)
-    assert len(caplog.text) < 300 * 200  # today: 437 KB of tracebacks for 300 requests
+    assert len(logs.text) < 300 * 200  # today: 437 KB of tracebacks for 300 requests
     assert bot.fake.calls[1:] == []  # only the start-up auth.test ever reached Slack
 
 

@@ -241,7 +241,7 @@ class Outbox:
             await self._defer(method, target, body, key, expires_at, result.code, wait=result.wait)
             return "deferred"
         log.warning("event=slack_send_failed method=%s error=%s then=given_up", method, result.code)
-        self.metrics.replies_given_up.inc("slack", "rejected")
+        self.metrics.replies_given_up.labels("slack", "rejected").inc()
         return "failed"
 
     async def _defer(
@@ -273,9 +273,9 @@ class Outbox:
         except Exception as exc:
             log.error("event=slack_send_failed method=%s error=%s then=lost outbox_error=%s",
                       method, code, type(exc).__name__)  # fmt: skip
-            self.metrics.replies_given_up.inc("slack", "outbox_unavailable")
+            self.metrics.replies_given_up.labels("slack", "outbox_unavailable").inc()
             return
-        self.metrics.replies_deferred.inc("slack")
+        self.metrics.replies_deferred.labels("slack").inc()
         log.warning("event=slack_send_failed method=%s error=%s then=deferred key=%s", method, code, key)
 
     @staticmethod

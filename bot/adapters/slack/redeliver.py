@@ -102,7 +102,7 @@ class Redelivery:
         attempts = reply.attempts + 1
         if result.ok:
             await asyncio.to_thread(self.pending.done, reply.key)
-            self.metrics.replies_redelivered.inc(reply.platform)
+            self.metrics.replies_redelivered.labels(reply.platform).inc()
             log.info(
                 "event=slack_reply_redelivered method=%s attempts=%d age_s=%.0f key=%s",
                 reply.method,
@@ -132,7 +132,7 @@ class Redelivery:
 
     async def _give_up(self, reply: PendingReply, reason: str, now: float, error: str = "") -> None:
         await asyncio.to_thread(self.pending.give_up, reply.key, reason)
-        self.metrics.replies_given_up.inc(reply.platform, reason)
+        self.metrics.replies_given_up.labels(reply.platform, reason).inc()
         log.warning(
             "event=slack_reply_given_up method=%s reason=%s error=%s attempts=%d age_s=%.0f key=%s",
             reply.method,

@@ -26,6 +26,7 @@ from bot.adapters.slack.auth import StartupAuthorization
 from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.outbox import Outbox, PostAckTasks
 from bot.adapters.slack.redeliver import Redelivery
+from bot.adapters.slack.sdk_internals import use_connection_url
 from bot.adapters.slack.web import EVENTS_PATH, build_web_app
 from bot.config import ConfigError
 from bot.ports import Claims, MemoryOutbox, ReplyOutbox
@@ -65,14 +66,8 @@ async def run_slack(
     settings.require(http=http)
     async with aiohttp.ClientSession() as session:
         client = build_client(settings, session)
-        authorization = StartupAuthorization(client)
-        await authorization.check()  # a rejected token fails here; no request waits on auth.test
-        background = PostAckTasks()
         outbox = Outbox(client, pending=pending if pending is not None else MemoryOutbox())
-        app = build_app(
-            service, settings, client, background=background, claims=claims, authorization=authorization,
-            outbox=outbox,
-        )  # fmt: skip
+        app, background, authorization = await wire_app(service, settings, client, outbox, claims)
         worker_stop = asyncio.Event()
         worker = asyncio.create_task(Redelivery(outbox).run(worker_stop), name="kubebot-slack-outbox")
         try:
@@ -90,6 +85,26 @@ async def run_slack(
             if left:
                 log.warning("event=slack_outbox_abandoned count=%d store=memory", left)
             log.info("event=slack_stopped")
+
+
+async def wire_app(
+    service: QAService, settings: SlackSettings, client: AsyncWebClient, outbox: Outbox, claims: Claims | None
+) -> tuple[AsyncApp, PostAckTasks, StartupAuthorization]:
+    """The bolt app, the replies it has running and its token check: the token is checked here
+    (auth.test), so a rejected one fails at startup and no request ever waits on it."""
+    authorization = StartupAuthorization(client)
+    await authorization.check()
+    background = PostAckTasks()
+    app = build_app(
+        service,
+        settings,
+        client,
+        background=background,
+        claims=claims,
+        authorization=authorization,
+        outbox=outbox,
+    )
+    return app, background, authorization
 
 
 async def _drain(background: PostAckTasks) -> None:
@@ -149,7 +164,7 @@ async def _serve_socket_mode(
     handler = AsyncSocketModeHandler(
         app, settings.app_token, logger=logging.getLogger("kubebot.slack.socket")
     )
-    handler.client.wss_uri = str(response["url"])
+    use_connection_url(handler.client, str(response["url"]))
     try:
         await handler.connect_async()  # type: ignore[no-untyped-call]  # bolt leaves it unannotated
         log.info("event=slack_started mode=socket")

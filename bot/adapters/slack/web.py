@@ -31,7 +31,7 @@ _INVALID = '{"error": "invalid request"}'
 
 
 def _reject(status: int, reason: str, metrics: Metrics, request: web.Request) -> web.Response:
-    metrics.requests_rejected.inc(reason)
+    metrics.requests_rejected.labels(reason).inc()
     log.warning(
         "event=slack_request_rejected status=%d reason=%s bytes=%s",
         status,
