@@ -47,6 +47,7 @@ class MatchSettings:
     small_number_weight: float = 0.3
     min_covered: float = 0.6  # share of the question's weight the winning entry must use
     title_weight: float = 2.0  # a post's title words weigh this much more than its body's
+    title_candidates: int = 3  # a post's title's best entries always reach the shortlist
     phrase_weight: float = 0.0  # weight of a known two-word phrase ("open_file"), relative to its IDF
     candidates: int = 6  # candidates the decision sees
 
@@ -285,8 +286,9 @@ class Matcher:
                 best = (self._words[found[0]], found[1] / 100.0)
         return best
 
-    def _score(self, q: _Query) -> list[_Scored]:
-        """Every shortlisted entry with its ranking score and the evidence behind it, best first."""
+    def _score(self, q: _Query, also: Iterable[int] = ()) -> list[_Scored]:
+        """Every shortlisted entry (and those in ``also``) with its ranking score and the evidence
+        behind it, best first."""
         s = self.settings
         gains = q.gains
         if not gains:
@@ -301,8 +303,9 @@ class Matcher:
         shortlist = heapq.nlargest(s.shortlist, acc, key=acc.__getitem__)
         q_set = frozenset(gains)
         exact_entry = self._exact.get(q.unigrams) if q.known_share > 0.999 else None
-        if exact_entry is not None and exact_entry not in shortlist:
-            shortlist.append(exact_entry)
+        for extra in (exact_entry, *also):
+            if extra is not None and extra not in shortlist:
+                shortlist.append(extra)
         # 2. best single alternate: weighted token F1 blended with character similarity
         q_key = " ".join(sorted(q.unigrams))
         idf = self._idf
@@ -343,13 +346,15 @@ class Matcher:
         """The ranked candidates for ``text`` (passed through `clean_input`), each with the
         evidence the decision reads, best first."""
         q = self._query(text)
-        scored = self._score(q)
-        # a post is also judged by its title alone: the title says what the post is about
-        by_title = (
-            {c.entry: c for c in self._score(self._query(q.digest.title))}
-            if q.digest.title and q.digest.lines > 1
-            else {c.entry: c for c in scored}
-        )
+        # a post is also judged by its title alone: the title says what the post is about, and
+        # the entries its title matches best are candidates even when the body drowns them
+        if q.digest.title and q.digest.lines > 1:
+            title_scored = self._score(self._query(q.digest.title))
+            scored = self._score(q, also=[c.entry for c in title_scored[: self.settings.title_candidates]])
+            by_title = {c.entry: c for c in title_scored}
+        else:
+            scored = self._score(q)
+            by_title = {c.entry: c for c in scored}
         idf, top = self._idf, self._max_idf
         shown = scored[: limit or self.settings.candidates]
         # the semantic view of the same candidates (the gap is to the best of the usual pool)
