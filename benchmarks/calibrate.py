@@ -14,12 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.decision import BUNDLED, Calibration  # noqa: E402
+from bot.decision import BUNDLED, Calibration, Thresholds  # noqa: E402
 from bot.evaluate import EvalItem, load_eval_file  # noqa: E402
 from bot.fitting import FitResult, Prediction, fit  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
@@ -34,26 +35,36 @@ def fit_items() -> list[EvalItem]:
 
 def bundled_fit() -> FitResult:
     kb = load_knowledge(ROOT / "knowledge")
-    matcher = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain)
+    matcher = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain, calibration=Calibration.neutral())
     return fit(matcher, fit_items())
 
 
-def cv_summary(oof: tuple[Prediction, ...], calibration: Calibration) -> str:
-    t = calibration.thresholds
+def _figures(oof: Sequence[Prediction], t: Thresholds) -> str:
     on = [r for r in oof if r.item.on_topic and not r.item.gap]
     on_all = [r for r in oof if r.item.on_topic]
     off = [r for r in oof if not r.item.on_topic]
 
     def answered(r: Prediction) -> bool:
-        return r.top[1] >= t.alternatives and r.topic >= t.topic
+        return r.top[1] >= t.alternatives
 
     right = sum(answered(r) and r.item.right(r.top[0]) for r in on)
     wrong = sum(answered(r) and not r.item.right(r.top[0]) for r in on_all)
     declined = sum(r.topic < t.topic and not answered(r) for r in off)
-    lines = [
-        f"out-of-fold: answered correctly {right / max(len(on), 1):.1%} of {len(on)}, "
+    declined_on = sum(r.topic < t.topic and not answered(r) for r in on)
+    return (
+        f"answered correctly {right / max(len(on), 1):.1%} of {len(on)}, "
         f"answered wrong {wrong / max(len(on_all), 1):.1%}, "
-        f"off-topic declined {declined / max(len(off), 1):.1%}",
+        f"off-topic declined {declined / max(len(off), 1):.1%}, "
+        f"on-topic declined {declined_on / max(len(on), 1):.1%}"
+    )
+
+
+def cv_summary(oof: tuple[Prediction, ...], calibration: Calibration) -> str:
+    t = calibration.thresholds
+    lines = [
+        f"out-of-fold, all:          {_figures(oof, t)}",
+        f"  real posts (real/fit):   {_figures([r for r in oof if r.item.source], t)}",
+        f"  chat questions (calib/): {_figures([r for r in oof if not r.item.source], t)}",
         "reliability of the top candidate (out-of-fold): bin  predicted -> observed  (n)",
     ]
     bins: dict[int, list[tuple[float, bool]]] = {}

@@ -24,7 +24,7 @@ from bot.metrics import METRICS, Metrics
 from bot.ports import Recorder
 from bot.reload import DEFAULT_INTERVAL_S, KnowledgeReloader
 from bot.service import QAService
-from bot.store.base import describe, open_store
+from bot.store import describe, open_store
 from bot.store.recorder import MetricsRecorder, StoreRecorder
 
 log = logging.getLogger("kubebot.background")
@@ -84,6 +84,10 @@ class Background:
     def is_ready(self) -> bool:
         return self._started and self._adapter_ready and len(self.service.holder.current.kb.entries) > 0
 
+    def _store_detail(self) -> str:
+        """The store's state under /readyz (a store outage never makes the bot unready)."""
+        return self.recorder.health().line() if self.recorder is not None else "store: not started"
+
     @property
     def http_port(self) -> int:
         return self.http.port if self.http is not None else self.settings.http_port
@@ -104,7 +108,11 @@ class Background:
         self._previous = self.service.recorder
         self.service.recorder = MetricsRecorder(self.recorder, self.metrics)
         self.http = HealthServer(
-            self.settings.http_port, host=self.options.http_host, ready=self.is_ready, metrics=self.metrics
+            self.settings.http_port,
+            host=self.options.http_host,
+            ready=self.is_ready,
+            detail=self._store_detail,
+            metrics=self.metrics,
         )
         try:
             await self.http.start()

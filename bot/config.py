@@ -106,6 +106,7 @@ class CoreSettings:
     store_questions: str = "full"  # full | hash | off
     http_port: int = 8080
     log_level: str = "INFO"
+    log_format: str = "logfmt"  # logfmt | json
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> CoreSettings:
@@ -113,6 +114,9 @@ class CoreSettings:
         store = e.get("KUBEBOT_STORE_QUESTIONS", "full").strip().lower() or "full"
         if store not in ("full", "hash", "off"):
             raise ConfigError(f"KUBEBOT_STORE_QUESTIONS must be full, hash or off, not {store!r}")
+        log_format = e.get("KUBEBOT_LOG_FORMAT", "").strip().lower() or "logfmt"
+        if log_format not in ("logfmt", "json"):
+            raise ConfigError(f"KUBEBOT_LOG_FORMAT must be logfmt or json, not {log_format!r}")
         kb = e.get("KUBEBOT_KB", "").strip()
         return cls(
             kb_dir=Path(kb) if kb else None,
@@ -120,4 +124,5 @@ class CoreSettings:
             store_questions=store,
             http_port=env_int(e, "KUBEBOT_HTTP_PORT", 8080),
             log_level=e.get("KUBEBOT_LOG_LEVEL", "INFO").upper(),
+            log_format=log_format,
         )

@@ -39,6 +39,13 @@ FEATURES = (
     "evidence",  # matched weight in units of the rarest word's weight, log1p, /3, capped at 1
     "pasted",  # 1 when the input was a pasted post (several lines or pasted output)
     "length",  # words in what the matcher read, log1p, /5, capped at 1
+    "title_score",  # the ranking score of a post's title alone (= score for a one-line question)
+    "title_best_alt",  # the title's similarity to the entry's closest question
+    "title_covered",  # share of the title's weight found in the entry's vocabulary
+    "rarest",  # the rarest question word this entry knows, as a share of the rarest possible
+    "anchors",  # distinct domain words in the question (kubectl, pod, docker...), /4, capped
+    "semantic",  # cosine of the question and the entry in static word-piece vectors (bot/semantic.py)
+    "semantic_gap",  # that cosine minus the best among the ranked candidates (0 for the closest)
 )
 EXACT_CONFIDENCE = 0.99  # the question is one of the entry's own questions, word for word
 TOPIC_FEATURES = tuple(f for f in FEATURES if f != "margin")
@@ -84,6 +91,9 @@ class Thresholds:
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
+    """The two fitted models (is the top entry right? is the question on topic?) and the thresholds
+    that turn their probabilities into a band; read from calibration.json (see the module docstring)."""
+
     answer: LogisticModel
     topic: LogisticModel
     thresholds: Thresholds
@@ -94,6 +104,16 @@ class Calibration:
     def p_answer(self, evidence: Evidence) -> float:
         p = self.answer.probability(evidence.features)
         return max(p, EXACT_CONFIDENCE) if evidence.feature("exact") >= 1.0 else p
+
+    @staticmethod
+    def supported(evidence: Evidence) -> bool:
+        """Enough evidence to answer at all: one ordinary word in common ("today") never is; a
+        domain word (kubectl, CrashLoopBackOff) or two words found together in one question is."""
+        return (
+            evidence.feature("exact") >= 1.0
+            or evidence.feature("anchors") > 0.0
+            or evidence.feature("together") >= 0.5
+        )
 
     def p_topic(self, evidence: Evidence) -> float:
         return self.topic.probability([evidence.features[i] for i in _TOPIC_INDEX])
@@ -107,17 +127,30 @@ class Calibration:
         scored = sorted(((self.p_answer(e), i, e) for i, e in enumerate(ranked)), key=lambda x: (-x[0], x[1]))
         candidates = tuple(Candidate(e.entry_id, e.title, round(p, 4)) for p, _i, e in scored)
         top_p, _, top = scored[0]
-        on_topic = self.p_topic(top)
         if top.feature("exact") >= 1.0:  # the author's own wording of one of its questions
             return MatchResult(Band.ANSWERED, candidates)
-        if top_p >= t.answer and on_topic >= t.topic:
+        # the answer model learnt from off-topic questions too (all their candidates are wrong),
+        # so a likely answer needs no separate topic gate; the topic model splits the rest
+        if not self.supported(top):
+            top_p = 0.0
+        if top_p >= t.answer:
             return MatchResult(Band.ANSWERED, candidates)
-        if top_p >= t.alternatives and on_topic >= t.topic:
+        if top_p >= t.alternatives:
             offers = tuple(c for c in candidates[1:] if c.confidence >= t.alternative_floor)
             return MatchResult(Band.ANSWERED_WITH_ALTERNATIVES, candidates, offers[: t.max_alternatives])
-        if on_topic >= t.topic:
+        if self.p_topic(top) >= t.topic:
             return MatchResult(Band.SUGGESTED, candidates[: t.max_suggestions])
         return MatchResult(Band.DECLINED, candidates[:3])
+
+    @classmethod
+    def neutral(cls) -> Calibration:
+        """Answers nothing and declines everything: for computing evidence before any fit."""
+        return cls(
+            LogisticModel(-30.0, (0.0,) * len(FEATURES)),
+            LogisticModel(-30.0, (0.0,) * len(TOPIC_FEATURES)),
+            Thresholds(1.0, 1.0, 1.0),
+            "neutral",
+        )
 
     # -- files ------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

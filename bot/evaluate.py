@@ -114,6 +114,14 @@ class EvalReport:
         return _rate(sum(o.answered_wrong for o in items), len(items))
 
     @property
+    def offered(self) -> float:
+        """Share of answerable questions where the user sees the right entry at all: as the
+        answer, as a "Not this?" alternative, or among the did-you-mean offers."""
+        items = self.answerable()
+        seen = sum(o.answered_right or any(o.item.right(e) for e in o.offered) for o in items)
+        return _rate(seen, len(items))
+
+    @property
     def wrongly_declined(self) -> float:
         items = self.answerable()
         return _rate(sum(o.band is Band.DECLINED for o in items), len(items))
@@ -160,6 +168,7 @@ class EvalReport:
             f"answered wrong:       {self.wrong():.1%}",
             f"  with alternatives:  {_rate(bands[Band.ANSWERED_WITH_ALTERNATIVES], n):.1%} of on-topic",
             f"did-you-mean:         {_rate(bands[Band.SUGGESTED], n):.1%}",
+            f"right entry shown:    {self.offered:.1%} (answer, alternative or did-you-mean)",
             f"wrongly declined:     {self.wrongly_declined:.1%}",
             f"off-topic questions:  {len(self.off_topic)}",
             f"off-topic declined:   {self.declined:.1%}",

@@ -5,13 +5,15 @@ Two logistic regressions (scikit-learn, imported lazily: `pip install 'kubebot[c
 the answer model on every ranked candidate of every question (label: it is the right entry), and
 the topic model on the top candidate (label: the question is on topic; gaps count as on topic).
 The regularisation is chosen by cross-validation grouped by source thread, and the thresholds
-are chosen on out-of-fold predictions — never on the data a model was fitted on:
+are chosen on out-of-fold predictions — made by models that never saw the thread they predict:
 
-- topic: the off-topic questions' out-of-fold probabilities, at the `declined` target quantile;
-- alternatives: the lowest threshold whose answers are wrong for at most `max_wrong` of the
-  on-topic questions and that answers at most `max_off_topic` of the off-topic ones;
+- alternatives: the lowest threshold on the answer model whose answers are wrong for at most
+  `max_wrong` of the on-topic questions and that answers at most `max_off_topic` of the
+  off-topic ones (the answer model learnt that every candidate of an off-topic question is wrong);
 - answer: the lowest threshold, at or above that, whose answers are right at least `precision`
-  of the time (plain answers, without "Not this?" offers).
+  of the time (plain answers, without "Not this?" offers);
+- topic: for the questions left unanswered, did-you-mean rather than decline when on topic at
+  least this likely — as low as the `declined` target for off-topic questions allows.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.decision import FEATURES, TOPIC_FEATURES, Calibration, LogisticModel, Thresholds
+from bot.decision import FEATURES, TOPIC_FEATURES, Calibration, Evidence, LogisticModel, Thresholds
 from bot.evaluate import EvalItem
 from bot.matching import Matcher
 from bot.text import clean_input
@@ -30,8 +32,8 @@ _TOPIC_INDEX = [FEATURES.index(f) for f in TOPIC_FEATURES]
 
 @dataclass(frozen=True, slots=True)
 class Targets:
-    declined: float = 0.97  # off-topic questions declined
-    max_wrong: float = 0.035  # on-topic questions answered with a wrong entry
+    declined: float = 0.96  # off-topic questions declined (the held-out target is 95 %)
+    max_wrong: float = 0.04  # on-topic questions answered with a wrong entry (target: 5 %)
     max_off_topic: float = 0.03  # off-topic questions answered
     precision: float = 0.97  # plain answers that are right
     folds: int = 5
@@ -86,7 +88,11 @@ def questions(matcher: Matcher, items: Sequence[EvalItem]) -> list[_Question]:
     return out
 
 
-def _fit(xs: list[tuple[float, ...]], ys: list[int], groups: list[str], folds: int) -> LogisticModel:
+def _fit(
+    xs: list[tuple[float, ...]], ys: list[int], groups: list[str], folds: int, c: float | None = None
+) -> tuple[LogisticModel, float]:
+    """A standardised logistic regression, back on the raw feature scale, and its C: chosen by
+    grouped cross-validation (log loss) when ``c`` is None."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, GroupKFold
@@ -94,22 +100,28 @@ def _fit(xs: list[tuple[float, ...]], ys: list[int], groups: list[str], folds: i
     from sklearn.preprocessing import StandardScaler
 
     x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=int)
-    splits = list(GroupKFold(n_splits=min(folds, len(set(groups)))).split(x, y, groups))
-    search = GridSearchCV(
-        make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)),
-        {"logisticregression__C": list(np.logspace(-2, 2, 9))},
-        cv=splits,
-        scoring="neg_log_loss",
-    )
-    search.fit(x, y)
-    model = search.best_estimator_
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    if c is None:
+        splits = list(GroupKFold(n_splits=min(folds, len(set(groups)))).split(x, y, groups))
+        search = GridSearchCV(
+            pipeline,
+            {"logisticregression__C": list(np.logspace(-2, 2, 9))},
+            cv=splits,
+            scoring="neg_log_loss",
+        )
+        search.fit(x, y)
+        model, c = search.best_estimator_, float(search.best_params_["logisticregression__C"])
+    else:
+        model = pipeline.set_params(logisticregression__C=c).fit(x, y)
     scaler, logistic = model[0], model[1]
     coef = logistic.coef_[0] / scaler.scale_
     intercept = float(logistic.intercept_[0] - np.dot(coef, scaler.mean_))
-    return LogisticModel(round(intercept, 6), tuple(round(float(c), 6) for c in coef))
+    return LogisticModel(round(intercept, 6), tuple(round(float(w), 6) for w in coef)), c
 
 
-def _models(data: Sequence[_Question], folds: int) -> tuple[LogisticModel, LogisticModel]:
+def _models(
+    data: Sequence[_Question], folds: int, cs: tuple[float, float] | None = None
+) -> tuple[LogisticModel, LogisticModel, tuple[float, float]]:
     xs, ys, gs, txs, tys, tgs = [], [], [], [], [], []
     for q in data:
         for feats, right in zip(q.features, q.right, strict=True):
@@ -120,22 +132,21 @@ def _models(data: Sequence[_Question], folds: int) -> tuple[LogisticModel, Logis
             txs.append(tuple(q.features[0][i] for i in _TOPIC_INDEX))
             tys.append(int(q.item.on_topic))
             tgs.append(q.group)
-    return _fit(xs, ys, gs, folds), _fit(txs, tys, tgs, folds)
+    answer, c_answer = _fit(xs, ys, gs, folds, cs[0] if cs else None)
+    topic, c_topic = _fit(txs, tys, tgs, folds, cs[1] if cs else None)
+    return answer, topic, (c_answer, c_topic)
 
 
 def choose_thresholds(oof: Sequence[Prediction], targets: Targets) -> Thresholds:
     """Thresholds from out-of-fold predictions (see the module docstring)."""
-    off = sorted(r.topic for r in oof if not r.item.on_topic)
-    t_topic = off[min(len(off) - 1, int(len(off) * targets.declined))] + 1e-6 if off else 0.5
-    n_on = sum(r.item.on_topic for r in oof) or 1
-    n_off = len(off) or 1
-    tops = [(r.item, *r.top) for r in oof if r.topic >= t_topic]
+    on = [r for r in oof if r.item.on_topic]
+    off = [r for r in oof if not r.item.on_topic]
+    n_on, n_off = len(on) or 1, len(off) or 1
 
     def answered(threshold: float) -> tuple[int, int, int]:
-        right = sum(1 for item, top, p in tops if p >= threshold and item.on_topic and item.right(top))
-        wrong = sum(1 for item, top, p in tops if p >= threshold and item.on_topic and not item.right(top))
-        off_topic = sum(1 for item, _top, p in tops if p >= threshold and not item.on_topic)
-        return right, wrong, off_topic
+        right = sum(1 for r in on if r.top[1] >= threshold and r.item.right(r.top[0]))
+        wrong = sum(1 for r in on if r.top[1] >= threshold and not r.item.right(r.top[0]))
+        return right, wrong, sum(1 for r in off if r.top[1] >= threshold)
 
     grid = [i / 200 for i in range(1, 200)]
     t_alt = next(
@@ -152,7 +163,15 @@ def choose_thresholds(oof: Sequence[Prediction], targets: Targets) -> Thresholds
         return right + wrong + off_topic == 0 or right / (right + wrong + off_topic) >= targets.precision
 
     t_answer = next((g for g in grid if g >= t_alt and precise(g)), 0.995)
-    return Thresholds(answer=t_answer, alternatives=t_alt, topic=round(t_topic, 6))
+    # did-you-mean rather than decline: off-topic questions the answer bands leave may be offered
+    # did-you-mean only as far as the decline target allows
+    rest = sorted(r.topic for r in off if r.top[1] < t_alt)
+    allowed = int(n_off * (1.0 - targets.declined)) - (len(off) - len(rest))
+    if allowed < 0 or not rest:
+        t_topic = 1.0 if allowed < 0 else 0.5
+    else:
+        t_topic = rest[len(rest) - allowed - 1] + 1e-6 if len(rest) > allowed else 0.0
+    return Thresholds(answer=t_answer, alternatives=t_alt, topic=round(min(t_topic, 1.0), 6))
 
 
 def fit(matcher: Matcher, items: Sequence[EvalItem], targets: Targets | None = None) -> FitResult:
@@ -162,15 +181,21 @@ def fit(matcher: Matcher, items: Sequence[EvalItem], targets: Targets | None = N
     t = targets or Targets()
     data = questions(matcher, items)
     groups = [q.group for q in data]
+    # the final models, their regularisation chosen by grouped cross-validation...
+    answer, topic, cs = _models(data, t.folds)
+    # ...and out-of-fold predictions (models with that C, never fitted on the thread they
+    # predict) from which the thresholds are chosen
     oof: list[Prediction | None] = [None] * len(data)
     for train, held in GroupKFold(n_splits=min(t.folds, len(set(groups)))).split(data, groups=groups):
-        answer, topic = _models([data[i] for i in train], t.folds)
+        fold_answer, fold_topic, _ = _models([data[i] for i in train], t.folds, cs)
         for i in held:
             q = data[i]
-            p = tuple(answer.probability(f) for f in q.features)
-            p_topic = topic.probability([q.features[0][k] for k in _TOPIC_INDEX]) if q.features else 0.0
+            p = tuple(
+                fold_answer.probability(f) if Calibration.supported(Evidence(entry, "", f)) else 0.0
+                for entry, f in zip(q.ids, q.features, strict=True)
+            )
+            p_topic = fold_topic.probability([q.features[0][k] for k in _TOPIC_INDEX]) if q.features else 0.0
             oof[i] = Prediction(q.item, q.ids, p, p_topic)
-    answer, topic = _models(data, t.folds)
     predictions = tuple(r for r in oof if r is not None)
     thresholds = choose_thresholds(predictions, t)
     meta: dict[str, Any] = {

@@ -1,33 +1,29 @@
 """The health and metrics endpoints: /healthz, /readyz and /metrics on KUBEBOT_HTTP_PORT.
 
-A deliberately small HTTP/1.1 server on asyncio streams (the core has no web framework): GET
-or HEAD, one request per connection, bounded header size and read time.
+An aiohttp application: /metrics is prometheus-client's own handler (it negotiates the text or
+OpenMetrics format and compression); /healthz and /readyz are plain text. GET and HEAD only.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-from bot.metrics import CONTENT_TYPE, METRICS, Metrics
+from aiohttp import web
+from prometheus_client.aiohttp import make_aiohttp_handler
+
+from bot.metrics import METRICS, Metrics
 
 log = logging.getLogger("kubebot.http")
 
-READ_TIMEOUT_S = 5.0
-MAX_HEADER_BYTES = 16 * 1024
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    503: "Service Unavailable",
-}
+STOP_TIMEOUT_S = 2.0  # the probe server's share of the shutdown budget (bot.runtime)
+PATHS = ("/healthz", "/readyz", "/metrics")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class HealthServer:
-    """Serves probes and metrics; ``ready`` decides /readyz (200 when true, 503 otherwise)."""
+    """Serves probes and metrics; ``ready`` decides /readyz (200 when true, 503 otherwise) and
+    ``detail`` adds a line under it (the store's state)."""
 
     def __init__(
         self,
@@ -35,51 +31,60 @@ class HealthServer:
         *,
         host: str = "0.0.0.0",
         ready: Callable[[], bool] = lambda: True,
+        detail: Callable[[], str] = lambda: "",
         metrics: Metrics | None = None,
     ) -> None:
         self.host = host
         self._port = port
         self._ready = ready
+        self._detail = detail
         self._metrics = metrics or METRICS
-        self._server: asyncio.Server | None = None
+        self._runner: web.AppRunner | None = None
 
     @property
     def port(self) -> int:
         """The bound port (the real one when started on port 0)."""
-        if self._server is not None and self._server.sockets:
-            return int(self._server.sockets[0].getsockname()[1])
-        return self._port
+        addresses = self._runner.addresses if self._runner is not None else []
+        return int(addresses[0][1]) if addresses else self._port
+
+    def build_app(self) -> web.Application:
+        app = web.Application(middlewares=[_no_store])
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        app.router.add_get("/metrics", make_aiohttp_handler(self._metrics.registry))
+        return app
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._handle, self.host, self._port, reuse_address=True, limit=MAX_HEADER_BYTES
-        )
-        log.info("event=http_listening host=%s port=%d paths=/healthz,/readyz,/metrics", self.host, self.port)
+        runner = web.AppRunner(self.build_app(), access_log=None, shutdown_timeout=STOP_TIMEOUT_S)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self._port, reuse_address=True).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        log.info("event=http_listening host=%s port=%d paths=%s", self.host, self.port, ",".join(PATHS))
 
     async def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(server.wait_closed(), timeout=2.0)
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
 
-    def route(self, method: str, path: str) -> tuple[int, str, str]:
-        """(status, content type, body) for a request; kept apart from the socket for clarity."""
-        path = path.split("?", 1)[0]
-        if path not in ("/healthz", "/readyz", "/metrics"):
-            return 404, "text/plain; charset=utf-8", "not found: try /healthz, /readyz or /metrics\n"
-        if method not in ("GET", "HEAD"):
-            return 405, "text/plain; charset=utf-8", "method not allowed\n"
-        if path == "/healthz":
-            return 200, "text/plain; charset=utf-8", "ok\n"
-        if path == "/readyz":
-            ready = self._safe_ready()
-            return (
-                (200, "text/plain; charset=utf-8", "ready\n")
-                if ready
-                else (503, "text/plain; charset=utf-8", "not ready\n")
-            )
-        return 200, CONTENT_TYPE, self._metrics.render()
+    async def _healthz(self, _: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def _readyz(self, _: web.Request) -> web.Response:
+        ready = self._safe_ready()
+        detail = self._safe_detail()
+        body = ("ready\n" if ready else "not ready\n") + (f"{detail}\n" if detail else "")
+        return web.Response(text=body, status=200 if ready else 503)
+
+    def _safe_detail(self) -> str:
+        try:
+            return self._detail()
+        except Exception:
+            log.exception("event=readiness_detail_failed")
+            return ""
 
     def _safe_ready(self) -> bool:
         try:
@@ -88,32 +93,13 @@ class HealthServer:
             log.exception("event=readiness_check_failed")
             return False
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT_S)
-            request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-            parts = request_line.split()
-            if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-                status, ctype, body = 400, "text/plain; charset=utf-8", "bad request\n"
-                method = "GET"
-            else:
-                method = parts[0].upper()
-                status, ctype, body = self.route(method, parts[1])
-            payload = body.encode("utf-8")
-            headers = (
-                f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}\r\n"
-                f"Content-Type: {ctype}\r\n"
-                f"Content-Length: {len(payload)}\r\n"
-                "Cache-Control: no-store\r\n"
-                "Connection: close\r\n\r\n"
-            ).encode("latin-1")
-            writer.write(headers if method == "HEAD" else headers + payload)
-            await writer.drain()
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-            pass  # a probe that went away or sent garbage: nothing to answer
-        except Exception:
-            log.exception("event=http_request_failed")
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+
+@web.middleware
+async def _no_store(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Probes and scrapes are never cached; an unknown path names the three that exist."""
+    try:
+        response = await handler(request)
+    except web.HTTPNotFound:
+        response = web.Response(status=404, text=f"not found: try {', '.join(PATHS)}\n")
+    response.headers["Cache-Control"] = "no-store"
+    return response

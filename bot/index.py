@@ -21,7 +21,7 @@ from array import array
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from itertools import count, islice
 from typing import Any
 
@@ -305,6 +305,8 @@ class Index:
     words: list[str]  # words as written in the knowledge base, in order of first use ...
     word_tok: I32  # ... and their tokens (for typo correction)
     ascii: bool  # every token is ASCII
+    # each entry as one unit vector of the static semantic model (`bot.semantic`), when computed
+    centroids: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 0), np.float32))
 
     def key(self, alt: int) -> str:
         return self.keys[int(self.key_ptr[alt]) : int(self.key_ptr[alt + 1]) - 1].tobytes().decode("utf-8")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bot.knowledge import KnowledgeBase
 from bot.models import Entry
+from bot.problems import Problem
 
 MAX_MINORS_BEHIND = 3
 
@@ -40,12 +41,8 @@ _VERSION_KEY_RE = re.compile(r"^kubernetes_version\s*:")
 
 
 @dataclass(frozen=True, slots=True)
-class LintWarning:
-    """Something an author should look at; printed as ``path:line: warning: message``."""
-
-    path: str
-    line: int
-    message: str
+class LintWarning(Problem):
+    """Something an author should look at, not an error; printed as ``path:line: warning: message``."""
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: warning: {self.message}"

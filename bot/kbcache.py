@@ -14,6 +14,7 @@ Where: ``KUBEBOT_INDEX_CACHE`` (a directory, or ``off``), else ``$XDG_CACHE_HOME
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -145,21 +146,46 @@ def read(path: Path, key: str) -> tuple[KnowledgeBase, Index]:
 
 _SEP = "\x00"  # between the strings of all entries (YAML text can hold no NUL in practice)
 _CHUNK = 500  # entries per separately decoded piece: a reload reads in steps that yield the GIL
+# how each field of `Entry` is stored: text, optional text, a number, texts, or tips
+_KINDS = {"str": "S", "str | None": "O", "int": "N", "tuple[str, ...]": "L", "tuple[Tip, ...]": "T"}
+
+
+def _entry_layout() -> tuple[tuple[str, str], ...]:
+    """(field, kind) for every field of `Entry`; ValueError for a field this cache cannot store."""
+    layout = []
+    for f in dataclasses.fields(Entry):
+        kind = _KINDS.get(str(f.type))
+        if kind is None:
+            raise ValueError(f"Entry.{f.name} ({f.type}) has no cache layout")
+        layout.append((f.name, kind))
+    return tuple(layout)
 
 
 def _kb_to_json(kb: KnowledgeBase) -> tuple[dict[str, Any], bytes, npt.NDArray[np.int64], list[int]]:
     """The knowledge base as JSON for the small parts, and for the entries their texts as UTF-8,
     NUL-separated in a fixed order, in pieces of `_CHUNK` entries (with the pieces' byte offsets),
     plus their counts and flags: splitting strings is ten times faster than parsing JSON."""
+    layout = _entry_layout()
     pieces: list[bytes] = []
     numbers: list[int] = []
     strings: list[str] = []
     for n, e in enumerate(kb.entries.values(), start=1):
-        strings += [e.id, e.title, e.answer, e.analogy or "", e.path, *e.questions, *e.sources, *e.tags]
-        strings += [part for t in e.tips for part in (t.text, t.command or "")]
-        strings += e.see_also
-        numbers += [e.line, e.analogy is not None, len(e.questions), len(e.sources), len(e.tags)]
-        numbers += [len(e.tips), *(t.command is not None for t in e.tips), len(e.see_also)]
+        for name, kind in layout:
+            value = getattr(e, name)
+            if kind == "S":
+                strings.append(value)
+            elif kind == "O":
+                strings.append(value or "")
+                numbers.append(value is not None)
+            elif kind == "N":
+                numbers.append(value)
+            elif kind == "L":
+                numbers.append(len(value))
+                strings += value
+            else:  # tips
+                numbers.append(len(value))
+                numbers += [t.command is not None for t in value]
+                strings += [part for t in value for part in (t.text, t.command or "")]
         if n % _CHUNK == 0 or n == len(kb.entries):
             if any(_SEP in text for text in strings):
                 raise ValueError("an entry holds a NUL character")
@@ -182,6 +208,7 @@ def _kb_to_json(kb: KnowledgeBase) -> tuple[dict[str, Any], bytes, npt.NDArray[n
 def _kb_from_json(
     small: dict[str, Any], texts: npt.NDArray[np.uint8], numbers: npt.NDArray[np.int64], pieces: list[int]
 ) -> KnowledgeBase:
+    layout = _entry_layout()
     counts = numbers.tolist()
     entries: dict[str, Entry] = {}
     strings: list[str] = []
@@ -193,38 +220,34 @@ def _kb_from_json(
             piece = n // _CHUNK
             strings = texts[pieces[piece] : pieces[piece + 1]].tobytes().decode("utf-8").split(_SEP)
             s = 0
-        line, has_analogy, n_q, n_src, n_tags, n_tips = counts[c : c + 6]
-        c += 6
-        commands = counts[c : c + n_tips]
-        c += n_tips
-        n_see = counts[c]
-        c += 1
-        entry_id, title, answer, analogy, path = strings[s : s + 5]
-        s += 5
-        questions = tuple(strings[s : s + n_q])
-        s += n_q
-        sources = tuple(strings[s : s + n_src])
-        s += n_src
-        tags = tuple(strings[s : s + n_tags])
-        s += n_tags
-        parts = strings[s : s + 2 * n_tips]
-        s += 2 * n_tips
-        tips = tuple(Tip(parts[2 * i], parts[2 * i + 1] if commands[i] else None) for i in range(n_tips))
-        see_also = tuple(strings[s : s + n_see])
-        s += n_see
-        entries[entry_id] = Entry(
-            entry_id,
-            title,
-            questions,
-            answer,
-            sources,
-            analogy if has_analogy else None,
-            tags,
-            tips,
-            see_also,
-            path,
-            line,
-        )
+        values: dict[str, Any] = {}
+        for name, kind in layout:
+            if kind == "S":
+                values[name] = strings[s]
+                s += 1
+            elif kind == "O":
+                values[name] = strings[s] if counts[c] else None
+                s += 1
+                c += 1
+            elif kind == "N":
+                values[name] = counts[c]
+                c += 1
+            elif kind == "L":
+                size = counts[c]
+                values[name] = tuple(strings[s : s + size])
+                s += size
+                c += 1
+            else:  # tips
+                size = counts[c]
+                commands = counts[c + 1 : c + 1 + size]
+                c += 1 + size
+                parts = strings[s : s + 2 * size]
+                s += 2 * size
+                values[name] = tuple(
+                    Tip(parts[2 * i], parts[2 * i + 1] if commands[i] else None) for i in range(size)
+                )
+        entry = Entry(**values)
+        entries[entry.id] = entry
     if s != len(strings) or c != len(counts):
         raise ValueError("the entries do not add up")
     return KnowledgeBase(

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import yaml
 
+from bot.diagrams import diagram_ref
 from bot.models import Entry, LearningPath, Tip
+from bot.problems import KnowledgeError as KnowledgeError  # re-exported: importers predate bot.problems
+from bot.problems import Problem as Problem
 from bot.text import Normalizer, normalize_basic
 
 try:  # the C parser is several times faster on a large knowledge base
@@ -27,29 +30,11 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 VERSION_RE = re.compile(r"^1\.\d{1,3}$")  # the Kubernetes minor version a file's facts were checked against
 URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
 MIN_QUESTIONS = 3
-ENTRY_KEYS = {"id", "title", "questions", "tags", "analogy", "answer", "tips", "see_also", "sources"}
 REQUIRED_KEYS = ("id", "title", "questions", "answer", "sources")
+ENTRY_KEYS = {*REQUIRED_KEYS, "tags", "analogy", "tips", "see_also", "diagram"}
 TIP_KEYS = {"text", "command"}
 PATH_KEYS = {"id", "title", "steps"}
 SPECIAL_FILES = {"synonyms.yaml", "paths.yaml", "domain.yaml"}
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
-
-
-class KnowledgeError(Exception):
-    """The knowledge base could not be loaded; `problems` lists every reason."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
 
 
 @dataclass(frozen=True)
@@ -81,8 +66,9 @@ def bundled_kb_dir() -> Path:
 
 
 class _Collector:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, root: Path | None = None) -> None:
         self.path = path
+        self.root = root or Path(path).parent  # what an entry's `diagram:` is relative to
         self.problems: list[Problem] = []
         self.lines: dict[tuple[str, str], int] = {}  # (kind, value) -> line, for cross-file checks
         self.declared: set[str] = set()  # ids seen, even on entries with other problems
@@ -202,6 +188,12 @@ def _parse_entry(node: yaml.Node, c: _Collector) -> Entry | None:
                     tips.append(Tip(text=tip_text, command=command))
         else:
             c.add(fields["tips"], "tips must be a list")
+    diagram = c.text(fields["diagram"], "diagram") if "diagram" in fields else None
+    try:
+        diagram = diagram_ref(diagram, c.root) if diagram else None
+    except ValueError as exc:
+        c.add(fields["diagram"], str(exc))
+        diagram = None
     if missing or entry_id is None or not values.get("title") or not values.get("answer") or not questions:
         return None
     return Entry(
@@ -214,6 +206,8 @@ def _parse_entry(node: yaml.Node, c: _Collector) -> Entry | None:
         tags=tuple(tags),
         tips=tuple(tips),
         see_also=tuple(see_also),
+        diagram=diagram,
+        diagram_line=fields["diagram"].start_mark.line + 1 if diagram else 0,
         path=c.path,
         line=node.start_mark.line + 1,
     )
@@ -353,7 +347,7 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
     if not files:
         problems.append(Problem(str(root), 0, "no *.yaml entry files found"))
     for file in files:
-        c = _Collector(str(file))
+        c = _Collector(str(file), root)
         for entry in _parse_entries_file(file, c):
             if entry.id in entries:
                 first = entries[entry.id]

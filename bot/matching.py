@@ -12,6 +12,7 @@ Only questions and titles are indexed, never answer text.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
+from bot import semantic
 from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
 from bot.index import F64, I64, Index, IndexSettings, build_index, ranges, token_hash
 from bot.models import Candidate, Entry, MatchResult
@@ -65,6 +67,7 @@ class MatchSettings:
     small_number_weight: float = 0.3
     min_covered: float = 0.6  # share of the question's weight the winning entry must use
     title_weight: float = 2.0  # a post's title words weigh this much more than its body's
+    title_candidates: int = 3  # a post's title's best entries always reach the shortlist
     phrase_weight: float = 0.0  # weight of a known two-word phrase ("open_file"), relative to its IDF
     candidates: int = 6  # candidates the decision sees
 
@@ -101,10 +104,20 @@ class _Query:
     known_share: float
     domain_share: float
     words: int
+    anchors: int  # distinct domain words
 
 
-def _features(c: _Scored, ranked: list[_Scored], q: _Query) -> tuple[float, ...]:
-    """The evidence vector of `bot.decision.FEATURES` for candidate ``c``."""
+def _features(
+    c: _Scored,
+    ranked: list[_Scored],
+    q: _Query,
+    title: _Scored | None,
+    rarest: float,
+    semantic: float,
+    semantic_gap: float,
+) -> tuple[float, ...]:
+    """The evidence vector of `bot.decision.FEATURES` for candidate ``c``; ``title`` is the same
+    entry scored against a post's title alone."""
     top = ranked[0].score
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
     margin = top - runner_up if c is ranked[0] else c.score - top
@@ -120,6 +133,13 @@ def _features(c: _Scored, ranked: list[_Scored], q: _Query) -> tuple[float, ...]
         min(math.log1p(c.mass) / 3.0, 1.0),
         float(q.digest.pasted),
         min(math.log1p(q.words) / 5.0, 1.0),
+        title.score if title else 0.0,
+        title.best_alt if title else 0.0,
+        title.covered if title else 0.0,
+        rarest,
+        min(q.anchors, 4) / 4,
+        semantic,
+        semantic_gap,
     )
 
 
@@ -171,13 +191,21 @@ class Matcher:
         self._titles_made: list[str] | None = None
         self._scratch = threading.local()  # per-thread work arrays
         self._max_alts = max(int(np.diff(ix.entry_alts).max(initial=0)), 1)
+        # each entry as one vector of the static semantic model: the mean of its questions'
+        self._embedder = semantic.shared()
+        self._centroids = (
+            ix.centroids
+            if len(ix.centroids) == len(self._entries)
+            else self._embedder.centroids([(e.title, *e.questions) for e in self._entries])
+        )
 
     @staticmethod
     def build_index(entries: Sequence[Entry], normalizer: Normalizer, settings: MatchSettings) -> Index:
         """Everything about ``entries`` that does not depend on the question (`bot.index`)."""
         s = settings.index_settings()
-        return build_index(
-            [(e.title, *e.questions) for e in entries],
+        texts = [(e.title, *e.questions) for e in entries]
+        index = build_index(
+            texts,
             normalizer,
             phrases=s.phrases,
             title_boost=s.title_boost,
@@ -185,6 +213,7 @@ class Matcher:
             small_number_weight=s.small_number_weight,
             postings_cap=s.postings_cap,
         )
+        return dataclasses.replace(index, centroids=semantic.shared().centroids(texts))
 
     @property
     def _titles(self) -> list[str]:
@@ -216,6 +245,7 @@ class Matcher:
         gains: dict[str, float] = {}
         total = 0.0
         domain_mass = 0.0
+        anchors = 0
         domain = self._domain
         emphasis = self.settings.title_weight
         title = (
@@ -242,6 +272,7 @@ class Matcher:
                 gains[vocab] = gains.get(vocab, 0.0) + weight * similarity
             if token in domain or vocab in domain:
                 domain_mass += weight
+                anchors += 1
         unigrams = frozenset(gains)
         known = sum(gains.values())
         if self.settings.phrase_weight:
@@ -253,7 +284,7 @@ class Matcher:
                     total += weight
                     known += weight
         total = max(total, 1e-9)
-        return _Query(d, gains, unigrams, total, known / total, domain_mass / total, len(pairs))
+        return _Query(d, gains, unigrams, total, known / total, domain_mass / total, len(pairs), anchors)
 
     def _correct(self, word: str) -> tuple[str, float] | None:
         """The token of the closest known word for a misspelt one, with its similarity in 0..1."""
@@ -267,8 +298,9 @@ class Matcher:
             self._corrections[word] = best
         return best
 
-    def _score(self, q: _Query) -> list[_Scored]:
-        """Every shortlisted entry with its ranking score and the evidence behind it, best first."""
+    def _score(self, q: _Query, also: Iterable[int] = ()) -> list[_Scored]:
+        """Every shortlisted entry (and those in ``also``) with its ranking score and the evidence
+        behind it, best first."""
         s = self.settings
         gains = q.gains
         if not gains:
@@ -280,8 +312,9 @@ class Matcher:
         acc, shortlist = self._pooled(q_tok, q_gain, min(gains.values()) > 0.0)
         q_key = " ".join(sorted(q.unigrams))
         exact_entry = self._exact(q, q_key) if q.known_share > 0.999 else None
-        if exact_entry is not None and exact_entry not in shortlist:
-            shortlist.append(exact_entry)  # an exact alternate may lie beyond the capped postings
+        for extra in (exact_entry, *also):  # an exact alternate may lie beyond the capped postings
+            if extra is not None and extra not in shortlist:
+                shortlist.append(extra)
         # 2. best single alternate: weighted token F1 blended with character similarity
         best_alt, together, words = self._alternates(shortlist, q_tok, q_gain, q_key, q_total)
         gain_of = gains.__getitem__
@@ -403,11 +436,28 @@ class Matcher:
         """The ranked candidates for ``text`` (passed through `clean_input`), each with the
         evidence the decision reads, best first."""
         q = self._query(text)
-        scored = self._score(q)
+        # a post is also judged by its title alone: the title says what the post is about, and
+        # the entries its title matches best are candidates even when the body drowns them
+        if q.digest.title and q.digest.lines > 1:
+            title_scored = self._score(self._query(q.digest.title))
+            scored = self._score(q, also=[c.entry for c in title_scored[: self.settings.title_candidates]])
+            by_title = {c.entry: c for c in title_scored}
+        else:
+            scored = self._score(q)
+            by_title = {c.entry: c for c in scored}
+        idf, top = self._idf, self._max_idf
+        shown = scored[: limit or self.settings.candidates]
+        # the semantic view of the same candidates (the gap is to the best of the usual pool)
+        pool = [c.entry for c in scored[: max(len(shown), self.settings.candidates)]]
+        sims = self._centroids[pool] @ self._embedder.vector(q.digest.text) if pool else np.zeros(0)
+        best = float(sims.max()) if len(sims) else 0.0
         out = []
-        for c in scored[: limit or self.settings.candidates]:
+        for c, sim in zip(shown, sims.tolist(), strict=False):
             entry = self._entries[c.entry]
-            out.append(Evidence(entry.id, entry.title, _features(c, scored, q), c.known))
+            matched = c.known
+            rarest = max((idf[t] for t in matched if "_" not in t), default=0.0) / top
+            features = _features(c, scored, q, by_title.get(c.entry), rarest, sim, sim - best)
+            out.append(Evidence(entry.id, entry.title, features, matched))
         return out
 
     def rank(self, text: str, limit: int = 10) -> list[Candidate]:
@@ -422,7 +472,11 @@ class Matcher:
 
     def match(self, text: str) -> MatchResult:
         """Rank, then decide the band (`bot.decision`)."""
-        return self.calibration.decide(self.evidence(text), self._thresholds)
+        return self.decide(self.evidence(text))
+
+    def decide(self, evidence: Sequence[Evidence]) -> MatchResult:
+        """The band for ranked evidence (from `evidence`), with this matcher's thresholds."""
+        return self.calibration.decide(evidence, self._thresholds)
 
     def complete(self, prefix: str, limit: int = 25) -> list[Candidate]:
         """Autocomplete: entries whose title or questions fit what the user has typed so far."""

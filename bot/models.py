@@ -34,6 +34,8 @@ class Entry:
     see_also: tuple[str, ...] = ()
     path: str = ""
     line: int = 0
+    diagram: str | None = None  # the Graphviz source (a .dot file in the KB); its PNG sits next to it
+    diagram_line: int = 0  # the line of the `diagram:` key, for lint problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,14 @@ class ChannelType(enum.Enum):
     DIRECT = "direct"
     COMMAND = "command"
     CONSOLE = "console"
+
+
+class PickKind(enum.Enum):
+    """How a user chose an entry for their question: the signal behind suggested alternates."""
+
+    DID_YOU_MEAN = "did_you_mean"  # a did-you-mean button
+    NOT_THIS = "not_this"  # a "Not this?" alternative under an answer
+    HELPFUL = "helpful"  # 👍 on the answer the bot gave
 
 
 @dataclass(frozen=True, slots=True)

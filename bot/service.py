@@ -12,12 +12,33 @@ from pathlib import Path
 
 from bot import render
 from bot.commands import Ask, Help, Learn, Topics, parse_command
-from bot.decision import for_knowledge_base
+from bot.decision import Evidence, for_knowledge_base
 from bot.index import Index
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher, MatchSettings
-from bot.models import Band, Entry, Message, Reply, ReplyKind, TopicGroup, TourStep
-from bot.ports import ClusterGateway, ClusterQuery, FeedbackRecord, NullRecorder, QuestionRecord, Recorder
+from bot.models import (
+    Band,
+    Candidate,
+    Entry,
+    LearningPath,
+    MatchResult,
+    Message,
+    PickKind,
+    Reply,
+    ReplyKind,
+    TopicGroup,
+    TourStep,
+)
+from bot.passive import looks_like_question
+from bot.ports import (
+    ClusterGateway,
+    ClusterQuery,
+    FeedbackRecord,
+    NullRecorder,
+    PickRecord,
+    QuestionRecord,
+    Recorder,
+)
 from bot.text import MAX_QUESTION_CHARS, Normalizer, clean_input, gist
 
 log = logging.getLogger("kubebot.service")
@@ -77,6 +98,17 @@ class Snapshot:
         return cls(kb, matcher, topics, top_tags)
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A question as the service decided it: the cleaned text, the snapshot that decided, the
+    ranked evidence and the matcher's verdict (None for an empty question)."""
+
+    question: str
+    snapshot: Snapshot
+    evidence: tuple[Evidence, ...]
+    result: MatchResult | None
+
+
 class KnowledgeHolder:
     """Holds the current snapshot; a reload swaps the reference atomically."""
 
@@ -110,6 +142,29 @@ class QAService:
     def cluster_enabled(self) -> bool:
         return self.cluster is not None
 
+    # -- what adapters may read -------------------------------------------------------------
+    @property
+    def snapshot(self) -> Snapshot:
+        """The knowledge base and matcher answering right now (a reload replaces it whole)."""
+        return self.holder.current
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base answering right now."""
+        return self.holder.current.kb
+
+    def lookup(self, entry_id: str) -> Entry | None:
+        """The entry with this id, or None (it may have gone in a reload)."""
+        return self.holder.current.kb.entries.get(entry_id)
+
+    def paths(self) -> list[LearningPath]:
+        """The guided tours, in the knowledge base's order."""
+        return list(self.holder.current.kb.paths.values())
+
+    def complete(self, prefix: str, limit: int) -> list[Candidate]:
+        """Autocomplete: the entries that fit what the user has typed so far, best first."""
+        return self.holder.current.matcher.complete(prefix, limit)
+
     # -- entry points ---------------------------------------------------------------------
     async def handle(self, message: Message) -> Reply:
         """Answer anything a user typed: a command, a cluster query, or a question."""
@@ -124,15 +179,51 @@ class QAService:
         if isinstance(command, Learn):
             return self.tour(command.path_id, 0)
         assert isinstance(command, Ask)
-        return self.answer(command.text, message)
+        return self._answer_clean(command.text, message)  # parse_command keeps cleaned text clean
 
     def answer(self, text: str, message: Message | None = None) -> Reply:
         """Answer a question from the knowledge base (no commands), and record it."""
+        return self._answer_clean(clean_input(text), message)
+
+    def passive_answer(self, message: Message, min_confidence: float) -> Reply | None:
+        """A channel message nobody addressed to the bot (passive mode, on every platform): the
+        answer when the message reads like a question and the knowledge base answers it with at
+        least ``min_confidence``, recorded like any question; else None (stay silent, record
+        nothing: most channel chatter is not for us). The matcher runs once."""
         started = time.perf_counter()
-        cleaned = clean_input(text)
-        question = cleaned[:MAX_QUESTION_CHARS]  # what the reply and the record keep
+        question = clean_input(message.text)
+        if not looks_like_question(question):
+            return None
+        reply = self.reply_for(self._decide_clean(question))
+        if reply.kind is not ReplyKind.ANSWER or reply.confidence < min_confidence:
+            log.info("event=passive_silent kind=%s confidence=%.3f", reply.kind.value, reply.confidence)
+            return None
+        self._record(reply, message, time.perf_counter() - started)
+        return reply
+
+    def decide(self, text: str) -> Decision:
+        """What the matcher found for a question and the band it chose: the evidence behind
+        `answer` (the console's "Try a question" shows it)."""
+        return self._decide_clean(clean_input(text))
+
+    def _answer_clean(self, cleaned: str, message: Message | None) -> Reply:
+        started = time.perf_counter()
+        decision = self._decide_clean(cleaned)
+        reply = self.reply_for(decision)
+        if message is not None and decision.question:
+            self._record(reply, message, time.perf_counter() - started)
+        return reply
+
+    def _decide_clean(self, cleaned: str) -> Decision:
+        """`decide` for text already through `clean_input` (cleaned once per question)."""
         snap = self.holder.current
-        result = snap.matcher.match(cleaned) if cleaned else None
+        evidence = tuple(snap.matcher.evidence(cleaned)) if cleaned else ()
+        result = snap.matcher.decide(evidence) if cleaned else None
+        return Decision(cleaned[:MAX_QUESTION_CHARS], snap, evidence, result)
+
+    def reply_for(self, decision: Decision) -> Reply:
+        """The reply for a decision (nothing is recorded)."""
+        question, snap, result = decision.question, decision.snapshot, decision.result
         if result is None or result.band is Band.DECLINED or result.best is None:
             reply = Reply(
                 ReplyKind.DECLINE,
@@ -159,8 +250,6 @@ class QAService:
                 confidence=result.confidence,
                 suggestions=result.candidates,
             )
-        if message is not None and question:
-            self._record(reply, message, time.perf_counter() - started)
         return reply
 
     def entry(self, entry_id: str) -> Reply:
@@ -210,6 +299,22 @@ class QAService:
                 entry_id, helpful, message.platform, message.channel_type, clean_input(message.text)
             )
         )
+        # 👍 on an answer confirms the entry for that question (a tour step's "question" is its path id)
+        if helpful and entry_id and message.text not in self.holder.current.kb.paths:
+            self.pick(entry_id, PickKind.HELPFUL, message)
+
+    def pick(self, entry_id: str, kind: PickKind, message: Message) -> None:
+        """Record that a user chose `entry_id` for the question in `message` (a did-you-mean or
+        "Not this?" button, or 👍): the console's suggested alternates come from these. Never raises."""
+        question = " ".join(clean_input(message.text)[:MAX_QUESTION_CHARS].split())
+        if not question or entry_id not in self.holder.current.kb.entries:
+            return
+        try:
+            self.recorder.record_pick(
+                PickRecord(question, entry_id, kind, message.platform, message.channel_type)
+            )
+        except Exception:  # recording must never cost a click
+            log.exception("event=record_pick_failed")
 
     async def cluster_reply(self, query: ClusterQuery, message: Message) -> Reply:
         assert self.cluster is not None

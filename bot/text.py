@@ -19,7 +19,7 @@ MAX_QUESTION_CHARS = 4_000  # how much of a question is kept with its reply (rec
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _APOSTROPHES = re.compile(r"(?<=[a-z])['’](?=[a-z])")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # keeps \t \n \r
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # keeps \t \n \r
 _BLANK_RUN = re.compile(r"\n{3,}")
 
 STOP_WORDS = frozenset(
@@ -58,6 +58,8 @@ def clean_input(text: str) -> str:
     line, and keep only the head and tail of a huge paste."""
     if len(text) > MAX_INPUT_HEAD + MAX_INPUT_TAIL:
         text = text[:MAX_INPUT_HEAD] + "\n" + text[-MAX_INPUT_TAIL:]
+    # UTF-16 round trip: a valid surrogate pair becomes its character, a lone surrogate is dropped
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFKC", _CONTROL.sub(" ", text))
     text = "\n".join(line.rstrip() for line in text.split("\n"))

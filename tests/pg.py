@@ -4,7 +4,8 @@ initdb + pg_ctl on a free loopback port in a temporary directory, once per sessi
 binaries are installed; every test gets its own fresh database. As root, the server runs as an
 unprivileged user (``postgres`` when it exists, else ``nobody``) through ``subprocess``'s
 ``user=``, since PostgreSQL refuses to run as root. Without the binaries the tests that need it
-are skipped with the reason shown.
+are skipped with the reason shown. `start_pg_server()` is the same without pytest (the fault
+benchmark uses it): it raises `PgUnavailable` or `PgStartFailed` with the reason.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ def free_port() -> int:
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------------
+class PgUnavailable(Exception):
+    """PostgreSQL cannot run here (no binaries, no psycopg): the message says what to install."""
+
+
+class PgStartFailed(Exception):
+    """initdb or pg_ctl failed: the message holds their output."""
+
+
 def find_pg_bin() -> Path | None:
     candidates = [Path("/usr/local/bin")]
     candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
@@ -80,6 +89,10 @@ class PgServer:
             conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
         return self.url(name)
 
+    def stop(self) -> None:
+        self.run("pg_ctl", "-D", str(self.base / "data"), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.base, ignore_errors=True)
+
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(self.bin_dir / args[0]), *args[1:]],
@@ -92,17 +105,18 @@ class PgServer:
         )
 
 
-def _start_pg() -> PgServer:
+def start_pg_server() -> PgServer:
+    """Start a throwaway server (stop it with `PgServer.stop`)."""
     bin_dir = find_pg_bin()
     if bin_dir is None:
-        pytest.skip(
+        raise PgUnavailable(
             "PostgreSQL binaries (initdb, pg_ctl) not found in /usr/local/bin or /usr/lib/postgresql/*/bin: "
             "install Debian's postgresql package to run the PostgreSQL tests"
         )
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        pytest.skip("psycopg is not installed (pip install 'kubebot[postgres]')")
+        raise PgUnavailable("psycopg is not installed (pip install 'kubebot[postgres]')") from None
     user = _server_user()
     base = Path(tempfile.mkdtemp(prefix="kubebot-pg-"))
     if user is not None:
@@ -114,7 +128,7 @@ def _start_pg() -> PgServer:
     )
     if init.returncode != 0:
         shutil.rmtree(base, ignore_errors=True)
-        pytest.fail(f"initdb failed: {init.stdout}\n{init.stderr}")
+        raise PgStartFailed(f"initdb failed: {init.stdout}\n{init.stderr}")
     last = ""
     for _attempt in range(3):  # a free port can be taken between the probe and the bind
         server.port = free_port()
@@ -136,7 +150,16 @@ def _start_pg() -> PgServer:
             return server
         last = f"{started.stdout}\n{started.stderr}\n{_read(base / 'log')}"
     shutil.rmtree(base, ignore_errors=True)
-    pytest.fail(f"pg_ctl start failed: {last}")
+    raise PgStartFailed(f"pg_ctl start failed: {last}")
+
+
+def _start_pg() -> PgServer:
+    try:
+        return start_pg_server()
+    except PgUnavailable as exc:
+        pytest.skip(str(exc))
+    except PgStartFailed as exc:
+        pytest.fail(str(exc))
 
 
 def _read(path: Path) -> str:
@@ -152,8 +175,7 @@ def pg_server() -> Iterator[PgServer]:
     try:
         yield server
     finally:
-        server.run("pg_ctl", "-D", str(server.base / "data"), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(server.base, ignore_errors=True)
+        server.stop()
 
 
 @pytest.fixture

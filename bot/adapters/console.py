@@ -10,6 +10,7 @@ import asyncio
 import sys
 from typing import TextIO
 
+from bot.diagrams import diagram_note
 from bot.models import ChannelType, Message, Platform, Reply, TourStep
 from bot.service import QAService
 
@@ -37,7 +38,11 @@ def tour_move(service: QAService, step: TourStep, word: str) -> tuple[str, TourS
 
 
 def _tour_text(reply: Reply) -> str:
-    return f"{reply.text}\n{tour_hint(reply.tour)}" if reply.tour is not None else reply.text
+    """The reply as printed: its text, the path of its diagram (a terminal shows no pictures;
+    many open a path on click) and, during a tour, the words that move through it."""
+    note = diagram_note(reply)
+    text = f"{reply.text}\n\n{note}" if note else reply.text
+    return f"{text}\n{tour_hint(reply.tour)}" if reply.tour is not None else text
 
 
 async def _loop(service: QAService, stdin: TextIO, stdout: TextIO, interactive: bool) -> None:

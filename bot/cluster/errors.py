@@ -63,4 +63,5 @@ class ClusterServerError(ClusterError):
 
 
 class ReadOnlyViolation(RuntimeError):
-    """A non-GET request or a Secrets path reached the transport: a bug, refused before sending."""
+    """A non-GET request or a request for Secrets reached the transport: refused before sending.
+    The message starts with the reason as the user should read it ("kubebot never reads Secrets")."""

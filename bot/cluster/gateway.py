@@ -15,18 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from bot.cluster import queries
+from bot.cluster import errors, queries
 from bot.cluster.config import ClusterSettings
-from bot.cluster.errors import (
-    ClusterError,
-    ClusterForbidden,
-    ClusterNotFound,
-    ClusterServerError,
-    ClusterTimeout,
-    ClusterUnauthorized,
-    ClusterUnreachable,
-    ReadOnlyViolation,
-)
 from bot.cluster.names import (
     ALL_NAMESPACE_TOKENS,
     InvalidName,
@@ -204,39 +194,41 @@ class KubeGateway:
         t = f"{self.settings.timeout:g}"
         if isinstance(exc, NameNotFound):
             return "not_found", str(exc)
-        if isinstance(exc, ClusterTimeout | TimeoutError):
+        if isinstance(exc, errors.ClusterTimeout | TimeoutError):
             return (
                 "timeout",
                 f"the cluster API at {server} did not answer within {t} s; try again in a moment",
             )
-        if isinstance(exc, ClusterUnreachable):
+        if isinstance(exc, errors.ClusterUnreachable):
             return "unreachable", (
                 f"cannot reach the cluster API at {server} ({exc.detail}); "
                 "check that the cluster is up and the kubeconfig or service account points at it"
             )
-        if isinstance(exc, ClusterUnauthorized):
+        if isinstance(exc, errors.ClusterUnauthorized):
             return "unauthorized", (
                 "the cluster rejected kubebot's credentials (401 Unauthorized): the token or certificate "
                 "in its kubeconfig or service account is missing, wrong or expired"
             )
-        if isinstance(exc, ClusterForbidden):
+        if isinstance(exc, errors.ClusterForbidden):
             return "forbidden", (
                 f"kubebot is not allowed to read that (403 Forbidden): it needs {exc.access.describe()}; "
                 "grant it in kubebot's Role (see the RBAC section of the docs)"
             )
-        if isinstance(exc, ClusterNotFound):
+        if isinstance(exc, errors.ClusterNotFound):
             return "not_found", f"not found: {exc.detail or exc.access.describe()}"
-        if isinstance(exc, ClusterServerError):
+        if isinstance(exc, errors.ClusterServerError):
             status = f"HTTP {exc.status}" if exc.status else "bad response"
             return (
                 "server_error",
                 f"the cluster API failed ({status}: {exc.detail or 'no details'}); try again later",
             )
-        if isinstance(exc, ClusterError):
+        if isinstance(exc, errors.ClusterError):
             return "error", f"the cluster query failed: {exc.detail or type(exc).__name__}"
-        if isinstance(exc, ReadOnlyViolation):
+        # a refusal, worded as one ("kubebot never reads Secrets")
+        if isinstance(exc, errors.ReadOnlyViolation):
             log.error("event=read_only_refused detail=%s", exc)
-            return "internal", "internal error: kubebot refused to send a request that is not a read"
+            reason = str(exc).split(": refused", 1)[0]
+            return "refused", f"{reason}; that request was refused before it was sent"
         log.exception("event=cluster_query_failed", exc_info=exc)
         return (
             "internal",

@@ -2,15 +2,14 @@
 
 Read-only by construction, twice over:
 - `ClusterReader` exposes only get/list/log methods for a fixed set of kinds (no Secrets);
-- every request goes through `ReadOnlyTransport`, which refuses anything but GET and any path
-  that mentions Secrets before a byte is sent.
+- every request goes through `ReadOnlyTransport`, which refuses anything but GET and any request
+  for the Secrets resource (`bot.cluster.guard`) before a byte is sent.
 lightkube 1.0 sits on httpx2 (not httpx): transport and exception classes come from there.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import socket
 import ssl
 from collections.abc import AsyncIterable, Awaitable, Iterable, Mapping
@@ -23,11 +22,13 @@ from lightkube import AsyncClient, operators
 from lightkube.config.client_adapter import verify_cluster
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 from lightkube.config.models import User
+from lightkube.core.client import FieldSelector
 from lightkube.core.exceptions import ApiError
 from lightkube.core.exceptions import ConfigError as LightkubeConfigError
+from lightkube.core.resource import NamespacedResource
 from lightkube.models.meta_v1 import LabelSelector
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import Event, Node, Pod, PodLog, Service
+from lightkube.resources.core_v1 import Event, Node, Pod, Service
 from lightkube.resources.discovery_v1 import EndpointSlice
 
 from bot.cluster.config import ClusterSettings
@@ -42,28 +43,31 @@ from bot.cluster.errors import (
     ClusterUnreachable,
     ReadOnlyViolation,
 )
+from bot.cluster.guard import refusal
+from bot.cluster.lightkube_internals import LightkubeChanged, read_log
 from bot.config import ConfigError
 
 log = logging.getLogger("kubebot.cluster")
 
 ALL_NAMESPACES = "*"
 LOG_LIMIT_BYTES = 16_384
-_SECRETS = re.compile(r"/secrets(/|$)", re.IGNORECASE)
 T = TypeVar("T")
+N = TypeVar("N", bound=NamespacedResource)
 Labels = dict[str, "str | operators.Operator[Any] | Iterable[str] | None"]
 
 
 class ReadOnlyTransport(httpx2.AsyncBaseTransport):
-    """Wraps the real transport; refuses every method but GET and every path under /secrets."""
+    """Wraps the real transport; refuses every method but GET and every request for Secrets."""
 
     def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
         self._inner = inner
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
-        if request.method != "GET" or _SECRETS.search(path):
+        refused = refusal(request.method, path)
+        if refused is not None:
             log.error("event=read_only_violation method=%s path=%s", request.method, path)
-            raise ReadOnlyViolation(f"refused {request.method} {path}: kubebot only reads")
+            raise ReadOnlyViolation(refused)
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -148,78 +152,59 @@ class ClusterReader:
 
     # -- pods -------------------------------------------------------------------------------
     async def list_pods(self, namespace: str, labels: Labels | None = None) -> list[Pod]:
-        access = Access("list", "pods", namespace)
-        return await self._collect(access, self._client.list(Pod, namespace=namespace, labels=labels or None))
+        return await self._list(Pod, "pods", namespace, labels=labels or None)
 
     async def get_pod(self, namespace: str, name: str) -> Pod:
-        return await self._call(
-            Access("get", "pods", namespace, name), self._client.get(Pod, name, namespace=namespace)
-        )
+        return await self._get(Pod, "pods", namespace, name)
 
     async def pod_log(
         self, namespace: str, name: str, container: str, tail: int, previous: bool
     ) -> list[str]:
         """The last `tail` lines of a container's log; `previous` for the crashed instance."""
         access = Access("get", "pods/log", namespace, name)
-        # lightkube 1.0.1's AsyncClient.log() has no `previous` parameter, so the request is built with
-        # its generic client, exactly as log() does, plus previous=true and a byte limit.
-        generic = self._client._client
-        br = generic.prepare_request(
-            "get",
-            PodLog,
-            name=name,
-            namespace=namespace,
-            params={
-                "container": container,
-                "tailLines": tail,
-                "limitBytes": LOG_LIMIT_BYTES,
-                "previous": "true" if previous else None,
-            },
-        )
+        params = {
+            "container": container,
+            "tailLines": tail,
+            "limitBytes": LOG_LIMIT_BYTES,
+            "previous": "true" if previous else None,
+        }
 
         async def fetch() -> list[str]:
-            resp = await generic.send(generic.build_adapter_request(br))  # type: ignore[no-untyped-call]
-            generic.raise_for_status(resp)  # type: ignore[no-untyped-call]
-            return resp.text.splitlines()[-tail:] if tail else []
+            try:
+                text = await read_log(self._client, name, namespace, params)
+            except LightkubeChanged as exc:
+                raise ClusterServerError(access, str(exc)) from None
+            return text.splitlines()[-tail:] if tail else []
 
         return await self._call(access, fetch())
 
     # -- workloads and networking -----------------------------------------------------------
     async def list_deployments(self, namespace: str) -> list[Deployment]:
-        access = Access("list", "deployments", namespace)
-        return await self._collect(access, self._client.list(Deployment, namespace=namespace))
+        return await self._list(Deployment, "deployments", namespace)
 
     async def get_deployment(self, namespace: str, name: str) -> Deployment:
-        access = Access("get", "deployments", namespace, name)
-        return await self._call(access, self._client.get(Deployment, name, namespace=namespace))
+        return await self._get(Deployment, "deployments", namespace, name)
 
     async def list_services(self, namespace: str) -> list[Service]:
-        access = Access("list", "services", namespace)
-        return await self._collect(access, self._client.list(Service, namespace=namespace))
+        return await self._list(Service, "services", namespace)
 
     async def get_service(self, namespace: str, name: str) -> Service:
-        access = Access("get", "services", namespace, name)
-        return await self._call(access, self._client.get(Service, name, namespace=namespace))
+        return await self._get(Service, "services", namespace, name)
 
     async def list_endpoint_slices(self, namespace: str, service: str | None = None) -> list[EndpointSlice]:
-        access = Access("list", "endpointslices", namespace)
         labels: Labels | None = {"kubernetes.io/service-name": service} if service else None
-        return await self._collect(
-            access, self._client.list(EndpointSlice, namespace=namespace, labels=labels)
-        )
+        return await self._list(EndpointSlice, "endpointslices", namespace, labels=labels)
 
     # -- events and nodes -------------------------------------------------------------------
     async def list_events(
         self, namespace: str, name: str | None = None, kind: str | None = None
     ) -> list[Event]:
-        access = Access("list", "events", namespace)
-        fields: dict[str, str] = {}
+        fields: FieldSelector = {}
         if name:
             fields["involvedObject.name"] = name
         if kind:
             fields["involvedObject.kind"] = kind
-        listing = self._client.list(Event, namespace=namespace, fields=dict(fields) or None)
-        return await self._collect(access, listing)
+        return await self._list(Event, "events", namespace, fields=fields or None)
 
     async def list_nodes(self) -> list[Node]:
         return await self._collect(Access("list", "nodes"), self._client.list(Node))
@@ -227,7 +212,22 @@ class ClusterReader:
     async def get_node(self, name: str) -> Node:
         return await self._call(Access("get", "nodes", None, name), self._client.get(Node, name))
 
-    # -- error translation ------------------------------------------------------------------
+    # -- the namespaced queries, and error translation --------------------------------------
+    async def _list(
+        self,
+        kind: type[N],
+        resource: str,
+        namespace: str,
+        labels: Labels | None = None,
+        fields: FieldSelector | None = None,
+    ) -> list[N]:
+        listing = self._client.list(kind, namespace=namespace, labels=labels, fields=fields)
+        return await self._collect(Access("list", resource, namespace), listing)
+
+    async def _get(self, kind: type[N], resource: str, namespace: str, name: str) -> N:
+        access = Access("get", resource, namespace, name)
+        return await self._call(access, self._client.get(kind, name, namespace=namespace))
+
     async def _collect(self, access: Access, items: AsyncIterable[T]) -> list[T]:
         async def gather() -> list[T]:
             return [item async for item in items]

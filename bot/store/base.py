@@ -1,22 +1,25 @@
-"""The storage interface, the row types it stores, and how a recorded question becomes a row.
+"""The row types the store keeps, how a recorded question becomes a row, and where the store lives.
 
 Two backends implement `Store`: SQLite (the default, a file under the user's data dir) and
-PostgreSQL (when KUBEBOT_DB is a ``postgresql://`` URL, for several replicas). Rows never hold a
-user id; the question text is kept in full, as a sha256 hash, or not at all (KUBEBOT_STORE_QUESTIONS).
+PostgreSQL (when KUBEBOT_DB is a ``postgresql://`` URL or a libpq keyword DSN, for several
+replicas). Rows never hold a user id; the question text is kept in full, as a sha256 hash, or
+not at all (KUBEBOT_STORE_QUESTIONS).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from bot.ports import FeedbackRecord, QuestionRecord
 from bot.text import normalize_basic
+
+log = logging.getLogger("kubebot.store")
 
 STORE_MODES = ("full", "hash", "off")
 
@@ -52,20 +55,26 @@ class FeedbackRow:
     question_hash: str | None = None
 
 
-class Store(Protocol):
-    """What the recorder and the report need from a database. Methods raise StoreError."""
+def is_row_error(
+    exc: BaseException, driver_error: type[BaseException], row_errors: tuple[type[BaseException], ...]
+) -> bool:
+    """True when ``exc`` is about one row's data (so the other rows can still be written): the
+    driver's data errors, or any non-driver error raised while adapting a value (UnicodeEncodeError
+    for a lone surrogate, ValueError, TypeError, OverflowError). False for the database failing."""
+    if not isinstance(exc, Exception) or isinstance(exc, OSError | MemoryError):
+        return False
+    return isinstance(exc, row_errors) or not isinstance(exc, driver_error)
 
-    def write(self, questions: Sequence[QuestionRow], feedback: Sequence[FeedbackRow]) -> None:
-        """Insert the rows in one transaction: all of them or none."""
-        ...
 
-    def questions_since(self, since: float) -> list[QuestionRow]: ...
-
-    def feedback_since(self, since: float) -> list[FeedbackRow]: ...
-
-    def schema_version(self) -> int: ...
-
-    def close(self) -> None: ...
+def log_rejected(backend: str, errors: Sequence[str]) -> None:
+    """One line per batch that had rows left out: how many and which error types (never the text)."""
+    if errors:
+        log.warning(
+            "event=store_rows_rejected backend=%s count=%d errors=%s note=other_rows_written",
+            backend,
+            len(errors),
+            ",".join(sorted(set(errors))),
+        )
 
 
 # -- records → rows -----------------------------------------------------------------------------
@@ -111,16 +120,62 @@ def feedback_row(record: FeedbackRecord, mode: str, now: float) -> FeedbackRow:
 
 # -- where the store lives ------------------------------------------------------------------------
 _PG_SCHEMES = ("postgresql://", "postgres://")
-_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]*@")
+# libpq connection keywords (https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS):
+# a KUBEBOT_DB that starts with one of them followed by "=" is a keyword DSN, not a file name
+_LIBPQ_KEYWORDS = frozenset(
+    """host hostaddr port dbname user password passfile require_auth channel_binding connect_timeout
+    client_encoding options application_name fallback_application_name keepalives keepalives_idle
+    keepalives_interval keepalives_count tcp_user_timeout replication gssencmode sslmode requiressl
+    sslnegotiation sslcompression sslcert sslkey sslkeylogfile sslpassword sslcertmode sslrootcert
+    sslcrl sslcrldir sslsni requirepeer ssl_min_protocol_version ssl_max_protocol_version krbsrvname
+    gsslib gssdelegation service target_session_attrs load_balance_hosts""".split()
+)
+_KEYWORD = re.compile(r"\s*([A-Za-z_]+)\s*=")
+# the password in each DSN form: URL userinfo (up to the last "@" before the query), a
+# ``password=`` (or ``sslpassword=``) query parameter, and a keyword DSN's, quoted or not
+_URL_USERINFO = re.compile(r"(://[^:/@?#\s]*:)[^?#\s]*@")
+_QUERY_PASSWORD = re.compile(r"([?&][A-Za-z_]*password=)[^&#\s]*", re.IGNORECASE)
+_KEYWORD_PASSWORD = re.compile(r"(\b[A-Za-z_]*password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s'&]+)", re.IGNORECASE)
+
+
+def is_keyword_dsn(url: str) -> bool:
+    """``host=db dbname=kubebot user=bot password=...``: libpq's keyword/value form."""
+    match = _KEYWORD.match(url)
+    return match is not None and match.group(1).lower() in _LIBPQ_KEYWORDS
 
 
 def is_postgres_url(url: str) -> bool:
-    return url.strip().lower().startswith(_PG_SCHEMES)
+    """A ``postgresql://`` or ``postgres://`` URL, or a libpq keyword DSN."""
+    return url.strip().lower().startswith(_PG_SCHEMES) or is_keyword_dsn(url)
 
 
 def redact_url(url: str) -> str:
-    """The URL without its password, for logs and error messages."""
-    return _PASSWORD.sub(r"\1***@", url)
+    """The DSN without its password (URL userinfo, ``?password=``, ``password=``), for logs."""
+    url = _URL_USERINFO.sub(r"\1***@", url)
+    url = _QUERY_PASSWORD.sub(r"\1***", url)
+    return _KEYWORD_PASSWORD.sub(r"\1***", url)
+
+
+def _passwords(url: str) -> list[str]:
+    from urllib.parse import unquote
+
+    found = [m.group(0)[len(m.group(1)) : -1] for m in _URL_USERINFO.finditer(url)]
+    found += [m.group(0)[len(m.group(1)) :] for m in _QUERY_PASSWORD.finditer(url)]
+    for m in _KEYWORD_PASSWORD.finditer(url):
+        value = m.group(2)
+        found.append(value.strip("'").replace("\\'", "'").replace("\\\\", "\\"))
+        found.append(value)
+    found += [unquote(p) for p in found]
+    found += [piece for p in found for piece in p.split() if len(piece) >= 4]  # libpq echoes fragments
+    return sorted({p for p in found if p and p != "***"}, key=len, reverse=True)
+
+
+def redact_secrets(text: str, url: str) -> str:
+    """``text`` (an error message, say) with every DSN form redacted and ``url``'s password removed."""
+    text = redact_url(text)
+    for password in _passwords(url):
+        text = text.replace(password, "***")
+    return text
 
 
 def default_db_path(env: Mapping[str, str] | None = None) -> Path:
@@ -142,21 +197,3 @@ def sqlite_path(url: str | None, env: Mapping[str, str] | None = None) -> Path:
     if url.startswith("sqlite:"):
         return Path(url[len("sqlite:") :])
     return Path(url).expanduser()
-
-
-def describe(url: str | None, env: Mapping[str, str] | None = None) -> str:
-    """Where the store is, safe to log."""
-    if url and is_postgres_url(url):
-        return redact_url(url)
-    return str(sqlite_path(url, env))
-
-
-def open_store(url: str | None, env: Mapping[str, str] | None = None) -> Store:
-    """Open (creating and migrating as needed) the store KUBEBOT_DB names; raise StoreError."""
-    if url and is_postgres_url(url):
-        from bot.store.postgres import PostgresStore
-
-        return PostgresStore(url)
-    from bot.store.sqlite import SQLiteStore
-
-    return SQLiteStore(sqlite_path(url, env))

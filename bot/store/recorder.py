@@ -15,16 +15,36 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from bot.metrics import METRICS, Metrics, count_feedback, observe_question
-from bot.ports import FeedbackRecord, QuestionRecord, Recorder
-from bot.store.base import FeedbackRow, QuestionRow, Store, StoreError, feedback_row, question_row
+from bot.ports import FeedbackRecord, PickRecord, QuestionRecord, Recorder
+from bot.store import Store
+from bot.store.base import FeedbackRow, QuestionRow, StoreError, feedback_row, question_row, redact_url
+from bot.store.picks import PickRow, pick_row
 
 log = logging.getLogger("kubebot.store")
 
 _STOP: Final = object()
-Item = QuestionRow | FeedbackRow
+Item = QuestionRow | FeedbackRow | PickRow
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    up: bool
+    where: str
+    down_since: float | None  # epoch seconds
+    error: str | None  # the last failure, without passwords
+    dropped: int  # records not stored since start
+
+    def line(self) -> str:
+        """One line for /readyz: ``store: up (where)`` or ``store: down since ... (error)``."""
+        if self.up:
+            return f"store: up ({self.where}) dropped={self.dropped}"
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.down_since or 0))
+        error = self.error or "unknown error"
+        return f"store: down since {since} ({self.where}): {error}; dropped={self.dropped}"
 
 
 class StoreRecorder:
@@ -61,6 +81,9 @@ class StoreRecorder:
         self._closed = False
         self.written = 0
         self.dropped = 0
+        self.rejected = 0  # rows the database refused (counted in dropped too)
+        self._last_error: str | None = None
+        self._down_since: float | None = None
 
     # -- the Recorder protocol (called on the answering path) ----------------------------------
     def record_question(self, record: QuestionRecord) -> None:
@@ -68,6 +91,9 @@ class StoreRecorder:
 
     def record_feedback(self, record: FeedbackRecord) -> None:
         self._offer(lambda: feedback_row(record, self._mode, self._clock()))
+
+    def record_pick(self, record: PickRecord) -> None:
+        self._offer(lambda: pick_row(record, self._mode, self._clock()))
 
     def _offer(self, make: Callable[[], Item]) -> None:
         try:
@@ -100,6 +126,16 @@ class StoreRecorder:
     def available(self) -> bool:
         """False while the store is known to be down."""
         return not self._down
+
+    def health(self) -> StoreHealth:
+        """The store's state for /readyz detail (the store never makes the bot unready)."""
+        return StoreHealth(
+            up=not self._down,
+            where=redact_url(self._where),
+            down_since=self._down_since if self._down else None,
+            error=self._last_error if self._down else None,
+            dropped=self.dropped,
+        )
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything recorded so far is written (or dropped); False on timeout."""
@@ -159,34 +195,46 @@ class StoreRecorder:
     def _write(self, batch: list[object]) -> None:
         questions = [i for i in batch if isinstance(i, QuestionRow)]
         feedback = [i for i in batch if isinstance(i, FeedbackRow)]
-        ok = False
+        picks = [i for i in batch if isinstance(i, PickRow)]
+        rejected: int | None = None
         try:
-            ok = self._try_write(questions, feedback)
-        except Exception:  # a bug must not kill the writer thread
+            rejected = self._try_write(questions, feedback, picks)
+        except Exception as exc:  # a bug must not kill the writer thread, nor hide as "store up"
             log.exception("event=store_write_bug")
+            self._mark_down(f"{type(exc).__name__}: {exc}")
         with self._idle:
-            if ok:
-                self.written += len(batch)
+            if rejected is not None:
+                self.written += len(batch) - rejected
+                self.rejected += rejected
+                self._drop_locked(rejected)  # only the rows the database refused
             else:
                 self._drop_locked(len(batch))
             self._pending -= len(batch)
             self._idle.notify_all()
 
-    def _try_write(self, questions: list[QuestionRow], feedback: list[FeedbackRow]) -> bool:
+    def _try_write(
+        self, questions: list[QuestionRow], feedback: list[FeedbackRow], picks: list[PickRow]
+    ) -> int | None:
+        """How many rows were not stored (refused, or picks that failed after the questions went
+        in), or None: nothing was written."""
+        rejected: int | None = None  # set once questions and feedback are in: a retry must not repeat them
         for attempt in (1, 2):  # a second try with a fresh connection (a restarted server, say)
             store = self._open()
             if store is None:
-                return False
+                break
             try:
-                store.write(questions, feedback)
-            except StoreError as exc:
+                if rejected is None:
+                    rejected = int(store.write(questions, feedback) or 0)
+                if picks:
+                    store.write_picks(picks)
+            except Exception as exc:  # StoreError, or any driver error that escaped the store
                 self._close_store()
                 if attempt == 2:
-                    self._mark_down(str(exc))
+                    self._mark_down(_reason(exc))
                 continue
             self._mark_up()
-            return True
-        return False
+            return rejected
+        return None if rejected is None else rejected + len(picks)
 
     def _open(self) -> Store | None:
         if self._store is not None:
@@ -207,12 +255,14 @@ class StoreRecorder:
     def _mark_down(self, reason: str) -> None:
         self._next_open = time.monotonic() + self._retry_seconds
         self._metrics.store_up.set(0)
+        self._last_error = redact_url(reason)[:300]
         if not self._down:
             self._down = True
+            self._down_since = self._clock()
             log.warning(
                 "event=store_unavailable where=%s error=%r retry_seconds=%s note=answers_continue",
                 self._where,
-                reason,
+                redact_url(reason),  # a driver's message may echo the DSN
                 self._retry_seconds,
             )
 
@@ -247,6 +297,10 @@ class StoreRecorder:
         self._metrics.store_dropped.inc(amount=count)
 
 
+def _reason(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+
+
 def _version(store: Store) -> str:
     try:
         return str(store.schema_version())
@@ -274,3 +328,6 @@ class MetricsRecorder:
         except Exception:  # pragma: no cover
             log.exception("event=metrics_failed")
         self.inner.record_feedback(record)
+
+    def record_pick(self, record: PickRecord) -> None:
+        self.inner.record_pick(record)

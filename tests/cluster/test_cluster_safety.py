@@ -18,6 +18,7 @@ from bot.cluster.reader import ClusterReader
 from bot.models import ClusterReport, Message
 from bot.ports import CLUSTER_VERBS, ClusterQuery
 from bot.service import QAService
+from tests.helpers import sample
 
 from .conftest import FIXTURE_KB, GatewayFactory, console, discord, slack
 from .fakeapi import FIXTURES, FakeKubeAPI
@@ -280,9 +281,9 @@ def test_fixture_kb_has_the_two_entries_the_fixture_tests_rely_on() -> None:
 async def test_every_cluster_query_is_counted_by_result(service: QAService, api: FakeKubeAPI) -> None:
     from bot.metrics import METRICS
 
-    before_ok = METRICS.cluster_lookups.value("ok")
-    before_refused = METRICS.cluster_lookups.value("refused")
+    before_ok = sample(METRICS, "kubebot_cluster_lookups_total", result="ok")
+    before_refused = sample(METRICS, "kubebot_cluster_lookups_total", result="refused")
     await service.handle(slack("pods payments"))
     await service.handle(slack("why Not_A_Name!"))
-    assert METRICS.cluster_lookups.value("ok") == before_ok + 1
-    assert METRICS.cluster_lookups.value("refused") == before_refused + 1
+    assert sample(METRICS, "kubebot_cluster_lookups_total", result="ok") == before_ok + 1
+    assert sample(METRICS, "kubebot_cluster_lookups_total", result="refused") == before_refused + 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.cli import build_service
+from bot.app import build_service
 from bot.models import ReplyKind
 from bot.service import QAService
 

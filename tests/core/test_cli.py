@@ -55,7 +55,8 @@ def test_ask_json_fields() -> None:
     code, out = run(["ask", *KB, "--json", "what is a pod"])
     data = json.loads(out)
     assert code == 0
-    assert set(data) == {"question", "band", "answered", "id", "title", "confidence", "text", "suggestions"}
+    keys = {"question", "band", "answered", "id", "title", "confidence", "text", "suggestions", "diagram"}
+    assert set(data) == keys
     assert data["band"] == "answer" and data["answered"] is True
     assert data["id"] == "pod" and data["title"] == "What is a Pod?"
     assert isinstance(data["confidence"], float) and 0.9 < data["confidence"] <= 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -24,10 +25,11 @@ from bot.models import Band
 from tests.conftest import ROOT
 
 
-def evidence(entry_id: str, score: float, exact: bool = False) -> Evidence:
+def evidence(entry_id: str, score: float, exact: bool = False, together: float = 0.5) -> Evidence:
     values = dict.fromkeys(FEATURES, 0.0)
     values["score"] = score
     values["exact"] = float(exact)
+    values["together"] = together  # two question words found together: enough to answer
     return Evidence(entry_id, entry_id.title(), tuple(values[f] for f in FEATURES))
 
 
@@ -51,9 +53,24 @@ def test_each_band_by_probability() -> None:
     assert c.decide([]).band is Band.DECLINED
 
 
-def test_answer_bands_need_the_question_on_topic() -> None:
+def test_the_topic_model_only_splits_did_you_mean_from_decline() -> None:
     strict_topic = Calibration(calibration().answer, calibration().topic, Thresholds(0.9, 0.6, topic=0.9999))
-    assert strict_topic.decide([evidence("a", 0.7)]).band is Band.DECLINED
+    assert strict_topic.decide([evidence("a", 0.7)]).band is Band.ANSWERED  # the answer model decides
+    assert strict_topic.decide([evidence("a", 0.4)]).band is Band.DECLINED  # not did-you-mean
+
+
+def test_one_ordinary_word_in_common_is_never_an_answer() -> None:
+    c = calibration()
+    assert c.decide([evidence("a", 0.9, together=0.25)]).band is Band.SUGGESTED  # p = 1.0, one word
+    with_domain_word = Evidence(
+        "a",
+        "A",
+        tuple(
+            1.0 if f == "anchors" else v
+            for f, v in zip(FEATURES, evidence("a", 0.9, together=0.25).features, strict=True)
+        ),
+    )
+    assert c.decide([with_domain_word]).band is Band.ANSWERED
 
 
 def test_an_exact_question_is_answered_however_low_its_score() -> None:
@@ -93,3 +110,66 @@ def test_shipped_calibration_is_what_the_script_fits() -> None:
     assert proc.returncode == 0, proc.stderr
     shipped = json.loads(BUNDLED.read_text(encoding="utf-8"))
     assert shipped["features"] == list(FEATURES)
+
+
+def flat(p_answer: float = 0.5, p_topic: float = 0.5, thresholds: Thresholds | None = None) -> Calibration:
+    """Models that give every candidate the same probabilities (intercept only)."""
+    logit = lambda p: math.log(p / (1 - p))  # noqa: E731
+    return Calibration(
+        LogisticModel(logit(p_answer), (0.0,) * len(FEATURES)),
+        LogisticModel(logit(p_topic), (0.0,) * len(TOPIC_FEATURES)),
+        thresholds or Thresholds(answer=0.9, alternatives=0.6, topic=0.5),
+    )
+
+
+def test_each_threshold_is_reached_at_equality() -> None:
+    one = [evidence("a", 0.5)]
+    assert flat(0.5, thresholds=Thresholds(answer=0.5, alternatives=0.4, topic=0.9)).decide(one).band is (
+        Band.ANSWERED
+    )
+    assert flat(0.5, thresholds=Thresholds(answer=0.9, alternatives=0.5, topic=0.9)).decide(one).band is (
+        Band.ANSWERED_WITH_ALTERNATIVES
+    )
+    assert flat(0.25, 0.5).decide(one).band is Band.SUGGESTED  # topic threshold 0.5
+    assert flat(0.25, 0.4999).decide(one).band is Band.DECLINED
+
+
+def test_the_thresholds_passed_to_decide_win_over_the_fitted_ones() -> None:
+    c = calibration()  # answers at p >= 0.9
+    assert c.decide([evidence("a", 0.6)]).band is Band.ANSWERED_WITH_ALTERNATIVES  # p = 0.88
+    assert c.decide([evidence("a", 0.6)], Thresholds(0.85, 0.6, 0.5)).band is Band.ANSWERED
+
+
+def test_an_exact_question_is_answered_above_any_answer_threshold() -> None:
+    strict = Calibration(calibration().answer, calibration().topic, Thresholds(0.999, 0.998, 0.5))
+    exact_only = Evidence("a", "A", tuple(1.0 if f == "exact" else 0.0 for f in FEATURES))
+    result = strict.decide([evidence("b", 0.5), exact_only])
+    assert result.band is Band.ANSWERED and result.best is not None and result.best.entry_id == "a"  # 0.99
+    assert Calibration.supported(exact_only)  # the fit (bot/fitting.py) asks this too
+
+
+def test_alternatives_suggestions_and_declines_are_capped_to_the_likeliest() -> None:
+    c = calibration()
+    many = [evidence("top", 0.53), *(evidence(f"alt{i}", 0.45 - i / 100) for i in range(6))]
+    offered = c.decide(many)
+    assert offered.band is Band.ANSWERED_WITH_ALTERNATIVES
+    assert [x.entry_id for x in offered.alternatives] == ["alt0", "alt1", "alt2"]  # max_alternatives
+    assert offered.candidates[0].confidence == 0.6457  # sigmoid(20 * 0.03), rounded to 4 places
+    on_topic = c.decide([evidence(f"e{i}", 0.4 - i / 100) for i in range(8)])
+    assert on_topic.band is Band.SUGGESTED
+    assert [x.entry_id for x in on_topic.candidates] == ["e0", "e1", "e2", "e3", "e4"]  # max_suggestions
+    declined = c.decide([evidence(f"d{i}", 0.1 - i / 100) for i in range(5)])
+    assert declined.band is Band.DECLINED and [x.entry_id for x in declined.candidates] == ["d0", "d1", "d2"]
+
+
+def test_the_topic_model_reads_its_features_by_name() -> None:
+    """TOPIC_FEATURES leaves out `margin`: every later feature moves one place down."""
+    weights = tuple(5.0 if f == "exact" else 0.0 for f in TOPIC_FEATURES)
+    c = Calibration(calibration().answer, LogisticModel(0.0, weights), calibration().thresholds)
+    values = dict.fromkeys(FEATURES, 0.0) | {"exact": 1.0, "margin": -1.0}
+    assert round(c.p_topic(Evidence("a", "A", tuple(values[f] for f in FEATURES))), 4) == 0.9933  # sigmoid(5)
+
+
+def test_a_logistic_model_never_overflows() -> None:
+    model = LogisticModel(0.0, (1.0,))
+    assert model.probability([-5000.0]) < 1e-12 and model.probability([5000.0]) > 1 - 1e-12

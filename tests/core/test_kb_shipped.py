@@ -12,7 +12,7 @@ from bot.knowledge import KnowledgeBase
 from bot.models import Band
 from bot.service import Snapshot
 from bot.text import normalize_basic
-from tests.conftest import EVAL_DIR, SHIPPED_KB
+from tests.conftest import EVAL_DIR, ROOT, SHIPPED_KB
 
 OFFICIAL_HOSTS = {
     "kubernetes.io",
@@ -36,6 +36,14 @@ OFFICIAL_HOSTS = {
     "docs.flagger.app",
     "kubernetes.github.io",
     "coredns.io",
+    "helm.sh",
+    "etcd.io",
+    "karpenter.sh",
+    "cert-manager.io",
+    "kind.sigs.k8s.io",
+    "minikube.sigs.k8s.io",
+    "gateway-api.sigs.k8s.io",
+    "metallb.universe.tf",
 }
 
 
@@ -118,7 +126,24 @@ def test_eval_file_is_held_out_and_large_enough(eval_items: list, shipped_kb: Kn
     assert {i.expect for i in on_topic} <= set(shipped_kb.entries)
 
 
+# Held-out gates (issue 11). Only aggregate figures are printed on failure: the items of held-out
+# sets must never reach the people who write the knowledge base. The answered-wrong and
+# off-topic limits are the targets; the answered-correctly floors guard today's level (the
+# targets, 92 % on tests/eval and 85 % on the real questions, are not reached yet).
 def test_held_out_eval_gates(eval_items: list, shipped_snapshot: Snapshot) -> None:  # type: ignore[type-arg]
     report = evaluate(shipped_snapshot.matcher, eval_items)
-    assert report.top1 >= 0.90, report.render(verbose=True)
-    assert report.declined >= 0.95, report.render(verbose=True)
+    summary = report.render()
+    assert report.top1 >= 0.90, summary
+    assert report.answered() >= 0.72, summary
+    assert report.wrong() <= 0.05, summary
+    assert report.declined >= 0.95, summary
+
+
+def test_real_question_gates(shipped_snapshot: Snapshot) -> None:
+    items = load_eval_file(ROOT / "benchmarks" / "real" / "test.yaml")
+    assert sum(i.on_topic for i in items) >= 250 and sum(not i.on_topic for i in items) >= 60
+    report = evaluate(shipped_snapshot.matcher, items)
+    summary = report.render()
+    assert report.answered() >= 0.55, summary
+    assert report.wrong() <= 0.05, summary
+    assert report.declined >= 0.95, summary

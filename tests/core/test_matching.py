@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.decision import EXACT_CONFIDENCE
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher, MatchSettings
 from bot.models import Band, Entry
@@ -42,10 +43,14 @@ def test_short_query_does_not_score_full_marks_against_longer_questions(matcher:
     assert sum(1 for v in ranked.values() if v >= 0.9) <= 1
 
 
-def test_confidence_is_calibrated_between_zero_and_one(matcher: Matcher) -> None:
+def test_a_candidates_confidence_is_the_answer_models_probability_best_first(matcher: Matcher) -> None:
     for question in ["what is a pod", "pod", "what does a node and a deployment and a service do", "x"]:
-        for c in matcher.rank(question):
-            assert 0.0 <= c.confidence <= 1.0
+        ranked = matcher.rank(question)
+        evidence = {e.entry_id: e for e in matcher.evidence(question)}
+        assert [c.confidence for c in ranked] == sorted((c.confidence for c in ranked), reverse=True)
+        for c in ranked:
+            assert c.confidence == round(matcher.calibration.p_answer(evidence[c.entry_id]), 4), question
+    assert matcher.rank("What is a Pod?")[0].confidence >= EXACT_CONFIDENCE
 
 
 def test_ranking_keeps_one_candidate_per_entry(matcher: Matcher) -> None:
@@ -77,7 +82,17 @@ def test_answer_text_is_never_matched(matcher: Matcher) -> None:
 def test_complete_returns_at_most_limit(matcher: Matcher) -> None:
     assert len(matcher.complete("", limit=5)) == 5
     assert matcher.complete("crashl", limit=25)[0].entry_id == "crashloopbackoff"
-    assert len(matcher.complete("what", limit=25)) <= 25
+
+
+def test_complete_fills_the_limit_when_more_entries_fit() -> None:
+    entries = [
+        Entry(f"e{i}", f"what is thing {i}", (f"what is thing {i}",), "a", ("https://kubernetes.io/",))
+        for i in range(40)
+    ]
+    m = Matcher(entries)
+    for limit in (1, 25):
+        ids = [c.entry_id for c in m.complete("what is thing", limit=limit)]
+        assert len(ids) == limit == len(set(ids))
 
 
 def test_exact_alternate_beyond_capped_postings_is_still_found() -> None:

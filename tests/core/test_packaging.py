@@ -10,25 +10,23 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 
+def pip(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "pip", *args], check=True, capture_output=True, timeout=300)
+
+
 def test_wheel_ships_the_knowledge_base_and_finds_it(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    pip("wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT))
     (wheel,) = wheels.glob("kubebot-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "bot/knowledge_data/paths.yaml" in names
     assert sum(n.startswith("bot/knowledge_data/") and n.endswith(".yaml") for n in names) >= 20
+    # the console's templates and stylesheet are package data, served from the installed copy
+    assert {"bot/console/templates/base.html", "bot/console/static/console.css"} <= set(names)
+    # diagrams: every source with its PNG (the installed `kb lint` below checks they match)
+    assert "bot/knowledge_data/diagrams/pod.png" in names and "bot/knowledge_data/diagrams/style.dot" in names
     target = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    pip("install", "-q", "--no-deps", "--target", str(target), str(wheel))
     # run from an unrelated directory, with only the installed copy of `bot` importable first
     code = "import bot.knowledge as k, bot.cli as c; print(k.__file__); c.main(['kb', 'lint'])"
     proc = subprocess.run(

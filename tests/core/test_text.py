@@ -37,9 +37,12 @@ def test_clean_input_removes_control_characters_and_keeps_lines() -> None:
 
 
 def test_clean_input_drops_lone_surrogates() -> None:
-    cleaned = clean_input("pod \ud800 crash \udfff")
-    cleaned.encode("utf-8")  # raises UnicodeEncodeError if a surrogate survived
-    assert cleaned == "pod   crash"
+    assert clean_input("what is a pod\ud800?") == "what is a pod?"
+    assert clean_input("\udc80scale a deployment \udfff") == "scale a deployment"
+    assert clean_input("rocket \ud83d\ude80 pod") == "rocket 🚀 pod"  # a pair is one character
+    assert clean_input("ünïcode ✓ 🚀") == "ünïcode ✓ 🚀"
+    for text in ("\ud800", "a\udbff\udbffb", "x\ud800" * 10_000):
+        clean_input(text).encode("utf-8")  # never raises UnicodeEncodeError
 
 
 def test_clean_input_keeps_the_head_and_the_tail_of_a_huge_paste() -> None:

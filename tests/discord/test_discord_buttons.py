@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.models import ChannelType, Platform
-from bot.ports import FeedbackRecord
+import pytest
+
+from bot.models import ChannelType, PickKind, Platform
+from bot.ports import FeedbackRecord, PickRecord
 from tests.discord import discord_payloads as p
 from tests.discord.conftest import start_bot
 from tests.discord.discord_checks import assert_message_within_limits, assert_no_pings, button, custom_ids
@@ -46,13 +48,17 @@ async def test_see_also_button_shows_the_entry(bot, fake):
     assert "kb:share" in custom_ids(body["data"])
 
 
-async def test_did_you_mean_button_shows_the_candidate(unsure_bot, fake, unsure_service):
+async def test_did_you_mean_button_shows_the_candidate(unsure_bot, fake, unsure_service, recorder):
     bot, service = unsure_bot, unsure_service
     question = "what runs my containers"
     first = service.answer(question).suggestions[0]
     message = await command_message(bot, fake, p.command("ask", question=question))
-    body = await click(bot, fake, f"kb:entry:{first.entry_id}", message)
+    body = await click(bot, fake, f"kb:pick:d:{first.entry_id}:{question}", message)
     assert body["data"]["embeds"][0]["title"] == first.title
+    # the click is recorded as a pick: the entry this question was after
+    assert recorder.picks == [
+        PickRecord(question, first.entry_id, PickKind.DID_YOU_MEAN, Platform.DISCORD, ChannelType.COMMAND)
+    ]
 
 
 async def test_feedback_is_recorded_with_the_question(bot, fake, recorder):
@@ -179,34 +185,20 @@ async def test_button_for_a_removed_entry(bot, fake):
     assert "no longer exists" in body["data"]["embeds"][0]["description"]
 
 
-async def test_unknown_kb_id_says_it_expired(bot, fake):
+@pytest.mark.parametrize("custom_id", ["kb:v0:something", "persistent:1234"])  # an old version; not ours
+async def test_an_unknown_custom_id_says_it_expired(bot, fake, custom_id):
     message = p.sent_message(
         {
             "components": [
                 {
                     "type": 1,
-                    "components": [{"type": 2, "style": 2, "label": "Old", "custom_id": "kb:v0:something"}],
+                    "components": [{"type": 2, "style": 2, "label": "Old", "custom_id": custom_id}],
                 }
             ]
         }
     )
-    body = await click(bot, fake, "kb:v0:something", message)
+    body = await click(bot, fake, custom_id, message)
     assert body["type"] == 4 and body["data"]["flags"] == 64 and "expired" in body["data"]["content"]
-
-
-async def test_foreign_custom_id_says_it_expired(bot, fake):
-    message = p.sent_message(
-        {
-            "components": [
-                {
-                    "type": 1,
-                    "components": [{"type": 2, "style": 2, "label": "Old", "custom_id": "persistent:1234"}],
-                }
-            ]
-        }
-    )
-    body = await click(bot, fake, "persistent:1234", message)
-    assert "expired" in body["data"]["content"]
 
 
 async def test_buttons_keep_working_after_a_restart(fake, service, settings):

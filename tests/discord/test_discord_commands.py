@@ -133,8 +133,9 @@ async def test_ask_vague_question_offers_did_you_mean_buttons(unsure_bot, fake, 
     expected = service.answer(question)
     assert expected.suggestions, "fixture question should produce did-you-mean candidates"
     data = await answer_after_defer(bot, fake, p.command("ask", question=question))
-    entry_ids = [i for i in custom_ids(data) if i.startswith("kb:entry:")]
-    assert entry_ids == [f"kb:entry:{c.entry_id}" for c in expected.suggestions][: len(entry_ids)]
+    entry_ids = [i for i in custom_ids(data) if i.startswith("kb:pick:d:")]
+    offered = [f"kb:pick:d:{c.entry_id}:{question}" for c in expected.suggestions]
+    assert entry_ids == offered[: len(entry_ids)]
     assert entry_ids
 
 
@@ -167,7 +168,7 @@ async def test_autocomplete_suggests_titles_at_most_25(bot, fake, service, fixtu
     callback = fake.matching("POST", CALLBACK)[0]
     assert callback.body["type"] == 8
     choices = callback.body["data"]["choices"]
-    assert 1 <= len(choices) <= 25
+    assert len(choices) == 25 == len({c["value"] for c in choices})  # Discord's limit, filled
     assert all(len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices)
     assert {"name": "What is a Pod?", "value": "What is a Pod?"} in choices
 

@@ -106,7 +106,7 @@ async def test_passive_in_a_thread_of_a_listened_channel_replies_in_place(bot, f
 
 async def test_passive_stays_silent_below_the_threshold(fake, recorder, service, settings):
     # an answered but weak match and a strong one; the passive minimum goes between them
-    pool = ["deployment rolling", "is a node a vm?", "pods keep dying?", "what about a load balancer?", "what is a vm?"]
+    pool = ["deployment rolling", "is a node a vm?", "pods keep dying?", "what about a load balancer?"]
     weak = min((service.answer(q) for q in pool), key=lambda r: r.confidence if r.answered else 2.0)
     strong = service.answer("what is a deployment")
     assert weak.kind is ReplyKind.ANSWER and weak.confidence < strong.confidence
@@ -121,6 +121,17 @@ async def test_passive_stays_silent_below_the_threshold(fake, recorder, service,
         assert recorder.questions == []  # chatter is not recorded as questions
     finally:
         await bot.client.close()
+
+
+async def test_passive_answers_questions_only_like_slack(bot, fake, service, recorder, settings):
+    # confidently answered when asked, but not questions: passive mode's one rule (bot.passive)
+    statements = ("pods", "tell me about pods")
+    assert all(service.answer(text).confidence >= settings.passive_min for text in statements)
+    for text in statements:
+        bot.client._connection.parse_message_create(p.message_create(text, channel_id=p.LISTEN_CHANNEL_ID))
+    await fake.settle()
+    assert fake.matching("POST", r"/channels/.*") == []
+    assert recorder.questions == []
 
 
 async def test_passive_falls_back_to_a_reply_without_thread_permission(bot, fake):
@@ -201,3 +212,22 @@ async def test_http_errors_are_logged_and_survived(bot, fake, caplog):
     bot.client._connection.parse_message_create(mention("what is a pod"))
     await fake.settle(lambda: "event=send_failed" in caplog.text, timeout=2)
     assert "event=send_failed where=channel error=Forbidden status=403 code=50013" in caplog.text
+
+
+async def test_a_whole_pasted_post_gets_the_right_answer_in_one_reply(bot, fake, recorder):
+    post = (
+        "pods keep restarting after the deploy, any idea?\n```\n$ kubectl get pods\n"
+        "NAME                     READY   STATUS             RESTARTS   AGE\n"
+        "api-7d9f8b6c5-x2k4z      0/1     CrashLoopBackOff   7          12m\n"
+        "    State:          Waiting\n      Reason:       CrashLoopBackOff\n"
+        "    Last State:     Terminated\n      Reason:       Error\n      Exit Code:    1\n"
+        "  Warning  BackOff  2m (x30 over 11m)  kubelet  Back-off restarting failed container api\n```\n"
+        "the image runs fine locally"
+    )
+    bot.client._connection.parse_message_create(mention(post))
+    (body,) = await sent(fake, CHANNEL_POSTS)
+    assert body["embeds"][0]["title"] == "Why is my pod in CrashLoopBackOff?"
+    await fake.settle()
+    assert len(fake.matching("POST", CHANNEL_POSTS)) == 1, "one reply"
+    (record,) = recorder.questions
+    assert record.entry_id == "crashloopbackoff" and record.band.answers and "\n" in record.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,12 +12,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.adapters.slack.app import build_app
+from bot.adapters.slack.app import build_client
 from bot.adapters.slack.config import SlackSettings
-from bot.adapters.slack.outbox import Background
-from bot.adapters.slack.runner import build_web_app
-from bot.cli import build_service
-from bot.ports import Claims
+from bot.adapters.slack.outbox import Outbox, PostAckTasks
+from bot.adapters.slack.retry import RetrySchedule
+from bot.adapters.slack.runner import build_web_app, wire_app
+from bot.app import build_service
+from bot.metrics import Metrics
+from bot.ports import Claims, ReplyOutbox
 from bot.service import QAService
 from tests.helpers import serve_on_loopback
 
@@ -24,6 +27,7 @@ from .slack_fakes import APP_TOKEN, BOT_TOKEN, SECRET, FakeSlack, MemoryRecorder
 from .slack_requests import SlackSender
 
 FIXTURE_KB = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
+FAST_RETRIES = RetrySchedule(inline_backoff=0.01)  # the same tries as in production, without the waits
 LISTEN_CHANNEL = "CLISTEN"
 ONBOARDING_CHANNEL = "CWELCOME"
 
@@ -50,7 +54,8 @@ class SlackBot:
     recorder: MemoryRecorder
     service: QAService
     settings: SlackSettings
-    background: Background
+    background: PostAckTasks
+    outbox: Outbox
 
     async def settle(self) -> None:
         """Wait until every reply started after an ack has been sent."""
@@ -77,7 +82,7 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 @pytest.fixture
 async def make_bot(fake_slack: FakeSlack) -> AsyncIterator[MakeBot]:
     runners: list[web.AppRunner] = []
-    backgrounds: list[Background] = []
+    backgrounds: list[PostAckTasks] = []
     session = aiohttp.ClientSession()
 
     async def make(
@@ -85,17 +90,23 @@ async def make_bot(fake_slack: FakeSlack) -> AsyncIterator[MakeBot]:
         service: QAService | None = None,
         recorder: MemoryRecorder | None = None,
         claims: Claims | None = None,
+        pending: ReplyOutbox | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> SlackBot:
         recorder = recorder or MemoryRecorder()
         service = service or build_service(FIXTURE_KB, recorder=recorder)
         settings = SlackSettings.from_env(slack_env(fake_slack, **dict(env or {})), http=True)
-        background = Background()
-        app = build_app(service, settings, background=background, claims=claims)
-        runner, port = await serve_on_loopback(build_web_app(app), access_log=None)
+        client = build_client(settings)
+        outbox = Outbox(
+            client, pending=pending, schedule=FAST_RETRIES, clock=clock or time.time, metrics=Metrics()
+        )
+        app, background, _ = await wire_app(service, settings, client, outbox, claims)  # as run_slack does
+        web_app = build_web_app(app, signing_secret=settings.signing_secret)
+        runner, port = await serve_on_loopback(web_app, access_log=None)
         runners.append(runner)
         backgrounds.append(background)
         sender = SlackSender(session, f"http://127.0.0.1:{port}/slack/events")
-        return SlackBot(fake_slack, sender, recorder, service, settings, background)
+        return SlackBot(fake_slack, sender, recorder, service, settings, background, outbox)
 
     yield make
     for background in backgrounds:

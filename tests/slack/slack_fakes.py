@@ -1,8 +1,10 @@
 """Test doubles for Slack, all real HTTP on 127.0.0.1:
 
-- `FakeSlack`: the Web API (`/api/<method>`), `response_url`s (`/response/<id>`) and the Socket Mode
-  WebSocket (`/link`). It records every call, checks every message against Slack's Block Kit limits
-  and for unescaped pings, and can be told to fail (429 with Retry-After, 5xx, `ok: false`).
+- `FakeSlack`: the Web API (`/api/<method>`), `response_url`s (`/response/<id>`), file upload URLs
+  (`/upload/<file id>`, handed out by files.getUploadURLExternal) and the Socket Mode WebSocket
+  (`/link`). It records every call, checks every message against Slack's Block Kit limits
+  and for unescaped pings, and can be told to fail (429 with Retry-After, 5xx, `ok: false`), to be
+  down (`outage`: every call gets that status) or to hang (`hang`: no answer until `release`).
 - `MemoryRecorder`: an in-memory `bot.ports.Recorder`.
 """
 
@@ -35,6 +37,7 @@ class Call:
     data: dict[str, Any]
     path: str
     auth: str = ""
+    status: int = 200  # what the fake answered (a scripted failure or an outage: not 200)
 
 
 @dataclass
@@ -119,6 +122,11 @@ class FakeSlack:
         self.acks: list[dict[str, Any]] = []
         self.envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.auth_error: str | None = None
+        self.outage_status: int | None = None  # Slack down: every call answered with this status
+        self._hanging: set[str] = set()
+        self._released = asyncio.Event()
+        self.uploads: dict[str, bytes] = {}  # file id -> the bytes posted to its upload URL
+        self._file_ids = itertools.count(1)
         self._failures: dict[str, list[Failure]] = {}
         self._changed = asyncio.Condition()
         self._ts = itertools.count(1)
@@ -130,6 +138,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{rid}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/link", self._socket)
         self._runner, self.port = await serve_on_loopback(app, access_log=None)
 
@@ -157,6 +166,24 @@ class FakeSlack:
         """The next `times` calls of `method` get this status (and `ok: false, error` as the body)."""
         failure = Failure(status, {"ok": False, "error": error}, headers or {})
         self._failures.setdefault(method, []).extend([failure] * times)
+
+    def outage(self, status: int | None) -> None:
+        """From now on every call (Web API and response_url) gets `status`; None ends the outage."""
+        self.outage_status = status
+
+    def hang(self, *methods: str) -> None:
+        """Calls of these methods (e.g. "auth.test", "response_url") get no answer until release()."""
+        self._hanging.update(methods)
+        self._released.clear()
+
+    def release(self) -> None:
+        self._hanging.clear()
+        self._released.set()
+
+    @property
+    def delivered(self) -> list[Call]:
+        """Replies Slack accepted (status 200, not a scripted failure)."""
+        return [c for c in self.replies if c.status == 200]
 
     # -- assertions -----------------------------------------------------------------------------
     def of(self, method: str) -> list[Call]:
@@ -211,22 +238,30 @@ class FakeSlack:
         raw = await request.text()
         if request.content_type == "application/json":
             return dict(json.loads(raw or "{}"))
-        parsed = dict(urllib.parse.parse_qsl(raw))
-        for key in ("blocks", "view"):
+        # slack_sdk sends some methods' arguments (files.*) in the query string
+        parsed = {**dict(request.query), **dict(urllib.parse.parse_qsl(raw))}
+        for key in ("blocks", "view", "files"):
             if key in parsed:
                 parsed[key] = json.loads(parsed[key])
         return parsed
 
     def _failure(self, method: str) -> Failure | None:
+        if self.outage_status is not None:
+            return Failure(self.outage_status, {"ok": False, "error": "service_unavailable"})
         queue = self._failures.get(method)
         return queue.pop(0) if queue else None
+
+    async def _hold(self, method: str) -> None:
+        while method in self._hanging:
+            await self._released.wait()
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         data = await self._body(request)
         auth = request.headers.get("Authorization", "")
-        await self._record(Call(method, data, request.path, auth))
+        await self._hold(method)
         failure = self._failure(method)
+        await self._record(Call(method, data, request.path, auth, failure.status if failure else 200))
         if failure is not None:
             return web.json_response(failure.body, status=failure.status, headers=failure.headers)
         expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
@@ -254,12 +289,35 @@ class FakeSlack:
             )
         if method == "chat.postEphemeral":
             return web.json_response({"ok": True, "message_ts": f"{next(self._ts)}.000200"})
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._file_ids):09d}"
+            upload_url = f"http://127.0.0.1:{self.port}/upload/{file_id}"
+            return web.json_response({"ok": True, "upload_url": upload_url, "file_id": file_id})
+        if method == "files.completeUploadExternal":
+            files = [{"id": f["id"], "title": f.get("title", "")} for f in data.get("files") or []]
+            unknown = [f["id"] for f in files if f["id"] not in self.uploads]
+            if unknown:
+                return web.json_response({"ok": False, "error": "file_not_found"})
+            return web.json_response({"ok": True, "files": files})
         return web.json_response({"ok": True})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        raw = await request.read()
+        await self._record(Call("upload", {"file_id": file_id, "length": len(raw)}, request.path))
+        failure = self._failure("upload")
+        if failure is not None:
+            return web.Response(status=failure.status, text=failure.body["error"])
+        self.uploads[file_id] = raw
+        return web.Response(text=f"OK - {len(raw)}")
 
     async def _response_url(self, request: web.Request) -> web.Response:
         data = await self._body(request)
-        await self._record(Call("response_url", data, request.path))
+        await self._hold("response_url")
         failure = self._failure("response_url")
+        await self._record(
+            Call("response_url", data, request.path, status=failure.status if failure else 200)
+        )
         if failure is not None:
             return web.Response(status=failure.status, text=failure.body["error"], headers=failure.headers)
         return web.Response(text="ok")

@@ -7,6 +7,7 @@ import itertools
 import json
 import time
 import urllib.parse
+import uuid
 from typing import Any
 
 import aiohttp
@@ -60,9 +61,19 @@ class SlackSender:
         return await self.post(body, "application/x-www-form-urlencoded")
 
 
+_TRIGGERS = itertools.count(1)
+
+
 def command_body(
-    text: str, *, response_url: str, command: str = "/kube", user: str = "U1", channel: str = "C1"
+    text: str,
+    *,
+    response_url: str,
+    command: str = "/kube",
+    user: str = "U1",
+    channel: str = "C1",
+    trigger_id: str | None = None,
 ) -> tuple[str, str]:
+    """A slash command's form fields; each gets its own trigger_id, as from Slack."""
     fields = {
         "token": "legacy",
         "team_id": TEAM,
@@ -75,9 +86,15 @@ def command_body(
         "text": text,
         "api_app_id": "A0001",
         "response_url": response_url,
-        "trigger_id": "1.2.3",
+        "trigger_id": trigger_id or f"{next(_TRIGGERS)}.1234.{uuid.uuid4().hex[:16]}",
     }
     return urllib.parse.urlencode(fields), "application/x-www-form-urlencoded"
+
+
+def app_mention(question: str, ts: str, channel: str = "C1", **extra: str) -> dict[str, str]:
+    """An ``app_mention`` event: user U1 asks the bot `question` in `channel`."""
+    text = f"<@{BOT_USER}> {question}"
+    return {"type": "app_mention", "user": "U1", "text": text, "ts": ts, "channel": channel} | extra
 
 
 def event_callback(event: dict[str, Any], event_id: str) -> dict[str, Any]:

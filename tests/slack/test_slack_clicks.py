@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from bot.decision import for_knowledge_base
 from bot.knowledge import load_knowledge
-from bot.matching import MatchSettings
-from bot.models import ChannelType, Platform
+from bot.matching import Matcher, MatchSettings
+from bot.models import Band, ChannelType, PickKind, Platform
 from bot.ports import FeedbackRecord
 from bot.service import KnowledgeHolder, QAService, Snapshot
+from tests.helpers import MemoryRecorder
 
 from .conftest import FIXTURE_KB, MakeBot, SlackBot
-from .slack_fakes import BOT_USER, action_ids, all_text, button
-from .slack_requests import click_payload
+from .slack_fakes import action_ids, all_text, button
+from .slack_requests import app_mention, click_payload
 
 
 async def ask(bot: SlackBot, text: str) -> dict[str, Any]:
@@ -146,15 +149,7 @@ async def test_see_also_button_shows_that_entry(bot: SlackBot) -> None:
 
 
 async def test_see_also_on_a_public_thread_answer_is_private_and_shareable(bot: SlackBot) -> None:
-    await bot.slack.event(
-        {
-            "type": "app_mention",
-            "user": "U1",
-            "text": f"<@{BOT_USER}> what is a pod",
-            "ts": "7.1",
-            "channel": "C1",
-        }
-    )
+    await bot.slack.event(app_mention("what is a pod", "7.1"))
     [post] = await bot.fake.wait_for("chat.postMessage")
     payload = click_payload(
         "kubebot_entry_0",
@@ -181,15 +176,53 @@ async def test_did_you_mean_candidates_are_buttons_that_fetch_the_entry(make_bot
     strict = Snapshot.build(
         load_knowledge(FIXTURE_KB), MatchSettings(answer_threshold=0.999, topic_threshold=0.0)
     )
-    bot = await make_bot(service=QAService(KnowledgeHolder(strict)))
+    recorder = MemoryRecorder()
+    bot = await make_bot(service=QAService(KnowledgeHolder(strict), recorder=recorder), recorder=recorder)
     reply = await ask(bot, "pods keep dying")
     assert "Did you mean" in all_text(reply)
-    ids = [i for i in action_ids(reply) if i.startswith("kubebot_entry_")]
+    ids = [i for i in action_ids(reply) if i.startswith("kubebot_pick_")]
     assert ids, "candidates are offered as buttons"
     candidate = button(reply, ids[0])
     await click(bot, reply, ids[0], "dym")
     [answer] = posted_to(bot, "dym")
     assert answer["text"] == candidate["text"]["text"]
+    # the click is recorded as a pick: this entry was the one wanted for this question
+    [pick] = bot.recorder.picks
+    assert (pick.question, pick.kind, pick.platform, pick.channel_type) == (
+        "pods keep dying",
+        PickKind.DID_YOU_MEAN,
+        Platform.SLACK,
+        ChannelType.COMMAND,  # clicked on the ephemeral reply to /kube
+    )
+    assert strict.kb.entries[pick.entry_id].title == candidate["text"]["text"]
+
+
+async def test_not_this_alternatives_are_buttons_that_record_the_pick(make_bot: MakeBot) -> None:
+    kb = load_knowledge(FIXTURE_KB)
+    # answer whatever comes first, never outright: the runners-up become "Not this?" buttons
+    calibration = for_knowledge_base(kb.root)
+    calibration = replace(
+        calibration,
+        thresholds=replace(
+            calibration.thresholds, answer=1.0, alternatives=0.0, topic=0.0, alternative_floor=0
+        ),
+    )
+    matcher = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain, calibration=calibration)
+    loose = replace(Snapshot.build(kb), matcher=matcher)
+    assert matcher.match("pods keep dying").band is Band.ANSWERED_WITH_ALTERNATIVES
+    recorder = MemoryRecorder()
+    bot = await make_bot(service=QAService(KnowledgeHolder(loose), recorder=recorder), recorder=recorder)
+    reply = await ask(bot, "pods keep dying")
+    ids = [i for i in action_ids(reply) if i.startswith("kubebot_pick_")]
+    assert ids, "the alternatives are offered as buttons"
+    offered = button(reply, ids[0])
+    assert offered["text"]["text"].startswith("Not this? ")
+    assert "Not this?" in all_text(reply)
+    await click(bot, reply, ids[0], "alt")
+    [shown] = posted_to(bot, "alt")
+    assert "Not this? " + shown["text"] == offered["text"]["text"]
+    [pick] = bot.recorder.picks
+    assert (pick.question, pick.kind) == ("pods keep dying", PickKind.NOT_THIS)
 
 
 async def test_topics_button(bot: SlackBot) -> None:
@@ -206,6 +239,8 @@ async def test_forged_button_values_are_ignored(bot: SlackBot) -> None:
         ("kubebot_tour_next", "onboarding:x"),
         ("kubebot_share", "{not json"),
         ("kubebot_feedback_up", '{"e": 5}'),
+        ("kubebot_pick_0", '{"e": "../x", "k": "did_you_mean", "q": "x"}'),
+        ("kubebot_pick_0", '{"e": "pod", "k": "helpful", "q": "x"}'),  # only button kinds
     ]:
         payload = click_payload(action_id, value, response_url=bot.fake.response_url("forged"))
         assert (await bot.slack.click(payload))[0] == 200
@@ -213,6 +248,7 @@ async def test_forged_button_values_are_ignored(bot: SlackBot) -> None:
     replies = posted_to(bot, "forged")
     assert [r["text"] for r in replies] == ['That topic (no-such-entry) no longer exists. Type "topics".']
     assert bot.recorder.feedback == [] and bot.fake.of("chat.postMessage") == []
+    assert bot.recorder.picks == []
 
 
 async def test_unknown_kubebot_buttons_are_acked_and_ignored(bot: SlackBot) -> None:

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import yaml
 
-from bot.cli import build_service
+from bot.app import build_service
 from bot.models import ChannelType, ClusterReport, Finding, Message, Platform
 from bot.ports import ClusterQuery
 
 from .conftest import FIXTURE_KB, MakeBot, SlackBot
 from .slack_fakes import action_ids, all_text, button
+from .slack_requests import app_mention
 
 
 async def test_question_gets_ephemeral_answer_with_buttons(bot: SlackBot) -> None:
@@ -136,13 +137,12 @@ async def test_user_text_is_escaped_so_nobody_is_pinged(bot: SlackBot) -> None:
     assert "@channel" in text and "@bob" in text  # shown, as plain text
 
 
-async def test_long_answers_are_split_not_rejected(make_bot: MakeBot, tmp_path: Path) -> None:
+def long_kb(tmp_path: Path, answer: str) -> Path:
+    """The fixture KB plus one entry (`huge`) with this answer, a long title and a long command."""
     kb = tmp_path / "kb"
     kb.mkdir()
     for name in ("paths.yaml", "synonyms.yaml"):
         (kb / name).write_text((FIXTURE_KB / name).read_text())
-    paragraph = "Pods & nodes <really> matter. " * 120
-    long_answer = "\n\n".join([paragraph] * 12)  # ~43k characters
     data = yaml.safe_load((FIXTURE_KB / "entries.yaml").read_text())
     data["entries"].append(
         {
@@ -150,22 +150,47 @@ async def test_long_answers_are_split_not_rejected(make_bot: MakeBot, tmp_path: 
             "title": "Very long title " * 15,
             "questions": ["tell me everything about volumes", "what is a pvc", "how do volumes work"],
             "tags": ["storage"],
-            "answer": long_answer,
+            "answer": answer,
             "tips": [{"text": "Run this " * 50, "command": "kubectl get pvc " + "-o wide " * 600}],
             "sources": ["https://kubernetes.io/docs/concepts/storage/persistent-volumes/"],
         }
     )
     (kb / "entries.yaml").write_text(yaml.safe_dump(data))
-    bot = await make_bot(service=build_service(kb))
+    return kb
+
+
+PARAGRAPH = "Pods & nodes <really> matter. " * 120
+
+
+async def test_a_long_answer_to_a_command_is_one_response_url_post_cut_with_a_note(
+    make_bot: MakeBot, tmp_path: Path
+) -> None:
+    bot = await make_bot(service=build_service(long_kb(tmp_path, "\n\n".join([PARAGRAPH] * 12))))
     await bot.command("tell me everything about volumes")
     await bot.settle()
-    replies = [c.data for c in bot.fake.of("response_url")]
-    assert len(replies) >= 2
+    [reply] = [c.data for c in bot.fake.of("response_url")]  # Slack takes 5 posts; we use one
+    sections = [b["text"]["text"] for b in reply["blocks"] if b["type"] == "section"]
+    assert all(len(s) <= 3000 for s in sections) and len(reply["blocks"]) <= 50
+    assert len(reply["blocks"][0]["text"]["text"]) <= 150
+    assert "too long for Slack" in all_text(reply)  # the cut is said, not silent
+    assert "Pods &amp; nodes &lt;really&gt; matter." in " ".join(sections)
+    assert all(s.count("```") % 2 == 0 for s in sections), "code blocks closed in every section"
+    assert action_ids(reply)[-1] == "kubebot_share"  # the buttons survive the cut
+
+
+async def test_long_answers_in_a_thread_are_split_not_rejected(make_bot: MakeBot, tmp_path: Path) -> None:
+    bot = await make_bot(service=build_service(long_kb(tmp_path, "\n\n".join([PARAGRAPH] * 6))))
+    event = app_mention("tell me everything about volumes", "77.1")
+    assert (await bot.slack.event(event))[0] == 200
+    await bot.settle()
+    replies = [c.data for c in bot.fake.of("chat.postMessage")]
+    assert 2 <= len(replies) <= 5
+    assert all(r["thread_ts"] == "77.1" for r in replies)
     sections = [b["text"]["text"] for r in replies for b in r["blocks"] if b["type"] == "section"]
     assert all(len(s) <= 3000 for s in sections)
     assert all(len(r["blocks"]) <= 50 for r in replies)
-    assert len(replies[0]["blocks"][0]["text"]["text"]) <= 150
     shown = " ".join(" ".join(sections).split())
-    assert shown.count("Pods &amp; nodes &lt;really&gt; matter.") == 120 * 12
+    assert shown.count("Pods &amp; nodes &lt;really&gt; matter.") == 120 * 6  # nothing cut
     assert all(s.count("```") % 2 == 0 for s in sections), "code blocks closed in every section"
-    assert action_ids(replies[-1])[-1] == "kubebot_share"  # buttons come last
+    assert "too long for Slack" not in " ".join(all_text(r) for r in replies)
+    assert action_ids(replies[-1])[-1] == "kubebot_feedback_down"  # buttons come last

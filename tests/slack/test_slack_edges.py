@@ -12,8 +12,7 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from .conftest import SlackBot
-from .slack_fakes import BOT_USER
-from .slack_requests import command_body, event_callback
+from .slack_requests import app_mention, command_body, event_callback
 
 STALE = 6 * 60  # Slack's replay window is 5 minutes
 
@@ -39,14 +38,14 @@ async def test_bad_signatures_get_401_and_nothing_is_processed(bot: SlackBot, pr
     assert status == 401
     assert "invalid request" in text
     await bot.settle()
-    assert bot.fake.calls == []  # not even auth.test: verification runs first
+    assert [c.method for c in bot.fake.calls] == ["auth.test"]  # only the start-up one
     assert bot.recorder.questions == []
 
 
 async def test_signed_event_with_bad_signature_is_rejected_too(bot: SlackBot) -> None:
     body = json.dumps(
         event_callback(
-            {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> pod", "ts": "1.1", "channel": "C1"},
+            app_mention("pod", "1.1"),
             "EvX",
         )
     )
@@ -58,15 +57,7 @@ async def test_signed_event_with_bad_signature_is_rejected_too(bot: SlackBot) ->
 
 async def test_rate_limited_post_is_retried_after_retry_after(bot: SlackBot) -> None:
     bot.fake.fail("chat.postMessage", 429, error="ratelimited", headers={"Retry-After": "0"})
-    await bot.slack.event(
-        {
-            "type": "app_mention",
-            "user": "U1",
-            "text": f"<@{BOT_USER}> what is a pod",
-            "ts": "5.1",
-            "channel": "C1",
-        }
-    )
+    await bot.slack.event(app_mention("what is a pod", "5.1"))
     posts = await bot.fake.wait_for("chat.postMessage", count=2)
     assert posts[0].data == posts[1].data  # the same message, sent again
     await bot.settle()
@@ -85,13 +76,7 @@ async def test_a_failed_reply_is_logged_and_the_app_keeps_answering(
 ) -> None:
     caplog.set_level(logging.INFO, logger="kubebot.slack")
     bot.fake.fail("chat.postMessage", 200, error="channel_not_found")
-    event = {
-        "type": "app_mention",
-        "user": "U1",
-        "text": f"<@{BOT_USER}> what is a pod",
-        "ts": "6.1",
-        "channel": "C1",
-    }
+    event = app_mention("what is a pod", "6.1")
     assert (await bot.slack.event(event))[0] == 200
     await bot.settle()
     assert "event=slack_send_failed method=chat.postMessage error=channel_not_found" in caplog.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.cli import build_service
+from bot.app import build_service
 from bot.models import ChannelType
 
 from .conftest import FIXTURE_KB, LISTEN_CHANNEL, ONBOARDING_CHANNEL, MakeBot, SlackBot
@@ -214,3 +214,32 @@ async def test_url_verification_challenge(bot: SlackBot) -> None:
     body = json.dumps({"token": "legacy", "challenge": "abc123", "type": "url_verification"})
     status, text = await bot.slack.post(body, "application/json")
     assert status == 200 and "abc123" in text
+
+
+PASTED_POST = """<@{bot}> pods keep restarting after the deploy, any idea?
+```
+$ kubectl get pods
+NAME                     READY   STATUS             RESTARTS   AGE
+api-7d9f8b6c5-x2k4z      0/1     CrashLoopBackOff   7          12m
+$ kubectl describe pod api-7d9f8b6c5-x2k4z
+    State:          Waiting
+      Reason:       CrashLoopBackOff
+    Last State:     Terminated
+      Reason:       Error
+      Exit Code:    1
+Events:
+  Warning  BackOff  2m (x30 over 11m)  kubelet  Back-off restarting failed container api in pod api
+```
+the image runs fine locally &amp; the config map is mounted at /etc/api &lt;- checked"""
+
+
+async def test_a_whole_pasted_post_gets_the_right_answer_in_one_reply(bot: SlackBot) -> None:
+    await bot.slack.event(mention(PASTED_POST.format(bot=BOT_USER), ts="555.000100"))
+    [post] = await bot.fake.wait_for("chat.postMessage")
+    assert post.data["thread_ts"] == "555.000100"
+    assert post.data["text"] == "Why is my pod in CrashLoopBackOff?"
+    await bot.settle()
+    assert len(bot.fake.replies) == 1, "one reply, not one per line or per chunk"
+    [record] = bot.recorder.questions
+    assert record.entry_id == "crashloopbackoff" and record.band.answers
+    assert "\n" in record.text and "&amp;" not in record.text  # the post as the user wrote it

@@ -20,6 +20,7 @@ def test_manifest_scopes_events_and_command() -> None:
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands",
         "chat:write",
+        "files:write",
         "app_mentions:read",
         "im:history",
         "im:read",

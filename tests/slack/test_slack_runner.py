@@ -12,15 +12,17 @@ from typing import Any
 
 import aiohttp
 import pytest
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
 
 from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.runner import run_slack
-from bot.cli import build_service
+from bot.adapters.slack.sdk_internals import use_connection_url
+from bot.app import build_service
 from bot.config import ConfigError
 
 from .conftest import FIXTURE_KB, slack_env
-from .slack_fakes import APP_TOKEN, BOT_USER, FakeSlack, MemoryRecorder, all_text
-from .slack_requests import SlackSender, command_body, event_callback
+from .slack_fakes import APP_TOKEN, FakeSlack, MemoryRecorder, all_text
+from .slack_requests import SlackSender, app_mention, command_body, event_callback
 
 
 @contextlib.asynccontextmanager
@@ -71,13 +73,7 @@ async def test_socket_mode_acks_envelopes_and_replies(fake_slack: FakeSlack) -> 
         [reply] = await fake_slack.wait_for("response_url")
         assert reply.data["text"] == "What is a Pod?" and reply.data["response_type"] == "ephemeral"
 
-        event = {
-            "type": "app_mention",
-            "user": "U1",
-            "text": f"<@{BOT_USER}> what is a node",
-            "ts": "8.1",
-            "channel": "C1",
-        }
+        event = app_mention("what is a node", "8.1")
         await fake_slack.envelopes.put(events_envelope("env-2", event, "EvSM"))
         await fake_slack.envelopes.put(events_envelope("env-3", event, "EvSM", attempt=1))  # Slack's retry
         await fake_slack.wait_ack("env-2")
@@ -85,8 +81,9 @@ async def test_socket_mode_acks_envelopes_and_replies(fake_slack: FakeSlack) -> 
         [post] = await fake_slack.wait_for("chat.postMessage")
         assert post.data["thread_ts"] == "8.1" and post.data["text"] == "What is a Node?"
         assert not task.done()
-    [opened] = fake_slack.of("apps.connections.open")
-    assert opened.auth == f"Bearer {APP_TOKEN}"
+    opened = fake_slack.of("apps.connections.open")
+    assert len(opened) == 1, "the handler asked for its own URL: see bot/adapters/slack/sdk_internals.py"
+    assert opened[0].auth == f"Bearer {APP_TOKEN}"
     assert len(fake_slack.of("chat.postMessage")) == 1
     assert len(recorder.questions) == 2
 
@@ -137,3 +134,15 @@ async def test_rejected_tokens_are_config_errors(fake_slack: FakeSlack) -> None:
     fake_slack.fail("apps.connections.open", 200, error="invalid_auth")
     with pytest.raises(ConfigError, match="Slack rejected SLACK_APP_TOKEN"):
         await run_slack(service, settings, http=False, port=0)
+
+
+async def test_the_socket_mode_client_still_takes_the_url_we_opened(caplog: pytest.LogCaptureFixture) -> None:
+    """slack_sdk's aiohttp client keeps its URL in `wss_uri` and asks for one only while it is None."""
+    client = SocketModeClient(app_token=APP_TOKEN)
+    try:
+        assert client.wss_uri is None, "slack_sdk changed: update bot/adapters/slack/sdk_internals.py"
+        assert use_connection_url(client, "wss://127.0.0.1:1/link") and client.wss_uri == "wss://127.0.0.1:1/link"
+    finally:
+        await client.close()
+    assert not use_connection_url(object(), "wss://127.0.0.1:1/link")  # a release without it
+    assert "event=slack_sdk_internals_changed" in caplog.text and "missing=object.wss_uri" in caplog.text

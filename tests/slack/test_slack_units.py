@@ -3,6 +3,8 @@ rendering at Slack's limits, settings."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 
 from bot.adapters.slack import actions as act
 from bot.adapters.slack import events as ev
+from bot.adapters.slack.blocks import CUT_NOTE, MAX_MESSAGES, was_cut
 from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.dedupe import SeenKeys
 from bot.adapters.slack.mrkdwn import escape, from_slack, split_mrkdwn, strip_mention
@@ -89,26 +92,6 @@ def test_bad_button_values_decode_to_none(value: str) -> None:
 
 
 # -- events --------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("what is a pod", True),
-        ("What's a pod", True),
-        ("How do I scale?", True),
-        ("pods keep crashing?", True),
-        ("is the cluster down", True),
-        ("deploy it now", False),
-        ("why?", False),
-        ("", False),
-        ("lunch at noon", False),
-    ],
-)
-def test_looks_like_question(text: str, expected: bool) -> None:
-    assert ev.looks_like_question(text) is expected
-
-
 def test_events_map_to_messages() -> None:
     message = ev.event_message(
         {"text": "<@UBOT> what is &lt;b&gt;", "channel": "C1", "user": "U1"}, "UBOT", ChannelType.CHANNEL
@@ -126,16 +109,16 @@ def test_events_map_to_messages() -> None:
 # -- dedupe --------------------------------------------------------------------------------------
 
 
-def test_seen_keys_expire_and_stay_bounded() -> None:
+async def test_seen_keys_expire_and_stay_bounded() -> None:
     now = [0.0]
     seen = SeenKeys(ttl=10, max_keys=3, clock=lambda: now[0])
-    assert seen.claim("a") and not seen.claim("a")
+    assert await seen.claim("a") and not await seen.claim("a")
     now[0] = 10.0
-    assert seen.claim("a"), "expired after the TTL"
+    assert await seen.claim("a"), "expired after the TTL"
     for key in "bcde":
-        assert seen.claim(key)
+        assert await seen.claim(key)
     assert len(seen) == 3
-    assert seen.claim("b"), "the oldest keys are dropped first"
+    assert await seen.claim("b"), "the oldest keys are dropped first"
 
 
 # -- rendering at the limits ---------------------------------------------------------------------
@@ -181,7 +164,24 @@ def test_huge_answer_with_many_buttons_fits_slack_limits() -> None:
     ]
     assert len([i for i in ids if i.startswith("kubebot_entry_")]) == 60
     text = " ".join(t for m in messages for t in texts_of({"blocks": m.block_dicts()}))
-    assert "like &lt;a&gt; VM &amp; more" in text and "&gt; out.txt" in text
+    assert "like &lt;a&gt; VM &amp; more" in text and "&gt; out.txt" not in text  # the tips were cut
+    assert len(messages) == MAX_MESSAGES and was_cut(messages)
+    assert CUT_NOTE in text
+
+
+def test_a_reply_capped_to_one_message_keeps_its_feedback_and_share_buttons() -> None:
+    see_also = tuple(
+        (f"e{i}", f"A related entry with a rather long title number {i} " * 3) for i in range(60)
+    )
+    reply = Reply(ReplyKind.ANSWER, "q", "x", entry=big_entry(answer="word " * 2_000_000), see_also=see_also)
+    [message] = render_reply(
+        reply, Controls(share=act.ShareRef(ReplyKind.ANSWER, "q", "big")), max_messages=1
+    )
+    problems = block_problems(message.block_dicts())
+    assert problems == [] and was_cut([message])
+    ids = [e["action_id"] for b in message.block_dicts() if b["type"] == "actions" for e in b["elements"]]
+    assert ids[-3:] == ["kubebot_feedback_up", "kubebot_feedback_down", "kubebot_share"]
+    assert len(json.dumps(message.block_dicts())) < 13_000
 
 
 def test_topics_with_many_entries_are_paged() -> None:
@@ -251,3 +251,29 @@ def test_settings_from_env() -> None:
 def test_settings_errors_are_clear(env: dict[str, str], http: bool | None, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         SlackSettings.from_env(env, http=http)
+
+
+# -- acks before answers -------------------------------------------------------------------------
+
+
+async def test_replies_take_turns_behind_the_work_that_is_ready() -> None:
+    from bot.adapters.slack.tasks import PostAckTasks
+
+    background, order = PostAckTasks(), []
+
+    async def reply(i: int) -> None:
+        await background.turn()
+        order.append(f"reply{i}")
+
+    async def ack(i: int) -> None:
+        for _ in range(3):  # an ack takes a few steps of the event loop
+            await asyncio.sleep(0)
+        order.append(f"ack{i}")
+
+    for i in range(5):
+        background.spawn(reply(i), "reply")
+    acks = [asyncio.ensure_future(ack(i)) for i in range(5)]
+    assert await background.drain(timeout=5)
+    await asyncio.gather(*acks)
+    assert order.index("reply0") < order.index("ack0")  # no starvation: the first reply goes at once
+    assert order.index("reply4") > max(order.index(f"ack{i}") for i in range(5))  # the rest take turns

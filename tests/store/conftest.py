@@ -10,12 +10,14 @@ to run as root. Without the binaries the PostgreSQL tests are skipped with the r
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.cli import build_service
+from bot.app import build_service
 from bot.service import QAService
+from tests.faultproxy import FaultProxy
 from tests.pg import PgServer, free_port, pg_server, pg_url  # noqa: F401  (shared fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,3 +50,12 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "data" / "kubebot.db")
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture
+def proxy(pg_server: PgServer) -> Iterator[FaultProxy]:  # noqa: F811  (pg_server is the fixture)
+    """A fault-injecting TCP proxy in front of the PostgreSQL server (`proxy.via(pg_url)`)."""
+    fault = FaultProxy("127.0.0.1", pg_server.port).start()
+    yield fault
+    fault.thaw()
+    fault.close()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any, cast
 
-import pytest
-
-from bot.store.base import FeedbackRow, QuestionRow, StoreError, is_postgres_url, open_store
+from bot.store import open_store
+from bot.store.base import FeedbackRow, QuestionRow, is_postgres_url
 from bot.store.migrations import LATEST_VERSION
 from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SQLiteStore
@@ -79,50 +77,53 @@ def test_an_old_database_is_migrated_in_place(store_url: str) -> None:
 
     new = _open(store_url, migrate_to=LATEST_VERSION)
     try:
-        assert new.schema_version() == LATEST_VERSION == 2
+        assert new.schema_version() == LATEST_VERSION == 4
         assert {"kubebot_questions_asked_at", "kubebot_feedback_given_at"} <= _indexes(new)
+        assert "kubebot_picks_picked_at" in _indexes(new)
         assert new.questions_since(0) == [q(NOW)]
         assert len(new.feedback_since(0)) == 1
     finally:
         new.close()
 
 
-def test_a_batch_is_written_whole_or_not_at_all(store_url: str) -> None:
+def _no_open_transaction(store: Any) -> bool:
+    if isinstance(store, SQLiteStore):
+        return not store._conn.in_transaction
+    import psycopg
+
+    return bool(store._conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE)
+
+
+def test_a_refused_row_is_left_out_and_the_others_are_written(store_url: str) -> None:
     store = open_store(store_url)
     try:
         store.write([q(NOW - 1)], [])
-        broken = QuestionRow(NOW, cast(Any, None), "channel", "answered", "pod", 0.5)  # platform is NOT NULL
-        with pytest.raises(StoreError):
-            store.write([q(NOW), broken], [FeedbackRow(NOW, "pod", True, "slack", "channel")])
-        assert store.questions_since(0) == [q(NOW - 1)]
-        assert store.feedback_since(0) == []
-        store.write([q(NOW + 1)], [])  # the store is still usable after a failed batch
-        assert len(store.questions_since(0)) == 2
+        poison = [
+            QuestionRow(NOW, cast(Any, None), "channel", "answered", "pod", 0.5),  # platform is NOT NULL
+            q(NOW, "a lone surrogate \ud800 in a question"),  # UnicodeEncodeError, not a driver error
+            QuestionRow(NOW, "slack", "channel", "answered", "pod", cast(Any, {"not": "a number"})),
+        ]
+        good = [q(NOW), q(NOW + 1, "ünïcode ✓ and an emoji 🚀")]
+        feedback = [
+            FeedbackRow(NOW, "pod", True, "slack", "channel", "fine"),
+            FeedbackRow(NOW, "pod", False, "slack", "channel", "bad \udc80 text"),
+        ]
+        rejected = store.write([good[0], *poison, good[1]], feedback)
+        assert rejected == 4
+        assert store.questions_since(0) == [q(NOW - 1), *good]
+        assert store.feedback_since(0) == feedback[:1]
+        assert _no_open_transaction(store)
+        assert store.write([q(NOW + 2)], []) == 0  # the store is still usable after
+        assert len(store.questions_since(0)) == 4
     finally:
         store.close()
 
 
-def test_replicas_starting_together_migrate_once(store_url: str) -> None:
-    errors: list[BaseException] = []
-    stores: list[Any] = []
-    barrier = threading.Barrier(4)
-
-    def start() -> None:
-        barrier.wait()
-        try:
-            stores.append(open_store(store_url))
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert errors == []
-    assert [s.schema_version() for s in stores] == [LATEST_VERSION] * 4
-    for i, s in enumerate(stores):
-        s.write([q(NOW + i)], [])
-    assert len(stores[0].questions_since(0)) == 4
-    for s in stores:
-        s.close()
+def test_a_clean_batch_is_one_transaction(store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        assert store.write([q(NOW), q(NOW + 1)], [FeedbackRow(NOW, "pod", True, "slack", "channel")]) == 0
+        assert len(store.questions_since(0)) == 2 and len(store.feedback_since(0)) == 1
+        assert _no_open_transaction(store)
+    finally:
+        store.close()

@@ -3,24 +3,44 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot import metrics as metrics_module
 from bot.background import BackgroundSettings, start_background
 from bot.config import ConfigError, CoreSettings
 from bot.http import HealthServer
-from bot.metrics import Counter, Histogram, Metrics
+from bot.metrics import Metrics
 from bot.models import ChannelType, Message, Platform, ReplyKind
 from bot.service import QAService
-from bot.store.base import open_store
+from bot.store import open_store
+from tests.helpers import sample
+
+# the metric families the README documents (a counter's family drops `_total`)
+DOCUMENTED = {
+    "kubebot_questions",
+    "kubebot_answer_latency_seconds",
+    "kubebot_feedback",
+    "kubebot_cluster_lookups",
+    "kubebot_kb_entries",
+    "kubebot_kb_reloads",
+    "kubebot_store_dropped",
+    "kubebot_store_up",
+    "kubebot_claims_failed_open",
+    "kubebot_replies_deferred",
+    "kubebot_replies_redelivered",
+    "kubebot_replies_given_up",
+    "kubebot_requests_rejected",
+}
 
 
 async def http(port: int, request: str) -> tuple[int, dict[str, str], str]:
+    """One raw request on its own connection (asked to close, so the response ends at EOF)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = request.replace("\r\n\r\n", "\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 1)
     writer.write(request.encode("latin-1"))
     await writer.drain()
     raw = await asyncio.wait_for(reader.read(), 5)
@@ -33,65 +53,43 @@ async def http(port: int, request: str) -> tuple[int, dict[str, str], str]:
 
 
 async def get(port: int, path: str) -> tuple[int, dict[str, str], str]:
-    return await http(port, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    return await http(port, f"GET {path} HTTP/1.1\r\n\r\n")
 
 
-def sample(text: str, name: str, labels: str = "") -> float:
-    match = re.search(rf"^{re.escape(name + labels)} (\S+)$", text, re.MULTILINE)
-    assert match, f"{name}{labels} not in:\n{text}"
-    return float(match.group(1))
-
-
-def test_exposition_format() -> None:
-    counter = Counter("t_total", "A test.", ("kind",))
-    counter.inc('a "quoted"\nvalue\\')
-    counter.inc("b", amount=2.5)
-    hist = Histogram("t_seconds", "Latency.", buckets=(0.1, 1.0))
-    for v in (0.05, 0.5, 3.0):
-        hist.observe(v)
-    assert counter.samples() == ['t_total{kind="a \\"quoted\\"\\nvalue\\\\"} 1', 't_total{kind="b"} 2.5']
-    assert hist.samples() == [
-        't_seconds_bucket{le="0.1"} 1',
-        't_seconds_bucket{le="1"} 2',
-        't_seconds_bucket{le="+Inf"} 3',
-        "t_seconds_sum 3.55",
-        "t_seconds_count 3",
-    ]
-    with pytest.raises(ValueError):
-        counter.inc("a", "b")
-    with pytest.raises(ValueError):
-        counter.inc("a", amount=-1)
-
-
-def test_the_output_parses_as_prometheus() -> None:
-    parser = pytest.importorskip("prometheus_client.parser")
+def test_the_scrape_parses_and_escapes_what_it_is_given() -> None:
     m = Metrics()
     metrics_module.observe_question("answered", "slack", 0.003, m)
+    metrics_module.observe_question("declined", "discord", 0.2, m)
     metrics_module.count_feedback(False, m)
     metrics_module.count_cluster_lookup("denied", m)
     metrics_module.set_kb_entries(9, m)
-    families = {f.name: f for f in parser.text_string_to_metric_families(m.render())}
-    assert {
-        "kubebot_questions",
-        "kubebot_answer_latency_seconds",
-        "kubebot_feedback",
-        "kubebot_cluster_lookups",
-        "kubebot_kb_entries",
-        "kubebot_kb_reloads",
-    } <= set(families)
-    answered = [
-        s
-        for s in families["kubebot_questions"].samples
-        if s.labels == {"band": "answered", "platform": "slack"}
-    ]
-    assert answered[0].value == 1
-    assert families["kubebot_kb_entries"].samples[0].value == 9
+    awkward = 'a "quoted"\nvalue\\'
+    m.requests_rejected.labels(awkward).inc()
+    families = {f.name: f for f in text_string_to_metric_families(m.render().decode())}
+    assert sample(m, "kubebot_questions_total", band="answered", platform="slack") == 1
+    assert sample(m, "kubebot_questions_total", band="suggested", platform="console") == 0  # touched
+    assert sample(m, "kubebot_feedback_total", helpful="false") == 1
+    assert sample(m, "kubebot_cluster_lookups_total", result="denied") == 1
+    assert sample(m, "kubebot_kb_entries") == 9
+    assert sample(m, "kubebot_requests_rejected_total", reason=awkward) == 1  # escaped and read back
+    # the latency histogram takes the platform label
+    assert sample(m, "kubebot_answer_latency_seconds_count", platform="slack") == 1
+    assert sample(m, "kubebot_answer_latency_seconds_bucket", platform="slack", le="0.005") == 1
+    assert sample(m, "kubebot_answer_latency_seconds_bucket", platform="discord", le="0.1") == 0
+    assert sample(m, "kubebot_answer_latency_seconds_bucket", platform="discord", le="0.25") == 1
+    assert sample(m, "kubebot_answer_latency_seconds_count", platform="console") == 0
+    # every documented name, and the library's process, platform and GC collectors
+    assert set(families) >= DOCUMENTED
+    library = {"process_cpu_seconds", "process_resident_memory_bytes", "python_info"}
+    library.add("python_gc_objects_collected")
+    assert library <= set(families)
+    assert not [f for f in families if f.endswith("_created")]
 
 
 def test_the_cluster_gateway_counts_on_the_default_registry() -> None:
-    before = metrics_module.METRICS.cluster_lookups.value("ok")
+    before = sample(metrics_module.METRICS, "kubebot_cluster_lookups_total", result="ok")
     metrics_module.count_cluster_lookup("ok")
-    assert metrics_module.METRICS.cluster_lookups.value("ok") == before + 1
+    assert sample(metrics_module.METRICS, "kubebot_cluster_lookups_total", result="ok") == before + 1
 
 
 async def test_probes_and_errors_over_a_socket() -> None:
@@ -107,8 +105,14 @@ async def test_probes_and_errors_over_a_socket() -> None:
         assert (await get(port, "/readyz?verbose=1"))[0::2] == (200, "ready\n")
         status, headers, body = await get(port, "/metrics")
         assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
-        assert int(headers["Content-Length"]) == len(body.encode())
-        assert (await get(port, "/nope"))[0] == 404
+        assert headers["Cache-Control"] == "no-store"
+        assert int(headers["Content-Length"]) == len(body.encode()) and "kubebot_kb_entries 0.0" in body
+        status, headers, body = await http(
+            port, "GET /metrics HTTP/1.1\r\nAccept: application/openmetrics-text; version=1.0.0\r\n\r\n"
+        )
+        assert headers["Content-Type"].startswith("application/openmetrics-text") and body.endswith("# EOF\n")
+        status, _, body = await get(port, "/nope")
+        assert (status, body) == (404, "not found: try /healthz, /readyz, /metrics\n")
         assert (await http(port, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n"))[0] == 405
         status, headers, body = await http(port, "HEAD /healthz HTTP/1.1\r\n\r\n")
         assert (status, body, headers["Content-Length"]) == (200, "", "3")
@@ -135,11 +139,12 @@ async def test_background_serves_metrics_records_and_reports_readiness(
         assert reply.kind in (ReplyKind.ANSWER, ReplyKind.SUGGEST)
         service.feedback("pod", True, Message("what is a pod", Platform.SLACK, ChannelType.CHANNEL))
         _, _, body = await get(port, "/metrics")
-        assert sample(body, "kubebot_questions_total", '{band="answered",platform="slack"}') == 2
-        assert sample(body, "kubebot_questions_total", '{band="declined",platform="slack"}') == 1
-        assert sample(body, "kubebot_answer_latency_seconds_count") == 4
-        assert 0 < sample(body, "kubebot_answer_latency_seconds_sum") < 4
-        assert sample(body, "kubebot_feedback_total", '{helpful="true"}') == 1
+        assert sample(body, "kubebot_questions_total", band="answered", platform="slack") == 2
+        assert sample(body, "kubebot_questions_total", band="declined", platform="slack") == 1
+        assert sample(body, "kubebot_answer_latency_seconds_count", platform="slack") == 3
+        assert sample(body, "kubebot_answer_latency_seconds_count", platform="discord") == 1
+        assert 0 < sample(body, "kubebot_answer_latency_seconds_sum", platform="slack") < 3
+        assert sample(body, "kubebot_feedback_total", helpful="true") == 1
         assert sample(body, "kubebot_kb_entries") == 9
         assert sample(body, "kubebot_store_dropped_total") == 0
         background.set_ready(False)
@@ -186,6 +191,8 @@ async def test_store_down_while_serving_still_answers(service: QAService, tmp_pa
         assert reply.kind is ReplyKind.ANSWER and time.perf_counter() - started < 1
         assert (await get(background.http_port, "/readyz"))[0] == 200  # readiness does not hang on the store
         assert background.recorder is not None and background.recorder.flush(5)
+        status, _, detail = await get(background.http_port, "/readyz")
+        assert status == 200 and detail.startswith("ready\nstore: down since ")  # ready, and says why
         _, _, body = await get(background.http_port, "/metrics")
         assert sample(body, "kubebot_store_up") == 0
         assert sample(body, "kubebot_store_dropped_total") == 1

@@ -16,9 +16,11 @@ from bot.metrics import Metrics
 from bot.models import Band, ChannelType, Message, Platform, ReplyKind
 from bot.ports import QuestionRecord
 from bot.service import QAService
-from bot.store.base import FeedbackRow, QuestionRow, Store, open_store
+from bot.store import Store, open_store
+from bot.store.base import FeedbackRow, QuestionRow
 from bot.store.recorder import MetricsRecorder, StoreRecorder
 from bot.text import normalize_basic
+from tests.helpers import sample
 
 if TYPE_CHECKING:
     from tests.pg import PgServer
@@ -55,7 +57,13 @@ def test_questions_and_feedback_reach_the_store(service: QAService, store_url: s
         ("pod", True, "discord", "command", "what is a pod"),
         (None, False, "slack", "direct", "how do i set up istio"),
     ]
-    assert recorder.written == 4 and recorder.dropped == 0
+    store = open_store(store_url)
+    try:  # the 👍 on an answer is also a pick: that entry was right for that question
+        picks = [(p.question, p.entry_id, p.kind, p.platform, p.channel_type) for p in store.picks_since(0)]
+    finally:
+        store.close()
+    assert picks == [("what is a pod", "pod", "helpful", "discord", "command")]
+    assert recorder.written == 5 and recorder.dropped == 0
 
 
 @pytest.mark.parametrize("mode", ["hash", "off"])
@@ -81,11 +89,13 @@ class SlowStore:
     """A store whose writes wait until released: the database is stuck."""
 
     def __init__(self) -> None:
+        self.entered = threading.Event()
         self.release = threading.Event()
         self.rows: list[QuestionRow] = []
 
     def write(self, questions: Sequence[QuestionRow], feedback: Sequence[FeedbackRow]) -> None:
-        self.release.wait(10)
+        self.entered.set()
+        self.release.wait(120)  # stuck until the test releases it (the bound only ends a broken run)
         self.rows.extend(questions)
 
     def questions_since(self, since: float) -> list[QuestionRow]:
@@ -107,20 +117,20 @@ def test_a_stuck_store_never_blocks_an_answer(service: QAService) -> None:
     recorder = StoreRecorder(lambda: slow, capacity=10, batch_size=1, metrics=metrics).start()
     service.recorder = recorder
     ask(service, "what is a pod")
-    deadline = time.monotonic() + 5
-    while recorder._queue.qsize() and time.monotonic() < deadline:  # the writer holds it, stuck
-        time.sleep(0.001)
-    started = time.perf_counter()
-    kinds = {ask(service, "what is a pod") for _ in range(300)}
-    elapsed = time.perf_counter() - started
+    assert slow.entered.wait(30)  # the writer holds that row and is stuck in write()
+    kinds: set[ReplyKind] = set()
+    asker = threading.Thread(target=lambda: kinds.update(ask(service, "what is a pod") for _ in range(300)))
+    asker.start()
+    asker.join(60)
+    # 300 answers while the store is still stuck: had one waited for it, it would still be waiting
+    assert not asker.is_alive() and not slow.release.is_set()
     assert kinds == {ReplyKind.ANSWER}
-    assert elapsed < 2.0  # 300 answers while the store is stuck: nothing waited for it
     slow.release.set()
     assert recorder.flush(10)
     recorder.close()
     # one write was in flight, ten were queued; the rest were dropped and counted
     assert recorder.written == len(slow.rows) == 11
-    assert recorder.dropped == 290 == metrics.store_dropped.value()
+    assert recorder.dropped == 290 == sample(metrics, "kubebot_store_dropped_total")
 
 
 def test_store_down_still_answers_and_logs_once(
@@ -139,8 +149,9 @@ def test_store_down_still_answers_and_logs_once(
         assert recorder.flush(10)
     assert sum("event=store_unavailable" in r.getMessage() for r in caplog.records) == 1
     assert recorder.dropped == 20 and recorder.written == 0 and not recorder.available
-    assert metrics.store_up.value() == 0
-    assert metrics.questions.value("answered", "slack") == 20  # metrics do not depend on the store
+    assert sample(metrics, "kubebot_store_up") == 0
+    # metrics do not depend on the store
+    assert sample(metrics, "kubebot_questions_total", band="answered", platform="slack") == 20
     recorder.close()
 
 

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_service
+from bot.app import build_service
 from bot.matching import Matcher
 from bot.metrics import Metrics
 from bot.models import ReplyKind
 from bot.reload import KnowledgeReloader, fingerprint
 from bot.service import QAService
+from tests.helpers import sample
 
 NEW_QUESTION = "what is a pod anyway in plain words"
 
@@ -76,8 +77,9 @@ def test_check_reloads_only_on_change_and_keeps_the_last_good_kb(
 
     edit(entries, "answr: A Pod is a group", POD_ANSWER)
     assert reloader.check() is True
-    assert m.kb_reloads.value("ok") == 2 and m.kb_reloads.value("failed") == 1
-    assert m.kb_entries.value() == 9
+    assert sample(m, "kubebot_kb_reloads_total", result="ok") == 2
+    assert sample(m, "kubebot_kb_reloads_total", result="failed") == 1
+    assert sample(m, "kubebot_kb_entries") == 9
 
 
 def test_adding_and_deleting_files_is_a_change(kb_dir: Path) -> None:

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import load_snapshot, main
+from bot.app import load_snapshot
+from bot.cli import main
 from bot.config import ConfigError
-from bot.store.base import FeedbackRow, QuestionRow, open_store, question_hash
-from bot.store.clusters import cluster_questions, similarity
-from bot.store.report import parse_since
+from bot.question_groups import group_questions, similarity
+from bot.report import build_report, parse_since
+from bot.service import Snapshot
+from bot.store import open_store
+from bot.store.base import FeedbackRow, QuestionRow, question_hash
 from bot.text import normalize_basic
 
 FIXTURE_KB = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
@@ -53,7 +56,7 @@ OTHERS = [
 def test_ten_spellings_of_one_missing_topic_are_one_row() -> None:
     snapshot = load_snapshot(FIXTURE_KB)
     mix = [q for pair in zip(ISTIO, OTHERS, strict=False) for q in pair] + OTHERS[len(ISTIO) :]
-    clusters = cluster_questions(mix, snapshot.matcher.normalizer.tokens)
+    clusters = group_questions(mix, snapshot.matcher.normalizer.tokens)
     top = clusters[0]
     assert top.count == 10
     assert top.representative == "how do i set up istio"  # the most frequent spelling leads
@@ -191,3 +194,12 @@ def test_an_unreachable_postgres_is_exit_2(
     assert main(["report", "--kb", str(FIXTURE_KB)], out=io.StringIO()) == 2
     err = capsys.readouterr().err
     assert "cannot read the store" in err and "hunter2" not in err
+
+
+def test_answers_with_alternatives_count_as_answered_and_asked(shipped_snapshot: Snapshot) -> None:
+    now = time.time()
+    rows = [QuestionRow(now, "slack", "channel", "answered_with_alternatives", "pod", 0.6, "pods?")] * 3
+    rows += [QuestionRow(now, "slack", "channel", "answered", "node", 0.9, "what is a node")]
+    report = build_report(rows, [], shipped_snapshot, since="1d", start=now - 86400, end=now)
+    assert report.totals.answered == 4
+    assert [(s.entry_id, s.count) for s in report.most_asked] == [("pod", 3), ("node", 1)]

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.base import StoreError, default_db_path, describe, open_store, redact_url, sqlite_path
+from bot.store import describe, open_store
+from bot.store.base import StoreError, default_db_path, redact_url, sqlite_path
 from bot.store.sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[2]

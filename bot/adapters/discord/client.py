@@ -49,9 +49,10 @@ class KubeBot:
                 synced = await self.tree.sync()
         except DELIVERY_ERRORS as exc:
             log.error(
-                "event=sync_failed error=%s status=%s hint=invite with the applications.commands scope",
+                "event=sync_failed error=%s status=%s hint=%s",
                 type(exc).__name__,
                 getattr(exc, "status", ""),
+                "invite with the applications.commands scope",
             )
             return False
         log.info("event=commands_synced scope=%s count=%d", self.settings.guild_id or "global", len(synced))

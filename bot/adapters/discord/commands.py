@@ -64,7 +64,7 @@ class CommandHandler:
 
     def complete(self, current: str) -> list[app_commands.Choice[str]]:
         try:
-            candidates = self.service.holder.current.matcher.complete(current, CHOICES)
+            candidates = self.service.complete(current, CHOICES)
         except Exception:  # autocomplete is best effort
             log.exception("event=autocomplete_failed")
             return []
@@ -76,7 +76,7 @@ class CommandHandler:
 
     def complete_path(self, current: str) -> list[app_commands.Choice[str]]:
         needle = current.lower().strip()
-        paths = self.service.holder.current.kb.paths.values()
+        paths = self.service.paths()
         return [
             app_commands.Choice(name=truncate(f"{p.title} ({p.id})", CHOICE_TEXT), value=p.id)
             for p in paths

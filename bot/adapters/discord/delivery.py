@@ -14,6 +14,7 @@ import aiohttp
 import discord
 from discord.utils import MISSING
 
+from bot.adapters.discord.images import Send, attachment, sent_with_fallback
 from bot.adapters.discord.render import ButtonSpec, Part
 
 log = logging.getLogger("kubebot.discord")
@@ -76,76 +77,92 @@ def _is_deferred(interaction: discord.Interaction[discord.Client]) -> bool:
     return interaction.response.type is discord.InteractionResponseType.deferred_channel_message
 
 
+async def _deliver(send: Send, parts: tuple[Part, ...], where: str) -> bool:
+    """Send the parts in order (each with the text-only fallback); False, logged, when Discord refused."""
+    try:
+        for index, part in enumerate(parts):
+            await sent_with_fallback(send, part, index, where)
+    except DELIVERY_ERRORS as exc:
+        log_failure(where, exc)
+        return False
+    return True
+
+
 async def reply_to_interaction(
     interaction: discord.Interaction[discord.Client], parts: tuple[Part, ...], *, ephemeral: bool
 ) -> bool:
     """Answer an interaction: the first part as the response (or the edit of a deferred
     "thinking" response), the rest as followups. Returns False when Discord refused."""
-    try:
-        for index, part in enumerate(parts):
-            view = make_view(part.buttons)
-            embeds = list(part.embeds)
-            if not interaction.response.is_done():
-                await interaction.response.send_message(
-                    part.content,
-                    embeds=embeds,
-                    view=view or MISSING,
-                    ephemeral=ephemeral,
-                    allowed_mentions=no_pings(),
-                )
-            elif index == 0 and _is_deferred(interaction):
-                await interaction.edit_original_response(
-                    content=part.content, embeds=embeds, view=view, allowed_mentions=no_pings()
-                )
-            else:
-                await interaction.followup.send(
-                    part.content or MISSING,
-                    embeds=embeds,
-                    view=view or MISSING,
-                    ephemeral=ephemeral,
-                    allowed_mentions=no_pings(),
-                )
-    except DELIVERY_ERRORS as exc:
-        log_failure("interaction", exc)
-        return False
-    return True
+
+    async def send(part: Part, index: int) -> None:
+        view = make_view(part.buttons)
+        embeds = list(part.embeds)
+        if not interaction.response.is_done():
+            await interaction.response.send_message(
+                part.content,
+                embeds=embeds,
+                file=attachment(part),
+                view=view or MISSING,
+                ephemeral=ephemeral,
+                allowed_mentions=no_pings(),
+            )
+        elif index == 0 and _is_deferred(interaction):
+            await interaction.edit_original_response(
+                content=part.content,
+                embeds=embeds,
+                attachments=[attachment(part)] if part.image else MISSING,
+                view=view,
+                allowed_mentions=no_pings(),
+            )
+        else:
+            await interaction.followup.send(
+                part.content or MISSING,
+                embeds=embeds,
+                file=attachment(part),
+                view=view or MISSING,
+                ephemeral=ephemeral,
+                allowed_mentions=no_pings(),
+            )
+
+    return await _deliver(send, parts, "interaction")
 
 
 async def update_interaction_message(interaction: discord.Interaction[discord.Client], part: Part) -> bool:
     """Replace the clicked message in place (type 7): the tour's Next/Back on an ephemeral message."""
-    try:
+
+    async def send(part: Part, index: int) -> None:
         await interaction.response.edit_message(
             content=part.content,
             embeds=list(part.embeds),
+            attachments=[attachment(part)] if part.image else [],  # [] drops the last step's picture
             view=make_view(part.buttons),
             allowed_mentions=no_pings(),
         )
-    except DELIVERY_ERRORS as exc:
-        log_failure("update", exc)
-        return False
-    return True
+
+    return await _deliver(send, (part,), "update")
 
 
 async def send_parts(
     target: discord.abc.Messageable, parts: tuple[Part, ...], *, reference: discord.Message | None = None
 ) -> bool:
     """Post parts in a channel, DM or thread; the first one as a reply to `reference` when given."""
-    try:
-        for index, part in enumerate(parts):
-            view = make_view(part.buttons) or MISSING
-            embeds = list(part.embeds)
-            if index == 0 and reference is not None:
-                await target.send(
-                    part.content,
-                    embeds=embeds,
-                    view=view,
-                    allowed_mentions=no_pings(),
-                    reference=reference,
-                    mention_author=False,
-                )
-            else:
-                await target.send(part.content, embeds=embeds, view=view, allowed_mentions=no_pings())
-    except DELIVERY_ERRORS as exc:
-        log_failure("channel", exc)
-        return False
-    return True
+
+    async def send(part: Part, index: int) -> None:
+        view = make_view(part.buttons) or MISSING
+        embeds = list(part.embeds)
+        if index == 0 and reference is not None:
+            await target.send(
+                part.content,
+                embeds=embeds,
+                file=attachment(part),
+                view=view,
+                allowed_mentions=no_pings(),
+                reference=reference,
+                mention_author=False,
+            )
+        else:
+            await target.send(
+                part.content, embeds=embeds, file=attachment(part), view=view, allowed_mentions=no_pings()
+            )
+
+    return await _deliver(send, parts, "channel")

@@ -14,7 +14,7 @@ from bot.adapters.discord.limits import THREAD_NAME, truncate
 from bot.adapters.discord.mapping import from_message, strip_mentions
 from bot.adapters.discord.render import EXPIRED, notice, render_reply, welcome
 from bot.adapters.discord.views import is_ours
-from bot.models import ChannelType, ReplyKind
+from bot.models import ChannelType
 from bot.service import QAService
 
 log = logging.getLogger("kubebot.discord")
@@ -73,12 +73,11 @@ class DiscordEvents:
     async def _passive(self, message: discord.Message) -> None:
         """Answer unprompted only when confident; everything else stays silent (and unrecorded)."""
         text = message.content
-        if not text.strip():
+        reply = self.service.passive_answer(
+            from_message(message, text, ChannelType.CHANNEL), self.settings.passive_min
+        )
+        if reply is None:
             return
-        probe = self.service.answer(text)
-        if probe.kind is not ReplyKind.ANSWER or probe.confidence < self.settings.passive_min:
-            return
-        reply = self.service.answer(text, from_message(message, text, ChannelType.CHANNEL))  # now recorded
         log.info(
             "event=passive_answer entry=%s confidence=%.2f",
             reply.entry.id if reply.entry else "-",

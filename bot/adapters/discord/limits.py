@@ -1,7 +1,9 @@
 """Discord's size limits, and the packer that splits any document into embeds and messages within them.
 
-Long text is split (never rejected, never silently cut): at paragraph, line, then word boundaries, and
-code fences that straddle a split are closed and reopened so each piece still renders.
+Long text is split (never rejected): at paragraph, line, then word boundaries, and code fences that
+straddle a split are closed and reopened so each piece still renders. Whatever the knowledge base
+holds, one reply is at most MAX_MESSAGES messages: beyond that it is cut, and the last embed's
+footer says so (CUT_NOTE).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ BUTTON_LABEL = 80
 CHOICES = 25
 CHOICE_TEXT = 100
 THREAD_NAME = 100
+MAX_MESSAGES = 5  # per reply: more than this is cut (a 10 MB KB answer is not 1,700 messages)
+TEXT_CAP = EMBED_TOTAL * MAX_MESSAGES  # text beyond this can never be shown: cut before splitting
+CUT_NOTE = "✂️ cut: the rest is too long for Discord"
 
 _FENCE = re.compile(r"```([A-Za-z0-9_+-]{0,15})")
 _CLOSE = "\n```"
@@ -136,14 +141,51 @@ class _Packer:
         self.size += cost
 
 
-def pack(doc: Doc) -> list[list[discord.Embed]]:
-    """Messages (lists of embeds) that together carry the whole document within every limit.
+def pack(doc: Doc, max_messages: int = MAX_MESSAGES) -> list[list[discord.Embed]]:
+    """Messages (lists of embeds) that together carry the document within every limit, at most
+    `max_messages` of them: a longer document is cut and its footer ends with CUT_NOTE.
 
     The title goes on the first embed, the footer on the very last; continuation messages carry
     no title. Field values that are too long become several fields ("name (cont.)").
     """
+    capped = _capped(doc)
+    messages = _pack(capped, doc.footer)
+    if len(messages) <= max_messages and capped == doc:
+        return messages
+    footer = truncate(f"{doc.footer} · {CUT_NOTE}" if doc.footer else CUT_NOTE, FOOTER)
+    kept = _pack(capped, footer)[: max(1, max_messages)]
+    kept[-1][-1].set_footer(text=footer)  # every message was packed with room for it
+    return kept
+
+
+def was_cut(messages: list[list[discord.Embed]]) -> bool:
+    """True when `pack` had to cut the document (for `kubebot kb lint`)."""
+    last = messages[-1][-1] if messages and messages[-1] else None
+    return last is not None and (last.footer.text or "").endswith(CUT_NOTE)
+
+
+def _capped(doc: Doc) -> Doc:
+    """The document without what could never be shown (so splitting 10 MB costs nothing)."""
+    description = doc.description
+    if len(description) > TEXT_CAP:
+        description = split_text(description[: TEXT_CAP + DESCRIPTION], TEXT_CAP)[0]
+    fields = doc.fields[: MAX_MESSAGES * EMBEDS * FIELDS]
+    if any(len(value) > TEXT_CAP for _, value in fields):
+        fields = tuple(
+            (
+                name,
+                split_text(value[: TEXT_CAP + FIELD_VALUE], TEXT_CAP)[0] if len(value) > TEXT_CAP else value,
+            )
+            for name, value in fields
+        )
+    if description == doc.description and fields == doc.fields:
+        return doc
+    return Doc(doc.title, description, fields, doc.footer, doc.colour)
+
+
+def _pack(doc: Doc, raw_footer: str) -> list[list[discord.Embed]]:
     title = truncate(doc.title, TITLE)
-    footer = truncate(doc.footer, FOOTER)
+    footer = truncate(raw_footer, FOOTER)
     packer = _Packer(doc.colour, EMBED_TOTAL - len(footer))
     pending_title = title
     for chunk in split_text(doc.description, DESCRIPTION):

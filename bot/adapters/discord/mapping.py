@@ -41,7 +41,8 @@ def component_channel_type(interaction: discord.Interaction[discord.Client]) -> 
 
 
 def strip_mentions(content: str, user_ids: set[int], role_ids: set[int]) -> str:
-    """The question without the mentions that addressed the bot (other mentions are kept)."""
+    """The question without the mentions that addressed the bot (other mentions are kept). Its
+    lines stay as they were: a pasted post's structure tells its output from its prose."""
     content = _USER_MENTION.sub(lambda m: "" if int(m.group(1)) in user_ids else m.group(0), content)
     content = _ROLE_MENTION.sub(lambda m: "" if int(m.group(1)) in role_ids else m.group(0), content)
-    return " ".join(content.split())
+    return content.strip()

@@ -8,7 +8,7 @@ keeps its markdown. Sizes are enforced by `limits.pack`, buttons by `_rows`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import discord
 
@@ -24,7 +24,8 @@ from bot.adapters.discord.limits import (
     pack,
     truncate,
 )
-from bot.models import ClusterReport, Entry, Reply, ReplyKind, TourStep
+from bot.diagrams import DiagramImage, shown_diagram
+from bot.models import ClusterReport, Entry, PickKind, Reply, ReplyKind, TourStep
 
 GREEN, YELLOW, GREY, BLURPLE, BLUE, RED = 0x2ECC71, 0xF1C40F, 0x95A5A6, 0x5865F2, 0x3498DB, 0xE74C3C
 MAX_ENTRY_BUTTONS = (ROWS - 1) * BUTTONS_PER_ROW  # row 0 is for feedback / navigation / share
@@ -41,11 +42,13 @@ class ButtonSpec:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One Discord message: optional content, embeds, and (on the last part only) buttons."""
+    """One Discord message: optional content, embeds, (on the last part only) buttons, and (on the
+    first part of an answer or tour step) the diagram, attached and shown in its last embed."""
 
     embeds: tuple[discord.Embed, ...] = ()
     content: str | None = None
     buttons: tuple[ButtonSpec, ...] = ()
+    image: DiagramImage | None = None
 
 
 def escape_user_text(text: str) -> str:
@@ -90,6 +93,16 @@ def _rows(
 
 def _entry_buttons(pairs: Iterable[tuple[str, str]], style: discord.ButtonStyle) -> list[ButtonSpec | None]:
     return [_button(title, ids.entry(entry_id), style=style) for entry_id, title in pairs]
+
+
+def _pick_buttons(
+    reply: Reply, kind: PickKind, style: discord.ButtonStyle, prefix: str = ""
+) -> list[ButtonSpec | None]:
+    """The offered entries (did-you-mean, or an answer's alternatives) as buttons that record the pick."""
+    return [
+        _button(prefix + c.title, ids.pick(kind, c.entry_id, reply.question), style=style)
+        for c in reply.suggestions
+    ]
 
 
 def _feedback(entry_id: str | None, question: str) -> list[ButtonSpec | None]:
@@ -187,15 +200,33 @@ def _tour_nav(step: TourStep) -> list[ButtonSpec | None]:
     return nav
 
 
+def with_diagram(parts: tuple[Part, ...], reply: Reply) -> tuple[Part, ...]:
+    """The reply's diagram, if it has one, on the first message: its last embed shows the
+    attachment (`attachment://NAME.png`), which delivery uploads with that message."""
+    image = shown_diagram(reply)
+    if image is None or not parts or not parts[0].embeds:
+        return parts
+    first = parts[0]
+    embed = first.embeds[-1].copy().set_image(url=f"attachment://{image.filename}")
+    return (replace(first, embeds=(*first.embeds[:-1], embed), image=image), *parts[1:])
+
+
 def render_reply(reply: Reply, *, share: bool = False) -> tuple[Part, ...]:
     """The messages for a reply. `share` adds the "Share in channel" button (ephemeral replies)."""
+    return with_diagram(_render(reply, share), reply)
+
+
+def _render(reply: Reply, share: bool) -> tuple[Part, ...]:
     kind = reply.kind
     if kind is ReplyKind.ANSWER and reply.entry is not None:
         entry = reply.entry
         footer = entry.id if reply.confidence >= 0.995 else f"{entry.id} · {reply.confidence:.0%} match"
         buttons = _rows(
             [*_feedback(entry.id, reply.question), _share(share)],
-            _entry_buttons(reply.see_also, discord.ButtonStyle.secondary),
+            [
+                *_pick_buttons(reply, PickKind.NOT_THIS, discord.ButtonStyle.primary, "Not this? "),
+                *_entry_buttons(reply.see_also, discord.ButtonStyle.secondary),
+            ],
         )
         return _parts([entry_doc(entry, footer=footer)], buttons)
     if kind is ReplyKind.TOUR and reply.tour is not None:
@@ -208,7 +239,7 @@ def render_reply(reply: Reply, *, share: bool = False) -> tuple[Part, ...]:
     if kind is ReplyKind.SUGGEST:
         buttons = _rows(
             [_share(share)],
-            _entry_buttons(((c.entry_id, c.title) for c in reply.suggestions), discord.ButtonStyle.primary),
+            _pick_buttons(reply, PickKind.DID_YOU_MEAN, discord.ButtonStyle.primary),
         )
         return _parts([Doc(description=escape_user_text(reply.text), colour=YELLOW)], buttons)
     if kind is ReplyKind.DECLINE:

@@ -75,6 +75,11 @@ class ComponentActions:
         elif isinstance(action, ids.ShowEntry):
             parts = render_reply(self.service.entry(action.entry_id), share=private)
             await reply_to_interaction(interaction, parts, ephemeral=private)
+        elif isinstance(action, ids.Pick):  # did-you-mean / "Not this?": record the choice, show the entry
+            message = from_interaction(interaction, action.question, component_channel_type(interaction))
+            self.service.pick(action.entry_id, action.kind, message)
+            parts = render_reply(self.service.entry(action.entry_id), share=private)
+            await reply_to_interaction(interaction, parts, ephemeral=private)
         elif isinstance(action, ids.ShowTopics):
             await reply_to_interaction(
                 interaction, render_reply(self.service.topics(), share=private), ephemeral=private

@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from bot.models import ReplyKind
+from bot.models import PickKind, ReplyKind
 
 VALUE_LIMIT = 2000
 
@@ -23,11 +23,13 @@ TOUR_START = "kubebot_tour_start"  # + "_<n>" when several tours are offered
 TOUR_NEXT = "kubebot_tour_next"
 TOUR_BACK = "kubebot_tour_back"
 TOPICS = "kubebot_topics"
+PICK = "kubebot_pick"  # + "_<n>": did-you-mean and "Not this?" buttons; value = PickRef
 
 ANY_PATTERN = re.compile(r"^kubebot_")
 ENTRY_PATTERN = re.compile(r"^kubebot_entry(_\d+)?$")
 FEEDBACK_PATTERN = re.compile(r"^kubebot_feedback_(up|down)$")
 TOUR_PATTERN = re.compile(r"^kubebot_tour_(start|next|back)(_\d+)?$")
+PICK_PATTERN = re.compile(r"^kubebot_pick(_\d+)?$")
 
 _ENTRY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
@@ -38,6 +40,35 @@ def entry_action(index: int) -> str:
 
 def decode_entry_id(value: str) -> str | None:
     return value if _ENTRY_ID.match(value) else None
+
+
+def pick_action(index: int) -> str:
+    return f"{PICK}_{index}"
+
+
+@dataclass(frozen=True, slots=True)
+class PickRef:
+    """A did-you-mean or "Not this?" button: the entry it shows and the question it was offered for
+    (so the click can be recorded as a pick for the console's suggested alternates)."""
+
+    entry_id: str
+    kind: PickKind
+    question: str
+
+    def encode(self) -> str:
+        return _fit({"e": self.entry_id, "k": self.kind.value}, "q", self.question)
+
+    @classmethod
+    def decode(cls, value: str) -> PickRef | None:
+        data = _load(value)
+        if data is None:
+            return None
+        entry_id, kind, question = data.get("e"), data.get("k"), data.get("q", "")
+        if not isinstance(entry_id, str) or not _ENTRY_ID.match(entry_id) or not isinstance(question, str):
+            return None
+        if kind not in (PickKind.DID_YOU_MEAN.value, PickKind.NOT_THIS.value):
+            return None
+        return cls(entry_id, PickKind(kind), question)
 
 
 @dataclass(frozen=True, slots=True)

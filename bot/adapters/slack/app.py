@@ -2,8 +2,9 @@
 
 Every listener acks first and returns at once (`process_before_response=True`, so the ack is
 the HTTP response or the Socket Mode ack envelope); the answer is computed and sent by a
-background task afterwards. Request signatures are verified by bolt's built-in middleware
-(401 for a missing, stale or wrong signature) before anything here runs.
+background task afterwards. Over HTTP, `web.build_web_app` verifies the signature before the
+body is even parsed: serve this app only through it (or Socket Mode). Requests are authorised
+from the start-up `auth.test` (`auth.StartupAuthorization`), so no ack waits on Slack.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import actions as act
+from bot.adapters.slack.auth import StartupAuthorization
 from bot.adapters.slack.clicks import ClickHandlers
 from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.dedupe import EventDedupe, SeenKeys
 from bot.adapters.slack.handlers import MessageHandlers
-from bot.adapters.slack.outbox import Background, Outbox, retry_handlers
+from bot.adapters.slack.outbox import Outbox, PostAckTasks, retry_handlers
+from bot.adapters.slack.retry import SEND_TIMEOUT_S
+from bot.adapters.slack.tasks import AcksFirst
 from bot.ports import Claims
 from bot.service import QAService
 
@@ -28,7 +32,8 @@ log = logging.getLogger("kubebot.slack")
 
 
 def build_client(settings: SlackSettings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
-    """The Web API client: KUBEBOT_SLACK_API_URL when set, 429/5xx retried with backoff.
+    """The Web API client: KUBEBOT_SLACK_API_URL when set, 429/5xx retried with backoff, and a
+    time limit per try (a hanging Slack is given up on, and the reply kept in the outbox).
 
     With `session`, every call (and every response_url post) reuses its connections.
     """
@@ -36,8 +41,19 @@ def build_client(settings: SlackSettings, session: aiohttp.ClientSession | None 
         token=settings.bot_token,
         base_url=settings.api_url or AsyncWebClient.BASE_URL,
         session=session,
+        timeout=int(SEND_TIMEOUT_S),
         logger=logging.getLogger("kubebot.slack.sdk"),
         retry_handlers=retry_handlers(),
+    )
+
+
+def _tokenless(client: AsyncWebClient) -> AsyncWebClient:
+    return AsyncWebClient(
+        base_url=client.base_url,
+        session=client.session,
+        timeout=client.timeout,
+        logger=client.logger,
+        retry_handlers=client.retry_handlers,
     )
 
 
@@ -46,24 +62,33 @@ def build_app(
     settings: SlackSettings,
     client: AsyncWebClient | None = None,
     *,
-    background: Background | None = None,
+    background: PostAckTasks | None = None,
     claims: Claims | None = None,
+    authorization: StartupAuthorization | None = None,
+    outbox: Outbox | None = None,
 ) -> AsyncApp:
-    """The kubebot Slack app; pass `background` to wait for or cancel the post-ack work, and
-    `claims` (shared by all replicas) so that several HTTP replicas answer each event once."""
+    """The kubebot Slack app; pass `background` to wait for or cancel the post-ack work,
+    `claims` (shared by all replicas) so that several HTTP replicas answer each event once,
+    `authorization` (checked at start-up) so that no request calls auth.test, and `outbox` to
+    choose where undelivered replies wait (default: in memory)."""
     client = client or build_client(settings)
     app = AsyncApp(
         name="kubebot",
-        client=client,
+        # With `authorize`, bolt takes the token from its result: give bolt the client without one.
+        client=client if authorization is None else _tokenless(client),
         signing_secret=settings.signing_secret,
         process_before_response=True,
         logger=logging.getLogger("kubebot.slack.bolt"),
+        authorize=authorization.authorize() if authorization is not None else None,
+        # Over HTTP, web.build_web_app checks the signature on the raw bytes before anything is
+        # parsed (and may then re-encode the body for bolt); Socket Mode needs no signature.
+        request_verification_enabled=False,
     )
+    background = background if background is not None else PostAckTasks()
     seen = SeenKeys(settings.dedupe_ttl, shared=claims)
+    app.use(AcksFirst(background))  # first: a duplicate is acked too
     app.use(EventDedupe(seen))
-    messages = MessageHandlers(
-        service, settings, Outbox(client), background if background is not None else Background(), seen
-    )
+    messages = MessageHandlers(service, settings, outbox or Outbox(client), background, seen)
     clicks = ClickHandlers(messages)
     _register(app, settings, messages, clicks)
     return app

@@ -21,6 +21,7 @@ from bot.adapters.slack.blocks import paginate, sections
 from bot.adapters.slack.handlers import MessageHandlers, share_ref
 from bot.adapters.slack.outbox import NOT_IN_CHANNEL, SendError
 from bot.adapters.slack.render import PUBLIC, Controls, render_reply
+from bot.diagrams import shown_diagram
 from bot.models import ChannelType, Reply, ReplyKind
 
 log = logging.getLogger("kubebot.slack")
@@ -46,6 +47,10 @@ def surface_of(body: Payload) -> Surface:
     return Surface.PUBLIC
 
 
+def _channel_of(body: Payload) -> str:
+    return str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or "")
+
+
 def thread_of_click(body: Payload) -> str | None:
     container = body.get("container") or {}
     message = body.get("message") or {}
@@ -65,6 +70,8 @@ class ClickHandlers:
         action_id, value = str(action.get("action_id") or ""), str(action.get("value") or "")
         if act.ENTRY_PATTERN.match(action_id):
             work = self._entry(body, value)
+        elif act.PICK_PATTERN.match(action_id):
+            work = self._pick(body, value)
         elif act.FEEDBACK_PATTERN.match(action_id):
             work = self._feedback(body, value, helpful=action_id == act.FEEDBACK_UP)
         elif action_id == act.SHARE:
@@ -85,6 +92,15 @@ class ClickHandlers:
             return
         reply = self.service.entry(entry_id)
         await self._show(body, reply, reply.question)
+
+    async def _pick(self, body: Payload, value: str) -> None:
+        """A did-you-mean or "Not this?" button: record the choice, then show the entry."""
+        ref = act.PickRef.decode(value)
+        if ref is None:
+            log.info("event=slack_bad_action_value action=pick")
+            return
+        self.service.pick(ref.entry_id, ref.kind, ev.action_message(body, ref.question))
+        await self._entry(body, ref.entry_id)
 
     async def _topics(self, body: Payload) -> None:
         await self._show(body, self.service.topics(), "topics")
@@ -110,7 +126,7 @@ class ClickHandlers:
         user = str((body.get("user") or {}).get("id") or "")
         container = body.get("container") or {}
         key = f"feedback:{user}:{container.get('message_ts') or container.get('view_id') or ''}"
-        first = self.messages.seen.claim(key)
+        first = await self.messages.seen.claim(key)
         if first:
             message = ev.action_message(body, ref.question)
             try:
@@ -121,7 +137,7 @@ class ClickHandlers:
         response_url = str(body.get("response_url") or "")
         if response_url:
             text = "Thanks for the feedback!" if first else "You already rated this answer; thanks!"
-            await self.outbox.respond(response_url, paginate(text, sections(text)))
+            await self.outbox.respond(response_url, paginate(text, sections(text), max_messages=1))
 
     async def _share(self, body: Payload, value: str) -> None:
         ref = act.ShareRef.decode(value)
@@ -140,9 +156,12 @@ class ClickHandlers:
         except SendError as exc:
             if exc.code not in NOT_IN_CHANNEL or not response_url:
                 return
-            # Not a member of the channel: the response_url can still post there publicly.
-            if not await self.outbox.respond(response_url, messages, public=True):
+            # Not a member of the channel: the response_url can still post there publicly (once).
+            one = render_reply(reply, Controls(shared_by=user), max_messages=1)
+            if not await self.outbox.respond(response_url, one, public=True):
                 return
+        else:
+            await self.messages.images.send(reply, channel, ref.thread_ts)
         log.info("event=slack_shared kind=%s entry=%s", reply.kind.value, ref.entry_id or "-")
         if response_url and surface_of(body) is Surface.EPHEMERAL:
             await self.outbox.delete_original(response_url)
@@ -169,11 +188,14 @@ class ClickHandlers:
             log.info("event=slack_click_unanswerable surface=%s", surface.value)
             return
         if surface is Surface.DIRECT:
-            messages = render_reply(reply, PUBLIC)
-            await self.outbox.respond(response_url, messages, public=True, replace_original=replace_private)
+            messages = render_reply(reply, PUBLIC, max_messages=1)
+            # A step with a diagram is posted anew, so that its picture lands right under it.
+            in_place = replace_private and shown_diagram(reply) is None
+            if await self.outbox.respond(response_url, messages, public=True, replace_original=in_place):
+                await self.messages.images.send(reply, _channel_of(body), thread_of_click(body))
             return
         controls = Controls(share=share_ref(reply, text, thread_of_click(body)))
         replace_original = replace_private and surface is Surface.EPHEMERAL
         await self.outbox.respond(
-            response_url, render_reply(reply, controls), replace_original=replace_original
+            response_url, render_reply(reply, controls, max_messages=1), replace_original=replace_original
         )

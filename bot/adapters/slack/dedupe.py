@@ -1,5 +1,6 @@
-"""Answer every Slack event once: Slack retries (X-Slack-Retry-Num) carry the same `event_id`, and a
-mention in a channel the bot is in arrives both as `app_mention` and as `message`.
+"""Answer every Slack event once: Slack retries (X-Slack-Retry-Num) carry the same `event_id`, a
+replayed slash command carries the same `trigger_id`, and a mention in a channel the bot is in
+arrives both as `app_mention` and as `message`.
 
 Bolt does not dedupe; this is a bounded in-memory TTL set, backed by claims shared between
 replicas (`bot.ports.Claims`, PostgreSQL) when several HTTP replicas run behind one Service.
@@ -41,19 +42,17 @@ class SeenKeys:
         self._shared = shared
         self._expiry: OrderedDict[str, float] = OrderedDict()
 
-    def claim(self, key: str) -> bool:
+    async def claim(self, key: str) -> bool:
         """True the first time `key` is seen within the TTL (by any replica); False for a repeat."""
         now = self._clock()
         self._expire(now)
         if key in self._expiry:
             return False
-        if self._shared is not None and not self._shared.claim(key, self._ttl):
-            self._expiry[key] = now + self._ttl  # another replica has it: remember, answer never
-            return False
-        self._expiry[key] = now + self._ttl
+        self._expiry[key] = now + self._ttl  # before awaiting: a concurrent local repeat sees it
         while len(self._expiry) > self._max_keys:
             self._expiry.popitem(last=False)
-        return True
+        # another replica may have it (then remember it here too and never answer)
+        return self._shared is None or await self._shared.claim(key, self._ttl)
 
     def __len__(self) -> int:
         return len(self._expiry)
@@ -67,8 +66,22 @@ class SeenKeys:
             del self._expiry[key]
 
 
+def request_key(body: object) -> str | None:
+    """What identifies a delivery: an Events API `event_id`, or a slash command's `trigger_id`."""
+    if not isinstance(body, dict):
+        return None
+    event_id = body.get("event_id")
+    if isinstance(event_id, str) and event_id:
+        return f"event:{event_id}"
+    trigger_id = body.get("trigger_id")
+    if body.get("command") and isinstance(trigger_id, str) and trigger_id:
+        return f"trigger:{trigger_id}"
+    return None
+
+
 class EventDedupe(AsyncMiddleware):
-    """Global bolt middleware: an Events API delivery whose `event_id` was seen is acked and dropped."""
+    """Global bolt middleware: a delivery whose `event_id` (or a slash command whose `trigger_id`)
+    was seen is acked and dropped."""
 
     def __init__(self, seen: SeenKeys) -> None:
         self.seen = seen
@@ -80,9 +93,10 @@ class EventDedupe(AsyncMiddleware):
         resp: BoltResponse,
         next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse | None:
-        event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
-        if isinstance(event_id, str) and event_id and not self.seen.claim(f"event:{event_id}"):
+        key = request_key(req.body)
+        if key is not None and not await self.seen.claim(key):
             retry = req.headers.get("x-slack-retry-num", [""])[0]
-            log.info("event=slack_duplicate_dropped event_id=%s retry_num=%s", event_id, retry or "0")
+            kind, _, value = key.partition(":")
+            log.info("event=slack_duplicate_dropped %s_id=%s retry_num=%s", kind, value, retry or "0")
             return BoltResponse(status=200, body="")
         return await next()

@@ -6,7 +6,6 @@ Pure functions over the JSON Slack sends (slash-command form fields, Events API 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,26 +14,6 @@ from bot.models import ChannelType, Message, Person, Platform
 
 Payload = Mapping[str, Any]
 
-QUESTION_WORDS = frozenset(
-    {
-        "how",
-        "what",
-        "why",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "can",
-        "could",
-        "does",
-        "do",
-        "did",
-    }
-    | {"is", "are", "was", "were", "should", "will", "would", "has", "have", "shall", "may", "might", "am"}
-)
-_FIRST_WORD = re.compile(r"[a-z]+")
 # Message subtypes that are still a person writing something new.
 _USER_SUBTYPES = frozenset({"thread_broadcast", "file_share"})
 
@@ -103,17 +82,6 @@ def thread_of(event: Payload) -> str:
 def dedupe_key(event: Payload) -> str:
     """One message arrives as both `app_mention` and `message`; channel+ts identifies it."""
     return f"msg:{event.get('channel', '')}:{event.get('ts', '')}"
-
-
-def looks_like_question(text: str) -> bool:
-    """Passive mode only considers questions: ends with '?' or starts with how/what/why/is/can..."""
-    stripped = text.strip()
-    if len(stripped.split()) < 2:
-        return False
-    if stripped.rstrip(" )\"'").endswith("?"):
-        return True
-    first = _FIRST_WORD.match(stripped.lower())
-    return first is not None and first.group(0) in QUESTION_WORDS
 
 
 def action_channel_type(body: Payload) -> ChannelType:

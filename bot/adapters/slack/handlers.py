@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from bot.adapters.slack import events as ev
@@ -16,10 +16,12 @@ from bot.adapters.slack.actions import ShareRef, TourRef
 from bot.adapters.slack.config import SlackSettings
 from bot.adapters.slack.dedupe import SeenKeys
 from bot.adapters.slack.home import home_view, welcome_message
+from bot.adapters.slack.images import DiagramUploader
 from bot.adapters.slack.mrkdwn import from_slack
-from bot.adapters.slack.outbox import Background, Outbox
+from bot.adapters.slack.outbox import Outbox, PostAckTasks
 from bot.adapters.slack.render import PUBLIC, Controls, render_reply
 from bot.models import ChannelType, Message, Reply, ReplyKind
+from bot.passive import looks_like_question
 from bot.service import QAService
 
 log = logging.getLogger("kubebot.slack")
@@ -48,6 +50,11 @@ def log_reply(source: str, reply: Reply, message: Message, started: float) -> No
     )
 
 
+def _reply_key(event: Payload) -> str:
+    """The outbox key of the answer to a message: one answer per message, on any replica."""
+    return f"slack:reply:{ev.dedupe_key(event)}"
+
+
 class MessageHandlers:
     """Slash commands, mentions, DMs, passive answers, onboarding and the App Home."""
 
@@ -56,7 +63,7 @@ class MessageHandlers:
         service: QAService,
         settings: SlackSettings,
         outbox: Outbox,
-        background: Background,
+        background: PostAckTasks,
         seen: SeenKeys,
     ) -> None:
         self.service = service
@@ -64,6 +71,7 @@ class MessageHandlers:
         self.outbox = outbox
         self.background = background
         self.seen = seen
+        self.images = DiagramUploader(outbox.client)  # an answer's diagram, after the answer
 
     # -- listener side: decide, then start the work -------------------------------------------
     def on_command(self, body: Payload) -> None:
@@ -73,25 +81,25 @@ class MessageHandlers:
         channel_type = ev.channel_type_of(str(event.get("channel") or ""), event.get("channel_type"))
         if channel_type is ChannelType.DIRECT:
             return  # every DM arrives as message.im too; that copy answers it (on any replica)
-        if ev.is_from_bot(event) or not self._first_time(event):
+        if ev.is_from_bot(event):
             return
-        self.background.spawn(self._conversation(event, bot_user_id, channel_type), "mention")
+        work = self._conversation(event, bot_user_id, channel_type)
+        self.background.spawn(self._once(event, work), "mention")
 
     def on_message(self, event: Payload, bot_user_id: str | None) -> None:
         if not ev.is_user_message(event):
             return
         if event.get("channel_type") == "im":
-            if self._first_time(event):
-                self.background.spawn(self._conversation(event, bot_user_id, ChannelType.DIRECT), "direct")
+            work = self._conversation(event, bot_user_id, ChannelType.DIRECT)
+            self.background.spawn(self._once(event, work), "direct")
             return
         if ev.mentions(event, bot_user_id):
             return  # the app_mention event answers it
         if str(event.get("channel") or "") not in self.settings.listen_channels or not ev.is_top_level(event):
             return
-        if not ev.looks_like_question(from_slack(str(event.get("text") or ""))):
-            return
-        if self._first_time(event):
-            self.background.spawn(self._passive(event), "passive")
+        if not looks_like_question(from_slack(str(event.get("text") or ""))):
+            return  # the service applies the same rule; checked here too, so chatter costs no claim
+        self.background.spawn(self._once(event, self._passive(event)), "passive")
 
     def on_member_joined(self, event: Payload, bot_user_id: str | None) -> None:
         channel, user = str(event.get("channel") or ""), str(event.get("user") or "")
@@ -112,35 +120,46 @@ class MessageHandlers:
     async def _command(self, body: Payload) -> None:
         started = time.perf_counter()
         message = ev.command_message(body)
+        await self.background.turn()  # acks first: see PostAckTasks.turn
         reply = await self.service.handle(message)
-        messages = render_reply(reply, Controls(share=share_ref(reply, message.text)))
         response_url = str(body.get("response_url") or "")
-        if response_url:
-            await self.outbox.respond(response_url, messages)
+        controls = Controls(share=share_ref(reply, message.text))
+        trigger = str(body.get("trigger_id") or "")
+        key = f"slack:command:{trigger}" if trigger else None
+        if response_url:  # one post: Slack takes five per command, and retries may need the rest
+            await self.outbox.respond(response_url, render_reply(reply, controls, max_messages=1), key=key)
         else:
-            await self.outbox.post_ephemeral(message.channel_id, message.person.id, messages)
+            messages = render_reply(reply, controls)
+            await self.outbox.post_ephemeral(message.channel_id, message.person.id, messages, key=key)
         log_reply("command", reply, message, started)
 
     async def _conversation(self, event: Payload, bot_user_id: str | None, channel_type: ChannelType) -> None:
         """A mention (answered in a thread under it) or a DM (answered in the DM)."""
         started = time.perf_counter()
         message = ev.event_message(event, bot_user_id, channel_type)
+        await self.background.turn()
         reply = await self.service.handle(message)
         # DMs: answer in the DM (in its thread if asked in one); channels: always in a thread.
         thread_ts = event.get("thread_ts") if channel_type is ChannelType.DIRECT else ev.thread_of(event)
-        await self.outbox.post(message.channel_id, render_reply(reply, PUBLIC), thread_ts=thread_ts)
+        if await self.outbox.post(
+            message.channel_id, render_reply(reply, PUBLIC), thread_ts=thread_ts, key=_reply_key(event)
+        ):
+            await self.images.send(reply, message.channel_id, thread_ts)
         log_reply("direct" if channel_type is ChannelType.DIRECT else "mention", reply, message, started)
 
     async def _passive(self, event: Payload) -> None:
         """Answer an overheard question only when the knowledge base is confident; else stay silent."""
         started = time.perf_counter()
         message = ev.event_message(event, None, ChannelType.CHANNEL)
-        probe = self.service.answer(message.text)  # not recorded: most channel chatter is not for us
-        if probe.kind is not ReplyKind.ANSWER or probe.confidence < self.settings.passive_min:
-            log.info("event=slack_passive_silent kind=%s confidence=%.3f", probe.kind.value, probe.confidence)
+        await self.background.turn()
+        reply = self.service.passive_answer(message, self.settings.passive_min)
+        if reply is None:
             return
-        reply = self.service.answer(message.text, message)  # answered: record it like any question
-        await self.outbox.post(message.channel_id, render_reply(reply, PUBLIC), thread_ts=ev.thread_of(event))
+        thread_ts = ev.thread_of(event)
+        if await self.outbox.post(
+            message.channel_id, render_reply(reply, PUBLIC), thread_ts=thread_ts, key=_reply_key(event)
+        ):
+            await self.images.send(reply, message.channel_id, thread_ts)
         log_reply("passive", reply, message, started)
 
     async def _welcome(self, channel: str, user: str) -> None:
@@ -153,13 +172,20 @@ class MessageHandlers:
     async def publish_home(self, user_id: str, position: TourRef) -> None:
         service = self.service
         tour = service.tour(position.path_id or None, position.index)
-        paths = list(service.holder.current.kb.paths.values())
-        view = home_view(service.help(), tour, service.topics(), paths, self.settings.command)
+        view = home_view(service.help(), tour, service.topics(), service.paths(), self.settings.command)
         if await self.outbox.publish_home(user_id, view):
             log.info("event=slack_home_published tour=%s step=%d", position.path_id or "-", position.index)
 
-    def _first_time(self, event: Payload) -> bool:
-        if self.seen.claim(ev.dedupe_key(event)):
+    async def _once(self, event: Payload, work: Coroutine[Any, Any, None]) -> None:
+        """Do ``work`` unless the message was already answered (the claim may wait on PostgreSQL,
+        so it runs here, after the ack, not in the listener)."""
+        if await self._first_time(event):
+            await work
+        else:
+            work.close()
+
+    async def _first_time(self, event: Payload) -> bool:
+        if await self.seen.claim(ev.dedupe_key(event)):
             return True
         log.info("event=slack_duplicate_dropped key=channel_ts")
         return False

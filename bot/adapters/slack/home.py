@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.adapters.slack.actions import TourRef
 from bot.adapters.slack.blocks import (
     HOME_BLOCKS,
+    Block,
     SlackMessage,
     actions,
     context,

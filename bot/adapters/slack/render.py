@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from slack_sdk.models.blocks import Block, ButtonElement, HeaderBlock
+from functools import lru_cache
 
 from bot.adapters.slack import actions as act
 from bot.adapters.slack.blocks import (
+    MAX_MESSAGES,
+    Block,
+    Button,
     SlackMessage,
     actions,
     button,
@@ -21,14 +23,16 @@ from bot.adapters.slack.blocks import (
     divider,
     fallback_text,
     header,
+    kept,
     paginate,
     sections,
     sources_context,
 )
 from bot.adapters.slack.mrkdwn import code_block, escape, truncate
-from bot.models import ClusterReport, Entry, Reply, ReplyKind, TourStep
+from bot.models import ClusterReport, Entry, PickKind, Reply, ReplyKind, TopicGroup, TourStep
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{1,30}$")
+ENTRY_CACHE_SIZE = 2048  # rendered entries kept: the whole bundled KB, the hot part of a big one
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +48,15 @@ class Controls:
 PUBLIC = Controls()
 
 
-def render_reply(reply: Reply, controls: Controls = PUBLIC) -> tuple[SlackMessage, ...]:
-    """Render any Reply as one or more messages (more only when it exceeds Slack's limits)."""
+def render_reply(
+    reply: Reply, controls: Controls = PUBLIC, *, max_messages: int = MAX_MESSAGES
+) -> tuple[SlackMessage, ...]:
+    """Render any Reply as one or more messages (more only when it exceeds Slack's limits), at
+    most `max_messages` (1 for a response_url): a longer reply is cut, keeping its buttons."""
     body, buttons = _BODIES[reply.kind](reply, controls)
     if controls.shared_by and _USER_ID.match(controls.shared_by):
         body.insert(
-            1 if body and isinstance(body[0], HeaderBlock) else 0,
+            1 if body and body[0]["type"] == "header" else 0,
             context(f"Shared by <@{controls.shared_by}>"),
         )
     tail = actions(buttons)
@@ -57,11 +64,21 @@ def render_reply(reply: Reply, controls: Controls = PUBLIC) -> tuple[SlackMessag
     if extras:
         tail += actions(extras)
     fallback = escape(truncate(reply.entry.title, 300)) if reply.entry else fallback_text(reply.text)
-    return paginate(fallback, body, tail)
+    return paginate(fallback, body, tail, max_messages=max_messages)
 
 
 def entry_blocks(entry: Entry, *, with_header: bool = True) -> list[Block]:
-    """Title, analogy, answer, tips (commands in code blocks) and the docs links of one entry."""
+    """Title, analogy, answer, tips (commands in code blocks) and the docs links of one entry.
+
+    Rendered once per entry and kept (`ENTRY_CACHE_SIZE` entries, least recently used first
+    out): entries are immutable and the cache is keyed by the entry's value, so a reloaded
+    knowledge base can never be shown from an older rendering (a changed entry is a new key;
+    an unchanged one stays warm). The blocks are shared: never mutate them."""
+    return list(_entry_blocks(entry, with_header))
+
+
+@lru_cache(maxsize=ENTRY_CACHE_SIZE)
+def _entry_blocks(entry: Entry, with_header: bool) -> tuple[Block, ...]:
     blocks: list[Block] = (
         [header(entry.title)] if with_header else sections(f"*{escape(truncate(entry.title, 300))}*")
     )
@@ -78,14 +95,14 @@ def entry_blocks(entry: Entry, *, with_header: bool = True) -> list[Block]:
     docs = sources_context(entry.sources)
     if docs is not None:
         blocks.append(docs)
-    return blocks
+    return kept(blocks)
 
 
 def tour_heading(step: TourStep) -> str:
     return f"{step.path_title}: step {step.index + 1} of {step.total}"
 
 
-def tour_buttons(step: TourStep) -> list[ButtonElement]:
+def tour_buttons(step: TourStep) -> list[Button]:
     buttons = []
     if step.has_previous:
         buttons.append(button("◀ Back", act.TOUR_BACK, act.TourRef(step.path_id, step.index - 1).encode()))
@@ -99,35 +116,43 @@ def tour_buttons(step: TourStep) -> list[ButtonElement]:
 
 
 def topics_blocks(reply: Reply) -> list[Block]:
-    lines = [escape(_first_line(reply.text))]
-    for group in reply.topics:
+    """The topics list (the same for every ask of one knowledge base: rendered once, shared)."""
+    return list(_topics_blocks(_first_line(reply.text), reply.topics))
+
+
+@lru_cache(maxsize=4)
+def _topics_blocks(first_line: str, topics: tuple[TopicGroup, ...]) -> tuple[Block, ...]:
+    lines = [escape(first_line)]
+    for group in topics:
         lines.append(f"\n*{escape(group.tag)}*")
         lines += [f"• {escape(title)} (`{escape(entry_id)}`)" for entry_id, title in group.entries]
-    return sections("\n".join(lines))
+    return kept(sections("\n".join(lines)))
 
 
-def tour_start_button(
-    path_id: str = "", label: str = "Start the guided tour", index: int = 0
-) -> ButtonElement:
+def tour_start_button(path_id: str = "", label: str = "Start the guided tour", index: int = 0) -> Button:
     action_id = act.TOUR_START if index == 0 else f"{act.TOUR_START}_{index}"
     return button(label, action_id, act.TourRef(path_id, 0).encode(), style="primary")
 
 
-def topics_button() -> ButtonElement:
+def topics_button() -> Button:
     return button("Topics", act.TOPICS, "topics")
 
 
 # -- one body per reply kind: (blocks, buttons) ---------------------------------------------------
-Body = tuple[list[Block], list[ButtonElement]]
+Body = tuple[list[Block], list[Button]]
 
 
 def _answer(reply: Reply, controls: Controls) -> Body:
     assert reply.entry is not None
     blocks = entry_blocks(reply.entry)
-    buttons = _entry_buttons(reply.see_also) if controls.related else []
-    if buttons:
-        blocks.append(context("*See also*"))
-    return blocks, buttons
+    if not controls.related:
+        return blocks, []
+    others = _pick_buttons(reply, PickKind.NOT_THIS, prefix="Not this? ")  # answered with alternatives
+    related = _entry_buttons(reply.see_also)
+    labels = (["*Not this?* Try one of these"] if others else []) + (["*See also*"] if related else [])
+    if labels:
+        blocks.append(context(" · ".join(labels)))
+    return blocks, others + related
 
 
 def _tour(reply: Reply, controls: Controls) -> Body:
@@ -142,9 +167,7 @@ def _tour(reply: Reply, controls: Controls) -> Body:
 def _suggest(reply: Reply, controls: Controls) -> Body:
     if not controls.related:
         return sections(escape(reply.text)), []
-    return sections(escape(_first_line(reply.text))), _entry_buttons(
-        (c.entry_id, c.title) for c in reply.suggestions
-    )
+    return sections(escape(_first_line(reply.text))), _pick_buttons(reply, PickKind.DID_YOU_MEAN)
 
 
 def _decline(reply: Reply, controls: Controls) -> Body:
@@ -198,9 +221,9 @@ _BODIES = {
 }
 
 
-def _extras(reply: Reply, controls: Controls) -> list[ButtonElement]:
+def _extras(reply: Reply, controls: Controls) -> list[Button]:
     """👍/👎 on answers, tour steps and declines; "Share in channel" on ephemeral replies."""
-    buttons: list[ButtonElement] = []
+    buttons: list[Button] = []
     if controls.feedback and reply.kind in (ReplyKind.ANSWER, ReplyKind.TOUR, ReplyKind.DECLINE):
         ref = act.FeedbackRef(reply.entry.id if reply.entry else None, reply.question).encode()
         buttons += [
@@ -212,11 +235,21 @@ def _extras(reply: Reply, controls: Controls) -> list[ButtonElement]:
     return buttons
 
 
-def _entry_buttons(items: Iterable[tuple[str, str]], prefix: str = "") -> list[ButtonElement]:
+def _entry_buttons(items: Iterable[tuple[str, str]], prefix: str = "") -> list[Button]:
     return [
         button(prefix + title, act.entry_action(i), entry_id)
         for i, (entry_id, title) in enumerate(items)
         if act.decode_entry_id(entry_id)
+    ]
+
+
+def _pick_buttons(reply: Reply, kind: PickKind, prefix: str = "") -> list[Button]:
+    """Buttons for the offered entries (did-you-mean, or an answer's alternatives) that record the
+    choice as a pick for the question asked."""
+    return [
+        button(prefix + c.title, act.pick_action(i), act.PickRef(c.entry_id, kind, reply.question).encode())
+        for i, c in enumerate(reply.suggestions)
+        if act.decode_entry_id(c.entry_id)
     ]
 
 

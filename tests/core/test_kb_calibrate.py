@@ -1,0 +1,79 @@
+"""`kubebot kb calibrate`: a team's own knowledge base gets a decision fitted on its own questions."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import yaml
+
+from bot.cli import main
+from bot.decision import FILE_NAME, Calibration
+from bot.evaluate import evaluate, load_eval_file
+from bot.knowledge import load_knowledge
+from bot.service import Snapshot
+from tests.conftest import ROOT, SHIPPED_KB
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+def test_kb_calibrate_writes_a_calibration_the_kb_then_uses(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(SHIPPED_KB, kb)
+    questions = tmp_path / "questions.yaml"
+    shutil.copy(ROOT / "benchmarks" / "calib" / "on_topic.yaml", tmp_path / "on.yaml")
+    items = yaml.safe_load((ROOT / "benchmarks" / "calib" / "on_topic.yaml").read_text())
+    items += yaml.safe_load((ROOT / "benchmarks" / "calib" / "off_topic.yaml").read_text())
+    questions.write_text(yaml.safe_dump(items), encoding="utf-8")
+    code, out = run("kb", "calibrate", "--kb", str(kb), str(questions))
+    assert code == 0, out
+    assert f"wrote {kb / FILE_NAME}" in out
+    written = Calibration.load(kb / FILE_NAME)
+    assert Snapshot.build(load_knowledge(kb)).matcher.calibration == written  # picked up on load
+    assert 0.0 < written.thresholds.alternatives <= written.thresholds.answer <= 1.0
+
+
+def test_kb_calibrate_refuses_too_few_or_unknown_labels(tmp_path: Path) -> None:
+    few = tmp_path / "few.yaml"
+    few.write_text("- {q: what is a pod, expect: pod}\n- {q: banana bread, expect: null}\n")
+    code, _ = run("kb", "calibrate", "--kb", str(SHIPPED_KB), "--out", str(tmp_path / "c.json"), str(few))
+    assert code == 2 and not (tmp_path / "c.json").exists()
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("- {q: what is a pod, expect: no-such-entry}\n")
+    assert run("kb", "calibrate", "--kb", str(SHIPPED_KB), str(unknown))[0] == 2
+
+
+def test_a_stale_calibration_file_is_a_clear_error(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(SHIPPED_KB, kb)
+    data = json.loads((ROOT / "bot" / "calibration.json").read_text())
+    data["features"] = data["features"][:-1]
+    (kb / FILE_NAME).write_text(json.dumps(data))
+    code, _ = run("ask", "--kb", str(kb), "what is a pod")
+    assert code == 2
+
+
+def test_half_the_entries_removed_gives_no_confident_wrong_answers(tmp_path: Path) -> None:
+    """A team's KB with half the bundled entries, after `kb calibrate` on its own fit questions:
+    questions whose entry is gone get no confident (plain) answer (issue 11)."""
+    from benchmarks.bench_half_kb import FIT, halve, relabel
+    from bot.fitting import fit
+    from bot.models import Band
+
+    kept = halve(SHIPPED_KB, tmp_path / "kb")
+    half = Snapshot.build(load_knowledge(tmp_path / "kb"))
+    fit_items = relabel([i for p in FIT for i in load_eval_file(p)], kept)
+    fit(half.matcher, fit_items).calibration.save(tmp_path / "kb" / FILE_NAME)
+    refitted = Snapshot.build(load_knowledge(tmp_path / "kb"))
+    items = relabel(load_eval_file(ROOT / "benchmarks" / "real" / "dev.yaml"), kept)
+    report = evaluate(refitted.matcher, items)
+    removed = [o for o in report.gaps if o.item.expect == "gap:removed"]
+    assert len(removed) >= 40
+    assert sum(o.band is Band.ANSWERED for o in removed) / len(removed) <= 0.02
+    assert sum(o.band.answers for o in removed) / len(removed) <= 0.2
+    assert report.declined >= 0.9
