@@ -18,9 +18,11 @@ EVAL_DIR = ROOT / "tests" / "eval"
 
 @pytest.fixture(scope="session", autouse=True)
 def _index_cache_in_a_temporary_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The index cache (`bot.kbcache`) goes to a temporary directory, never the user's home."""
+    """The index cache (`bot.kbcache`) goes to a temporary directory, never the user's home, also
+    for the kubebot processes tests start with the KUBEBOT_* settings cleared."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KUBEBOT_INDEX_CACHE", str(tmp_path_factory.mktemp("index-cache")))
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
         yield
 
 

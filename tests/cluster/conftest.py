@@ -138,6 +138,6 @@ def threaded_api() -> Iterator[FakeKubeAPI]:
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     for key in list(os.environ):
-        if (key.startswith("KUBEBOT_") and key != "KUBEBOT_INDEX_CACHE") or key == "KUBECONFIG":
+        if key.startswith("KUBEBOT_") or key == "KUBECONFIG":
             monkeypatch.delenv(key)
     return monkeypatch

@@ -31,7 +31,7 @@ def run(
 
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEBOT_") or k == "KUBEBOT_INDEX_CACHE"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEBOT_")}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,

@@ -71,7 +71,7 @@ def test_after_stop_the_words_are_questions_again(fixture_service: QAService) ->
 
 
 def test_kubebot_chat_tour_through_a_pipe() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEBOT_") or k == "KUBEBOT_INDEX_CACHE"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEBOT_")}
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "chat", "--kb", str(FIXTURE_KB)],
         input="learn\nnext\nNext\nback\nstop\n",
