@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ FEATURES = (
     "semantic_gap",  # that cosine minus the best among the ranked candidates (0 for the closest)
 )
 EXACT_CONFIDENCE = 0.99  # the question is one of the entry's own questions, word for word
+_FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}
 TOPIC_FEATURES = tuple(f for f in FEATURES if f != "margin")
 _TOPIC_INDEX = tuple(FEATURES.index(f) for f in TOPIC_FEATURES)
 
@@ -66,7 +68,7 @@ class Evidence:
     matched: tuple[str, ...] = ()  # the question's words this entry knows (for explanations)
 
     def feature(self, name: str) -> float:
-        return self.features[FEATURES.index(name)]
+        return self.features[_FEATURE_INDEX[name]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,9 @@ class LogisticModel:
     coef: tuple[float, ...]
 
     def probability(self, x: Sequence[float]) -> float:
-        z = self.intercept + sum(w * v for w, v in zip(self.coef, x, strict=True))
+        if len(x) != len(self.coef):
+            raise ValueError(f"{len(x)} features for {len(self.coef)} coefficients")
+        z = self.intercept + sum(map(operator.mul, self.coef, x))  # in order, as a loop would add
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 

@@ -33,6 +33,7 @@ from bot.text import Normalizer, normalize_basic
 from bot.typos import TypoIndex
 
 _CORRECTIONS_KEPT = 50_000  # misspelt words remembered with their correction
+_KEYS_KEPT = 200_000  # alternates whose keys are kept as separate objects (~80 bytes each)
 
 
 def _gather(ptr: I64, rows: I64, *columns: npt.NDArray[Any]) -> tuple[Any, ...]:
@@ -191,6 +192,11 @@ class Matcher:
         self._titles_made: list[str] | None = None
         self._scratch = threading.local()  # per-thread work arrays
         self._max_alts = max(int(np.diff(ix.entry_alts).max(initial=0)), 1)
+        # every alternate's key as its own object, when that is affordable (else sliced per question)
+        self._keys: list[bytes] | list[str] | None = None
+        if len(ix.alt_entry) <= _KEYS_KEPT:
+            split = ix.keys.tobytes().split(b"\n")[:-1]
+            self._keys = split if ix.ascii else [k.decode("utf-8") for k in split]
         # each entry as one vector of the static semantic model: the mean of its questions'
         self._embedder = semantic.shared()
         self._centroids = (
@@ -422,7 +428,8 @@ class Matcher:
             recall = matched[used] / q_total
             f1 = 2 * precision * recall / (precision + recall)
             query: str | bytes = q_key.encode("ascii") if ix.ascii else q_key
-            texts = ix.key_texts(alts)
+            keys = self._keys
+            texts = [keys[a] for a in alts.tolist()] if keys is not None else ix.key_texts(alts)
             char = process.cdist([query], texts, scorer=fuzz.ratio, dtype=np.float64)[0] / 100.0
             blend[used] = (1 - s.char_weight) * f1 + s.char_weight * char
         best = blend.reshape(n, width).max(axis=1).tolist()

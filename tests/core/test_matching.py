@@ -126,3 +126,18 @@ def test_shipped_kb_asks_back_on_an_ambiguous_but_on_topic_question(shipped_snap
     matcher = shipped_snapshot.matcher
     threshold = matcher.thresholds.topic
     assert matcher.on_topic("logs") > threshold > matcher.on_topic("banana bread recipe")
+
+
+def test_keys_sliced_per_question_score_as_keys_kept_whole(
+    fixture_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A huge knowledge base keeps its alternates' keys in one array and slices them per question;
+    the scores are the same as with the keys kept one by one."""
+    import bot.matching
+
+    whole = Matcher(fixture_kb.entries.values(), fixture_kb.synonyms)
+    monkeypatch.setattr(bot.matching, "_KEYS_KEPT", 0)
+    sliced = Matcher(fixture_kb.entries.values(), fixture_kb.synonyms, index=whole.index)
+    assert whole._keys is not None and sliced._keys is None
+    for q in ("what is a pod", "pod in crashlopbackoff", "deployment vs replicaset", "container vm"):
+        assert sliced.evidence(q) == whole.evidence(q)
