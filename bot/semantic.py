@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from array import array
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from itertools import count
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +32,7 @@ _ASCII_PIECES = re.compile(r"[a-z0-9]+|[^a-z0-9\s]")
 _END = "\x00"  # after each text in a batch (a text holding it goes through the tokenizer)
 _ASCII_CONTROL_BUT_END = {c: None for c in _ASCII_CONTROL if chr(c) != _END}
 _WORDS_KEPT = 200_000
-_GROUPS_PER_CHUNK = 1_000
+_GROUPS_PER_CHUNK = 2_000
 
 
 class Embedder:
@@ -94,8 +97,8 @@ class Embedder:
 
     def centroids(self, groups: Sequence[Sequence[str]]) -> npt.NDArray[np.float32]:
         """One row per group of texts (an entry's title and questions): the normalised mean of
-        the texts' unit vectors. Vectorised, a few thousand groups at a time (bounded memory):
-        sums by `np.add.reduceat`, so each row is what one pass over all groups would give."""
+        the texts' unit vectors. Vectorised, a thousand groups at a time (bounded memory); every sum
+        adds its terms first to last, so the rows do not depend on how numpy vectorises a sum."""
         rows = np.zeros((len(groups), self.dim), dtype=np.float32)
         for lo in range(0, len(groups), _GROUPS_PER_CHUNK):
             rows[lo : lo + _GROUPS_PER_CHUNK] = self._centroids(groups[lo : lo + _GROUPS_PER_CHUNK])
@@ -107,18 +110,18 @@ class Embedder:
         if not texts:
             return rows
         ids, lengths = self._batch_ids(texts)
-        weighted = self._weighted[ids]
-        per_text = np.zeros((len(texts), self.dim), dtype=np.float32)
-        filled = lengths > 0
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[filled]
-        if len(starts):
-            per_text[filled] = np.add.reduceat(weighted, starts, axis=0)
+        table = self._weighted
+
+        def piece(at: npt.NDArray[np.int64]) -> Vector:
+            picked: Vector = table[ids[at]]
+            return picked
+
+        per_text = _sums_in_order(piece, np.cumsum(lengths) - lengths, lengths, self.dim)
         per_text /= np.maximum(np.linalg.norm(per_text, axis=1, keepdims=True), 1e-12)
         sizes = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
         used = sizes > 0
-        group_starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))[used]
-        if len(group_starts):
-            rows[used] = np.add.reduceat(per_text, group_starts, axis=0) / sizes[used, None]
+        summed = _sums_in_order(per_text.__getitem__, np.cumsum(sizes) - sizes, sizes, self.dim)
+        rows[used] = summed[used] / sizes[used, None]
         rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
         return rows
 
@@ -128,8 +131,10 @@ class Embedder:
         plain = [t.isascii() and _END not in t for t in texts]
         joined = "".join(t + _END for t, ok in zip(texts, plain, strict=True) if ok)
         words = _ASCII_PIECES.findall(joined.translate(_ASCII_CONTROL_BUT_END).lower())
-        seen: dict[str, int] = {}
-        number = np.fromiter((seen.setdefault(w, len(seen)) for w in words), np.int64, len(words))
+        seen: defaultdict[str, int] = defaultdict(count().__next__)  # word -> number, first seen first
+        numbers = array("q")
+        numbers.extend(map(seen.__getitem__, words))
+        number = np.frombuffer(numbers, np.int64) if numbers else np.zeros(0, np.int64)
         pieces = [[] if w == _END else self._pieces(w) for w in seen]
         per_word = np.fromiter(map(len, pieces), np.int64, len(pieces))
         flat = np.fromiter((i for p in pieces for i in p), np.int64, int(per_word.sum()))
@@ -150,6 +155,29 @@ class Embedder:
         ids[from_ascii] = ascii_ids
         ids[~from_ascii] = [i for found in other for i in found]
         return ids, lengths
+
+
+def _sums_in_order(
+    rows: Callable[[npt.NDArray[np.int64]], Vector],
+    starts: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
+    dim: int,
+) -> Vector:
+    """Per segment, the sum of ``rows`` start..start+length-1, added first to last (a fixed order,
+    the same on every machine and numpy version), a position at a time across all segments — the
+    longest segments first, so the ones still adding up are always a leading slice."""
+    order = np.argsort(-lengths, kind="stable")
+    starts, lengths = starts[order], lengths[order]
+    out = np.zeros((len(starts), dim), dtype=np.float32)
+    live = int(np.count_nonzero(lengths))
+    if live:
+        out[:live] = rows(starts[:live])
+    for step in range(1, int(lengths.max(initial=0))):
+        live = int(np.searchsorted(-lengths, -step, side="left"))  # segments longer than `step`
+        out[:live] += rows(starts[:live] + step)
+    result = np.empty_like(out)
+    result[order] = out
+    return result
 
 
 @functools.cache
