@@ -26,7 +26,7 @@ from rapidfuzz import fuzz, process
 
 from bot import semantic
 from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
-from bot.index import F64, I64, Index, IndexSettings, build_index, ranges, token_hash
+from bot.index import F64, I64, Index, IndexSettings, build_index, ranges
 from bot.models import Candidate, Entry, MatchResult
 from bot.paste import Digest, digest
 from bot.text import Normalizer, normalize_basic
@@ -34,6 +34,17 @@ from bot.typos import TypoIndex
 
 _CORRECTIONS_KEPT = 50_000  # misspelt words remembered with their correction
 _KEYS_KEPT = 200_000  # alternates whose keys are kept as separate objects (~80 bytes each)
+
+
+_MASK = (1 << 64) - 1
+
+
+def _token_hash(token: int) -> int:
+    """`bot.index.token_hash` of one token id, in Python integers (faster for a handful)."""
+    z = (token + 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
 
 
 def _gather(ptr: I64, rows: I64, *columns: npt.NDArray[Any]) -> tuple[Any, ...]:
@@ -373,7 +384,7 @@ class Matcher:
     def _exact(self, q: _Query, q_key: str) -> int | None:
         """The first entry with an alternate made of exactly the question's words."""
         ix = self.index
-        h = token_hash(np.array([self._ids[t] for t in q.unigrams], np.int64)).sum(dtype=np.uint64)
+        h = np.uint64(sum(map(_token_hash, map(self._ids.__getitem__, q.unigrams))) & _MASK)
         lo = int(np.searchsorted(ix.exact_hash, h, "left"))
         hi = int(np.searchsorted(ix.exact_hash, h, "right"))
         for alt in ix.exact_alt[lo:hi].tolist():

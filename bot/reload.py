@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -37,6 +38,7 @@ DEFAULT_INTERVAL_S = 2.0
 SETTLE_S = 0.2  # a change must hold still this long, so a half-saved file is not loaded
 ISOLATE_BYTES = 2_000_000  # YAML beyond this is loaded and indexed in a separate process
 BUILD_TIMEOUT_S = 600.0
+SWITCH_INTERVAL_S = 0.0005  # the interpreter's thread switch interval while a snapshot is loaded
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -55,6 +57,19 @@ def fingerprint(root: Path) -> Fingerprint:
             continue
         out.append((str(path), st.st_mtime_ns, st.st_size))
     return tuple(out)
+
+
+@contextlib.contextmanager
+def _yielding_often() -> Iterator[None]:
+    """While this thread builds the new snapshot, hand the interpreter lock to the event loop
+    every half millisecond rather than every five: an answer waits for the lock at each step, and
+    at the default interval a second of loading holds answers up by tens of milliseconds."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, SWITCH_INTERVAL_S))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
 
 
 class KnowledgeReloader:
@@ -109,7 +124,8 @@ class KnowledgeReloader:
                 if self._isolated():
                     isolated = True
                     self._build_elsewhere(settings)
-                snapshot = Snapshot.load(self.kb_dir, settings, self._cache)
+                with _yielding_often():
+                    snapshot = Snapshot.load(self.kb_dir, settings, self._cache)
                 kb = snapshot.kb
             except KnowledgeError as exc:
                 for problem in exc.problems:

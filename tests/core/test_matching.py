@@ -141,3 +141,13 @@ def test_keys_sliced_per_question_score_as_keys_kept_whole(
     assert whole._keys is not None and sliced._keys is None
     for q in ("what is a pod", "pod in crashlopbackoff", "deployment vs replicaset", "container vm"):
         assert sliced.evidence(q) == whole.evidence(q)
+
+
+def test_the_exact_match_hash_is_the_same_in_python_and_numpy() -> None:
+    import numpy as np
+
+    from bot.index import token_hash
+    from bot.matching import _token_hash
+
+    ids = np.array([0, 1, 2, 37, 2**20, 2**31 - 1], np.int64)
+    assert [int(h) for h in token_hash(ids)] == [_token_hash(int(i)) for i in ids]
