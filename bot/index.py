@@ -70,10 +70,11 @@ def _first_of_each(keys: Ints) -> I64:
 
 
 @contextmanager
-def paused_gc() -> Iterator[None]:
+def paused_gc(trim: bool = True) -> Iterator[None]:
     """No cyclic garbage collection while creating many objects that all stay alive (or die young
     without cycles): each collection would walk everything already built. Freed heap pages are
-    handed back afterwards."""
+    handed back afterwards (``trim``; not while serving: trimming holds malloc's lock, and every
+    other thread that allocates waits for it)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -81,7 +82,8 @@ def paused_gc() -> Iterator[None]:
     finally:
         if collecting:
             gc.enable()
-        release_memory()
+        if trim:
+            release_memory()
 
 
 def release_memory() -> None:

@@ -128,9 +128,9 @@ def write(path: Path, key: str, kb: KnowledgeBase, index: Index) -> None:
         old.unlink(missing_ok=True)
 
 
-def read(path: Path, key: str) -> tuple[KnowledgeBase, Index]:
+def read(path: Path, key: str, trim: bool = True) -> tuple[KnowledgeBase, Index]:
     """Read a cache file written by `write` for ``key``; raise on anything unexpected."""
-    with paused_gc(), np.load(path, allow_pickle=False) as data:
+    with paused_gc(trim), np.load(path, allow_pickle=False) as data:
         meta = json.loads(data["meta"].tobytes().decode("utf-8"))
         if meta.get("format") != FORMAT or meta.get("key") != key:
             raise ValueError("written for another knowledge base or engine")
