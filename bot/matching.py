@@ -409,16 +409,20 @@ class Matcher:
         ix = self.index
         s = self.settings
         n, width = len(shortlist), self._max_alts
-        entries = np.array(shortlist, np.int64)
-        first_alt = ix.entry_alts[entries]
-        n_alts = ix.entry_alts[entries + 1] - first_alt
-        a0, a1 = first_alt.tolist(), (first_alt + n_alts).tolist()
-        t0, t1 = ix.entry_toks[entries].tolist(), ix.entry_toks[entries + 1].tolist()
+        ends = np.array(shortlist, np.int64)
+        ends = np.concatenate([ends, ends + 1])
+        alt_bounds = ix.entry_alts[ends]
+        first_alt = alt_bounds[:n]
+        n_alts = alt_bounds[n:] - first_alt
+        bounds = alt_bounds.tolist()
+        tok_bounds = ix.entry_toks[ends].tolist()
         # every token of the shortlisted entries' alternates, and its cell: entry slot x alternate
-        tokens = np.concatenate([ix.alt_tok[a:b] for a, b in zip(t0, t1, strict=True)])
-        sizes = np.concatenate([ix.alt_len[a:b] for a, b in zip(a0, a1, strict=True)])
-        shift = np.arange(n) * width - (np.cumsum(n_alts) - n_alts)
-        cells = np.repeat(np.arange(len(sizes)) + np.repeat(shift, n_alts), sizes)
+        tokens = np.concatenate([ix.alt_tok[tok_bounds[i] : tok_bounds[i + n]] for i in range(n)])
+        sizes = np.concatenate([ix.alt_len[bounds[i] : bounds[i + n]] for i in range(n)])
+        counts = n_alts.tolist()
+        cells = np.repeat(
+            np.concatenate([np.arange(i * width, i * width + c) for i, c in enumerate(counts)]), sizes
+        )
         position = self._positions(q_tok)
         try:
             at = position[tokens]
@@ -430,7 +434,7 @@ class Matcher:
         hit_slot = cell // width
         common = np.bincount(cell, minlength=n * width)
         matched = np.bincount(cell, q_gain[which], n * width)
-        weight = np.bincount(cell, ix.idf[q_tok][which], n * width)
+        weight = np.bincount(cell, ix.idf[q_tok[which]], n * width)
         used = np.flatnonzero(common)
         blend = np.zeros(n * width)
         if len(used):
@@ -473,7 +477,7 @@ class Matcher:
         for c, sim in zip(shown, sims.tolist(), strict=False):
             entry = self._entries[c.entry]
             matched = c.known
-            rarest = max((idf[t] for t in matched if "_" not in t), default=0.0) / top
+            rarest = max([idf[t] for t in matched if "_" not in t], default=0.0) / top
             features = _features(c, scored, q, by_title.get(c.entry), rarest, sim, sim - best)
             out.append(Evidence(entry.id, entry.title, features, matched))
         return out
