@@ -19,7 +19,7 @@ import math
 import sys
 from array import array
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from itertools import count, islice
@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.text import Normalizer
+from bot.corpus import END, Batch, Fragments, FragmentTable, ranges
+from bot.text import Normalizer, basic_words
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -39,17 +40,6 @@ Ints = npt.NDArray[np.integer]
 _TEXTS_PER_CHUNK = 25_000
 _ENTRIES_PER_CHUNK = 5_000
 _ALTS_PER_CHUNK = 50_000
-
-
-def ranges(starts: Ints, lengths: Ints) -> I64:
-    """The concatenation of ``range(s, s + n)`` for each start and length, without a Python loop."""
-    total = int(lengths.sum()) if len(lengths) else 0
-    if total == 0:
-        return np.zeros(0, np.int64)
-    ends = np.cumsum(lengths, dtype=np.int64)
-    offsets = np.repeat(starts.astype(np.int64) - (ends - lengths), lengths)
-    out: I64 = np.arange(total, dtype=np.int64) + offsets
-    return out
 
 
 def token_hash(ids: Ints) -> U64:
@@ -153,14 +143,20 @@ class Analyzed:
     word_tok: I32  # ... and the token it first gave
 
 
-_END = "\x01"  # the word after each text in a flattened chunk
-
-
-def analyze_all(normalizer: Normalizer, texts: Sequence[str], phrases: bool) -> Analyzed:
+def analyze_all(
+    normalizer: Normalizer,
+    texts: Sequence[str],
+    phrases: bool,
+    on_batch: Callable[[Batch], None] | None = None,
+    groups: I64 | None = None,
+) -> Analyzed:
     """`Normalizer.analyze` over every text: the per-word work (synonyms, stop words, stems) is done
-    once per distinct word, the de-duplication per text by numpy, chunk by chunk."""
+    once per distinct word, the de-duplication per text by numpy, a batch of texts at a time (each
+    also goes to ``on_batch``: one pass over the texts serves `bot.semantic` too; ``groups``: see
+    `Fragments.batches`)."""
     word_ids: defaultdict[str, int] = defaultdict(count().__next__)
-    end = word_ids[_END]
+    end = word_ids[END]
+    by_fragment = FragmentTable([end])  # each fragment's words
     plan = _PhrasePlan(normalizer, word_ids)
     tokens, parts = _Interned(), _Interned()
     exp_len, exp_tok, exp_part = array("q"), array("i"), array("i")
@@ -178,16 +174,17 @@ def analyze_all(normalizer: Normalizer, texts: Sequence[str], phrases: bool) -> 
             found = pair_ids[key] = tokens.id(f"{left}_{right}")
         return found
 
-    for lo in range(0, len(texts), _TEXTS_PER_CHUNK):
-        chunk = texts[lo : lo + _TEXTS_PER_CHUNK]
+    for batch in Fragments().batches(texts, _TEXTS_PER_CHUNK, groups):
+        if on_batch is not None:
+            on_batch(batch)
+        lo, chunk = batch.start, batch.texts
         if plan.plain:
-            ids = array("i")
-            ids.extend(map(word_ids.__getitem__, normalizer.basic_words_flat(chunk, _END)))
-            occ = plan.apply(np.frombuffer(ids, np.int32).astype(np.int64))
+            by_fragment.extend([[word_ids[w] for w in basic_words(f)] for f in batch.fresh])
+            occ = plan.apply(_in_text_order(batch, by_fragment.spread(batch.occ)[0], word_ids))
         else:  # synonym phrases that are not plain words: text by text
-            occ = np.array([word_ids[w] for text in chunk for w in (*normalizer.words(text), _END)], np.int64)
+            occ = np.array([word_ids[w] for text in chunk for w in (*normalizer.words(text), END)], np.int64)
         for word in islice(word_ids, len(exp_len), None):
-            pairs = normalizer.expand(word) if word != _END else ()
+            pairs = normalizer.expand(word) if word != END else ()
             exp_len.append(len(pairs))
             exp_tok.extend(tokens.id(t) for _w, t in pairs)
             exp_part.extend(parts.id(w) for w, _t in pairs)
@@ -241,6 +238,21 @@ def analyze_all(normalizer: Normalizer, texts: Sequence[str], phrases: bool) -> 
     )
 
 
+def _in_text_order(batch: Batch, plain_words: I64, word_ids: defaultdict[str, int]) -> I64:
+    """The words of every text of ``batch``, END after each: ``plain_words`` has the plain texts'
+    (read through fragments), the others are read here one by one."""
+    if batch.plain.all():
+        return plain_words
+    end = word_ids[END]
+    plain = iter(np.split(plain_words, np.flatnonzero(plain_words == end) + 1))
+    return np.concatenate(
+        [
+            next(plain) if ok else np.array([*(word_ids[w] for w in basic_words(text)), end], np.int64)
+            for text, ok in zip(batch.texts, batch.plain.tolist(), strict=True)
+        ]
+    )
+
+
 class _PhrasePlan:
     """Synonym phrases replaced in a chunk's word ids, as `Normalizer.words` replaces them in a text:
     numpy finds where a phrase's first two words meet, Python checks and replaces those spots."""
@@ -256,18 +268,23 @@ class _PhrasePlan:
                     for key, repl in options
                 ]
         self._pairs = np.array(sorted(self._plan), np.int64)
+        self._firsts = np.unique(self._pairs >> 32)  # word ids that start a phrase
 
     def apply(self, occ: I64) -> I64:
         if not len(self._pairs) or len(occ) < 2:
             return occ
-        pairs = occ[:-1] << 32 | occ[1:]
+        starts = np.zeros(max(int(occ.max()), int(self._firsts[-1])) + 1, bool)
+        starts[self._firsts] = True
+        spots = np.flatnonzero(starts[occ[:-1]])  # where a phrase may begin
+        pairs = occ[spots] << 32 | occ[spots + 1]
         at = np.minimum(np.searchsorted(self._pairs, pairs), len(self._pairs) - 1)
         spans: list[tuple[int, int, I64]] = []
         done = 0
-        for i in np.flatnonzero(self._pairs[at] == pairs).tolist():
+        for j in np.flatnonzero(self._pairs[at] == pairs).tolist():
+            i = int(spots[j])
             if i < done:
                 continue  # inside a phrase just replaced
-            for key, replacement in self._plan[int(pairs[i])]:
+            for key, replacement in self._plan[int(pairs[j])]:
                 if occ[i : i + len(key)].tolist() == key:
                     spans.append((i, i + len(key), replacement))
                     done = i + len(key)
@@ -292,12 +309,11 @@ class Index:
     idf: F64  # token id -> weight
     entry_alts: I64  # [E+1]: the alternates of entry e are entry_alts[e]:entry_alts[e+1] ...
     entry_toks: I64  # [E+1]: ... and their tokens alt_tok[entry_toks[e]:entry_toks[e+1]]
-    alt_len: Ints  # [A]: how many tokens each alternate has (they follow one another in alt_tok)
-    alt_tok: I32
+    alt_len: Ints  # [A]: how many tokens each alternate has (they follow one another in alt_tok) ...
+    alt_uni: Ints  # [A]: ... the first this many its unigrams, in id order (its phrases after them)
+    alt_tok: Ints  # uint16 for a vocabulary that fits, else int32
     alt_weight: F64  # [A]: the summed weight of each alternate's tokens
     alt_entry: I32  # [A]
-    keys: npt.NDArray[np.uint8]  # each alternate's sorted unigrams, space-joined, "\n"-ended (UTF-8)
-    key_ptr: I64  # [A+1]: alternate a's key is keys[key_ptr[a]:key_ptr[a+1]-1]
     exact_hash: U64  # [A], sorted: the hash of each alternate's unigram set ...
     exact_alt: I32  # ... and that alternate (in alternate order among equal hashes)
     post_ptr: I64  # [V+1]: token t's postings are post_entry/post_tf[post_ptr[t]:post_ptr[t+1]]
@@ -311,15 +327,11 @@ class Index:
     centroids: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 0), np.float32))
 
     def key(self, alt: int) -> str:
-        return self.keys[int(self.key_ptr[alt]) : int(self.key_ptr[alt + 1]) - 1].tobytes().decode("utf-8")
-
-    def key_texts(self, alts: Ints) -> list[bytes] | list[str]:
-        """The keys of ``alts``: bytes when every token is ASCII (rapidfuzz compares them as it
-        compares the text), else text."""
-        keys = self.keys.data
-        spans = zip(self.key_ptr[alts].tolist(), self.key_ptr[alts + 1].tolist(), strict=True)
-        texts = [bytes(keys[a : b - 1]) for a, b in spans]
-        return texts if self.ascii else [t.decode("utf-8") for t in texts]
+        """The rapidfuzz key of alternate ``alt``: its unigrams in id order, space-separated."""
+        entry = int(self.alt_entry[alt])
+        first = int(self.entry_alts[entry])
+        start = int(self.entry_toks[entry]) + int(self.alt_len[first:alt].sum())
+        return " ".join(self.tokens[t] for t in self.alt_tok[start : start + int(self.alt_uni[alt])].tolist())
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
         """The numeric fields, by name (the text fields are stored apart by `bot.kbcache`)."""
@@ -345,8 +357,10 @@ def build_index(
     tf_saturation: float,
     small_number_weight: float,
     postings_cap: int,
+    on_batch: Callable[[Batch], None] | None = None,
 ) -> Index:
-    """Index each entry's texts (its title first, then its questions)."""
+    """Index each entry's texts (its title first, then its questions); ``on_batch`` also reads
+    each batch of texts (`bot.corpus`)."""
     with paused_gc():  # millions of short-lived lists: the cycle collector would rescan the KB
         return _build(
             texts_by_entry,
@@ -356,6 +370,7 @@ def build_index(
             tf_saturation=tf_saturation,
             small_number_weight=small_number_weight,
             postings_cap=postings_cap,
+            on_batch=on_batch,
         )
 
 
@@ -368,14 +383,16 @@ def _build(
     tf_saturation: float,
     small_number_weight: float,
     postings_cap: int,
+    on_batch: Callable[[Batch], None] | None,
 ) -> Index:
-    """Index each entry's texts (its title first, then its questions)."""
     n_entries = len(texts_by_entry)
     group_len = np.fromiter(map(len, texts_by_entry), np.int64, n_entries)
     text_entry = np.repeat(np.arange(n_entries, dtype=np.int32), group_len)
     text_title = np.zeros(len(text_entry), bool)
     text_title[(np.cumsum(group_len) - group_len)[group_len > 0]] = True
-    a = analyze_all(normalizer, [t for group in texts_by_entry for t in group], phrases)
+    texts = [t for group in texts_by_entry for t in group]
+    a = analyze_all(normalizer, texts, phrases, on_batch, group_len)
+    del texts
     tokens, words, word_tok, uni_tok = a.tokens, a.words, a.word_tok, a.uni_tok
     n_tokens = len(tokens)
     # alternates: texts with at least one content token; their tokens, unigrams then phrases
@@ -423,23 +440,19 @@ def _build(
     post_ptr = _offsets(vocab_tok[post_order], n_tokens)
     post_entry, post_tf = vocab_entry[post_order], tf[post_order]
     del vocab_entry, vocab_tok, tf, post_order
-    # per alternate: summed weight, key and exact-match hash, a chunk of alternates at a time
+    # per alternate: summed weight and exact-match hash, a chunk of alternates at a time
     weights, hashes = [], []
-    speller = _Speller(tokens)
-    keys = np.zeros(int(speller.size[uni_tok].sum()), np.uint8)
-    key_ptr = np.zeros(n_alts + 1, np.int64)
+    uni_len, width = np.diff(uni_ptr), max(n_tokens, 1)
     for lo in range(0, n_alts, _ALTS_PER_CHUNK):
         hi = min(lo + _ALTS_PER_CHUNK, n_alts)
         t0, t1 = alt_ptr[lo], alt_ptr[hi]
         weights.append(np.add.reduceat(idf[elem_tok[t0:t1]], alt_ptr[lo:hi] - t0))
         u0, u1 = uni_ptr[lo], uni_ptr[hi]
-        ordered = np.sort((uni_alt[u0:u1] - lo).astype(np.int64) * max(n_tokens, 1) + uni_tok[u0:u1])
-        local_alt, tok = ordered // max(n_tokens, 1), ordered % max(n_tokens, 1)
-        start = key_ptr[lo]
-        lengths = speller.write(local_alt, tok, keys[start : start + int(speller.size[tok].sum())])
-        np.cumsum(lengths, out=key_ptr[lo + 1 : hi + 1])
-        key_ptr[lo + 1 : hi + 1] += start
-        hashes.append(np.add.reduceat(token_hash(tok), uni_ptr[lo:hi] - u0))
+        hashes.append(np.add.reduceat(token_hash(uni_tok[u0:u1]), uni_ptr[lo:hi] - u0))
+        # then each alternate's unigrams in id order, so that `Speller` spells its key straight
+        unigrams = ranges(alt_ptr[lo:hi], uni_len[lo:hi]) if len(elem_tok) > len(uni_tok) else slice(t0, t1)
+        local = np.repeat(np.arange(hi - lo, dtype=np.int64), uni_len[lo:hi])
+        elem_tok[unigrams] = np.sort(local * width + elem_tok[unigrams]) % width
     all_hashes = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
     exact_alt = np.argsort(all_hashes, kind="stable")
     return Index(
@@ -448,11 +461,10 @@ def _build(
         entry_alts=entry_alts,
         entry_toks=alt_ptr[entry_alts],
         alt_len=_narrow(np.diff(alt_ptr)),
-        alt_tok=elem_tok.astype(np.int32, copy=False),
+        alt_uni=_narrow(uni_len),
+        alt_tok=elem_tok.astype(np.uint16 if n_tokens <= 2**16 else np.int32, copy=False),
         alt_weight=np.concatenate(weights) if weights else np.zeros(0, np.float64),
         alt_entry=alt_entry,
-        keys=keys,
-        key_ptr=key_ptr,
         exact_hash=all_hashes[exact_alt],
         exact_alt=exact_alt.astype(np.int32),
         post_ptr=post_ptr,
@@ -506,19 +518,30 @@ def _postings_order(tok: I32, entry: I32, impact: F64, df: I64, cap: int) -> I64
     return order[keep]
 
 
-class _Speller:
-    """Spells alternates' keys from token ids."""
+class Speller:
+    """Alternates' rapidfuzz keys spelt from their unigram ids: the tokens in id order (which is
+    their text's order), space-separated; bytes when every token is ASCII (rapidfuzz compares
+    them as it compares text), else text. A token holds no white space, so no line end."""
 
     def __init__(self, tokens: list[str]) -> None:
-        self._bytes = [t.encode("utf-8") for t in tokens]
-        self.size = np.fromiter(map(len, self._bytes), np.int64, len(tokens)) + 1  # with a separator
+        spelled = [t.encode("utf-8") + b" " for t in tokens]  # each with its separator
+        self._size = np.fromiter(map(len, spelled), np.int64, len(tokens))
+        self._start = np.cumsum(self._size) - self._size
+        self._bytes = np.frombuffer(b"".join(spelled), np.uint8)
+        self._ascii = all(t.isascii() for t in tokens)
 
-    def write(self, alt: I64, tok: I64, out: npt.NDArray[np.uint8]) -> I64:
-        """Write each alternate's key ("a b c\n", UTF-8) into ``out`` from (alternate, token id)
-        pairs sorted by alternate then token; returns each key's length in bytes."""
-        if not len(tok):
-            return np.zeros(0, np.int64)
-        out[:] = np.frombuffer(b" ".join(map(self._bytes.__getitem__, tok.tolist())) + b" ", np.uint8)
-        last = np.r_[alt[1:] != alt[:-1], True]
-        out[(np.cumsum(self.size[tok]) - 1)[last]] = ord("\n")  # after an alternate's last token
-        return np.bincount(alt, weights=self.size[tok]).astype(np.int64)
+    def keys(self, tok: Ints, lengths: Ints) -> list[bytes] | list[str]:
+        """The keys of alternates whose unigram ids follow one another in ``tok``, in id order
+        within each alternate (as `Index.alt_tok` has them), ``lengths`` of them each."""
+        if not len(lengths):
+            return []
+        sizes = self._size[tok]
+        spelled = self._bytes[ranges(self._start[tok], sizes)]
+        ends = np.cumsum(np.bincount(np.repeat(np.arange(len(lengths)), lengths), sizes, len(lengths)))
+        if lengths.all():  # each key ends with its last token's separator: a line end instead
+            spelled[ends.astype(np.int64) - 1] = ord("\n")
+            texts = spelled.tobytes().split(b"\n")[:-1]
+        else:
+            joined, bounds = spelled.tobytes(), ends.astype(np.int64).tolist()
+            texts = [joined[a : max(b - 1, a)] for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]
+        return texts if self._ascii else [t.decode("utf-8") for t in texts]

@@ -34,9 +34,19 @@ from bot.models import Entry, LearningPath, Tip
 
 log = logging.getLogger("kubebot.cache")
 
-FORMAT = 2
+FORMAT = 3
 KEEP = 4  # cache files kept per directory (the newest); older ones are stale
-_ENGINE = ("index.py", "kbcache.py", "knowledge.py", "matching.py", "models.py", "text.py")
+_ENGINE = (
+    "corpus.py",
+    "index.py",
+    "kbcache.py",
+    "knowledge.py",
+    "matching.py",
+    "models.py",
+    "semantic.py",
+    "text.py",
+    "data/semantic.npz",
+)
 
 
 def default_dirs(env: Mapping[str, str] | None = None, db_url: str | None = None) -> tuple[Path, ...]:

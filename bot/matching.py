@@ -25,8 +25,9 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from bot import semantic
+from bot.corpus import ranges
 from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
-from bot.index import F64, I64, Index, IndexSettings, build_index, ranges
+from bot.index import F64, I64, Index, IndexSettings, Ints, Speller, build_index
 from bot.models import Candidate, Entry, MatchResult
 from bot.paste import Digest, digest
 from bot.text import Normalizer, normalize_basic
@@ -204,10 +205,12 @@ class Matcher:
         self._scratch = threading.local()  # per-thread work arrays
         self._max_alts = max(int(np.diff(ix.entry_alts).max(initial=0)), 1)
         # every alternate's key as its own object, when that is affordable (else sliced per question)
-        self._keys: list[bytes] | list[str] | None = None
+        self._speller = Speller(ix.tokens)
+        # each alternate's key as its own object, spelt the first time its entry is shortlisted,
+        # when that is affordable (else spelt for each question)
+        self._keys: list[bytes | str | None] | None = None
         if len(ix.alt_entry) <= _KEYS_KEPT:
-            split = ix.keys.tobytes().split(b"\n")[:-1]
-            self._keys = split if ix.ascii else [k.decode("utf-8") for k in split]
+            self._keys = [None] * len(ix.alt_entry)
         # each entry as one vector of the static semantic model: the mean of its questions'
         self._embedder = semantic.shared()
         self._centroids = (
@@ -218,9 +221,11 @@ class Matcher:
 
     @staticmethod
     def build_index(entries: Sequence[Entry], normalizer: Normalizer, settings: MatchSettings) -> Index:
-        """Everything about ``entries`` that does not depend on the question (`bot.index`)."""
+        """Everything about ``entries`` that does not depend on the question (`bot.index`), the
+        semantic centroids read in the same pass over the texts."""
         s = settings.index_settings()
         texts = [(e.title, *e.questions) for e in entries]
+        centroids = semantic.Centroids(semantic.shared(), np.fromiter(map(len, texts), np.int64, len(texts)))
         index = build_index(
             texts,
             normalizer,
@@ -229,8 +234,9 @@ class Matcher:
             tf_saturation=s.tf_saturation,
             small_number_weight=s.small_number_weight,
             postings_cap=s.postings_cap,
+            on_batch=centroids.add,
         )
-        return dataclasses.replace(index, centroids=semantic.shared().centroids(texts))
+        return dataclasses.replace(index, centroids=centroids.result())
 
     @property
     def _titles(self) -> list[str]:
@@ -420,9 +426,8 @@ class Matcher:
         tokens = np.concatenate([ix.alt_tok[tok_bounds[i] : tok_bounds[i + n]] for i in range(n)])
         sizes = np.concatenate([ix.alt_len[bounds[i] : bounds[i + n]] for i in range(n)])
         counts = n_alts.tolist()
-        cells = np.repeat(
-            np.concatenate([np.arange(i * width, i * width + c) for i, c in enumerate(counts)]), sizes
-        )
+        alt_cells = np.concatenate([np.arange(i * width, i * width + c) for i, c in enumerate(counts)])
+        cells = np.repeat(alt_cells, sizes)
         position = self._positions(q_tok)
         try:
             at = position[tokens]
@@ -444,7 +449,16 @@ class Matcher:
             f1 = 2 * precision * recall / (precision + recall)
             query: str | bytes = q_key.encode("ascii") if ix.ascii else q_key
             keys = self._keys
-            texts = [keys[a] for a in alts.tolist()] if keys is not None else ix.key_texts(alts)
+            texts: list[Any]  # keys: bytes or text
+            if keys is not None:
+                texts = [keys[a] for a in alts.tolist()]
+                if None in texts:  # first use of some entry: spell all of the shortlist's
+                    self._spell_into(keys, first_alt, n_alts, tokens, sizes)
+                    texts = [keys[a] for a in alts.tolist()]
+            else:  # spelt from the alternates' unigrams gathered above
+                starts = (np.cumsum(sizes, dtype=np.int64) - sizes)[np.searchsorted(alt_cells, used)]
+                uni = ix.alt_uni[alts]
+                texts = self._speller.keys(tokens[ranges(starts, uni)], uni)
             char = process.cdist([query], texts, scorer=fuzz.ratio, dtype=np.float64)[0] / 100.0
             blend[used] = (1 - s.char_weight) * f1 + s.char_weight * char
         best = blend.reshape(n, width).max(axis=1).tolist()
@@ -453,6 +467,18 @@ class Matcher:
         rows[hit_slot, which] = True
         names = [ix.tokens[t] for t in q_tok.tolist()]
         return best, most, [tuple(compress(names, row)) for row in rows.tolist()]
+
+    def _spell_into(
+        self, keys: list[bytes | str | None], first_alt: I64, n_alts: I64, tokens: Ints, sizes: Ints
+    ) -> None:
+        """Fill ``keys`` for every alternate of the shortlisted entries (``tokens``: their tokens,
+        alternate by alternate, ``sizes`` each)."""
+        alts = ranges(first_alt, n_alts)
+        uni = self.index.alt_uni[alts]
+        starts = np.cumsum(sizes, dtype=np.int64) - sizes
+        spelt: Sequence[bytes | str] = self._speller.keys(tokens[ranges(starts, uni)], uni)
+        for alt, key in zip(alts.tolist(), spelt, strict=True):
+            keys[alt] = key  # lists are shared between threads; a key is the same whoever spells it
 
     def evidence(self, text: str, limit: int | None = None) -> list[Evidence]:
         """The ranked candidates for ``text`` (passed through `clean_input`), each with the

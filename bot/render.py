@@ -48,7 +48,7 @@ def decline_text(question: str, tags: Sequence[str]) -> str:
         )
     return (
         f'Sorry, I don\'t have an answer for "{question}". I know about Kubernetes and containers: '
-        f'{shown}. Try asking with the error message or the Kubernetes object it is about; '
+        f"{shown}. Try asking with the error message or the Kubernetes object it is about; "
         'type "topics" for the full list.'
     )
 

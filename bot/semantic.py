@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import functools
 import re
-from array import array
-from collections import defaultdict
 from collections.abc import Callable, Sequence
-from itertools import count
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from bot.corpus import Batch, Fragments, FragmentTable
 
 DATA = Path(__file__).resolve().parent / "data" / "semantic.npz"
 
@@ -29,10 +28,8 @@ Vector = npt.NDArray[np.float32]
 # spaces), then letter-digit runs and single punctuation marks are the words
 _ASCII_CONTROL = {c: None for c in range(128) if (c < 32 and chr(c) not in "\t\n\r") or c == 127}
 _ASCII_PIECES = re.compile(r"[a-z0-9]+|[^a-z0-9\s]")
-_END = "\x00"  # after each text in a batch (a text holding it goes through the tokenizer)
-_ASCII_CONTROL_BUT_END = {c: None for c in _ASCII_CONTROL if chr(c) != _END}
 _WORDS_KEPT = 200_000
-_GROUPS_PER_CHUNK = 2_000
+_TEXTS_PER_BATCH = 25_000
 
 
 class Embedder:
@@ -95,66 +92,70 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack([self._sum(self.token_ids(t)) for t in texts])
 
+    def fragment_pieces(self, fragment: str) -> list[int]:
+        """`token_ids` of a fragment of a plain text (`bot.corpus`: lower-case printable ASCII)."""
+        return [i for word in _ASCII_PIECES.findall(fragment) for i in self._pieces(word)]
+
     def centroids(self, groups: Sequence[Sequence[str]]) -> npt.NDArray[np.float32]:
         """One row per group of texts (an entry's title and questions): the normalised mean of
-        the texts' unit vectors. Vectorised, a thousand groups at a time (bounded memory); every sum
-        adds its terms first to last, so the rows do not depend on how numpy vectorises a sum."""
-        rows = np.zeros((len(groups), self.dim), dtype=np.float32)
-        for lo in range(0, len(groups), _GROUPS_PER_CHUNK):
-            rows[lo : lo + _GROUPS_PER_CHUNK] = self._centroids(groups[lo : lo + _GROUPS_PER_CHUNK])
-        return rows
+        the texts' unit vectors (`Centroids`, in one pass of its own)."""
+        sizes = np.fromiter(map(len, groups), np.int64, len(groups))
+        built = Centroids(self, sizes)
+        for batch in Fragments().batches([t for group in groups for t in group], _TEXTS_PER_BATCH, sizes):
+            built.add(batch)
+        return built.result()
 
-    def _centroids(self, groups: Sequence[Sequence[str]]) -> npt.NDArray[np.float32]:
-        texts = [t for group in groups for t in group]
-        rows = np.zeros((len(groups), self.dim), dtype=np.float32)
-        if not texts:
-            return rows
-        ids, lengths = self._batch_ids(texts)
-        table = self._weighted
+
+class Centroids:
+    """Group vectors built from the batches of a pass over the groups' texts, in order, each batch
+    ending where a group does (`bot.corpus`; `bot.index` makes the pass). Every sum adds its terms
+    first to last — a text's its pieces', a group's its texts' — so the rows depend neither on the
+    batch size nor on how numpy vectorises a sum: the same bits on every machine."""
+
+    def __init__(self, embedder: Embedder, sizes: npt.NDArray[np.int64]) -> None:
+        """``sizes``: how many texts each group has (the texts come group by group)."""
+        self._embedder = embedder
+        self._sizes = sizes
+        self._starts = np.cumsum(sizes) - sizes  # each group's first text
+        self._sums = np.zeros((len(sizes), embedder.dim), dtype=np.float32)
+        self._pieces = FragmentTable([])  # each fragment's word pieces
+
+    def add(self, batch: Batch) -> None:
+        e, texts = self._embedder, batch.texts
+        self._pieces.extend([e.fragment_pieces(f) for f in batch.fresh])
+        ids, per_use = self._pieces.spread(batch.occ)
+        n_plain = int(batch.plain.sum())
+        plain_lengths = np.bincount(batch.plain_ends(), weights=per_use, minlength=n_plain + 1)
+        lengths = np.zeros(len(texts), np.int64)
+        lengths[batch.plain] = plain_lengths[:n_plain].astype(np.int64)
+        if n_plain < len(texts):  # the others through `token_ids`, spliced in text order
+            others = [e.token_ids(t) for t, ok in zip(texts, batch.plain.tolist(), strict=True) if not ok]
+            lengths[~batch.plain] = [len(found) for found in others]
+            from_plain = np.repeat(batch.plain, lengths)
+            spliced = np.zeros(int(lengths.sum()), np.int64)
+            spliced[from_plain] = ids
+            spliced[~from_plain] = [i for found in others for i in found]
+            ids = spliced
+        table = e._weighted
 
         def piece(at: npt.NDArray[np.int64]) -> Vector:
             picked: Vector = table[ids[at]]
             return picked
 
-        per_text = _sums_in_order(piece, np.cumsum(lengths) - lengths, lengths, self.dim)
+        per_text = _sums_in_order(piece, np.cumsum(lengths) - lengths, lengths, e.dim)
         per_text /= np.maximum(np.linalg.norm(per_text, axis=1, keepdims=True), 1e-12)
-        sizes = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
-        used = sizes > 0
-        summed = _sums_in_order(per_text.__getitem__, np.cumsum(sizes) - sizes, sizes, self.dim)
-        rows[used] = summed[used] / sizes[used, None]
+        lo, hi = np.searchsorted(self._starts, [batch.start, batch.start + len(texts)])
+        if self._sizes[lo:hi].sum() != len(texts):
+            raise ValueError("a batch must hold whole groups")
+        starts = self._starts[lo:hi] - batch.start
+        self._sums[lo:hi] = _sums_in_order(per_text.__getitem__, starts, self._sizes[lo:hi], e.dim)
+
+    def result(self) -> npt.NDArray[np.float32]:
+        rows = np.zeros_like(self._sums)
+        used = self._sizes > 0
+        rows[used] = self._sums[used] / self._sizes[used, None]
         rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
         return rows
-
-    def _batch_ids(self, texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """`token_ids` of every text, flat, and how many each has: the ASCII texts lower-cased and
-        split as one string, their words mapped to pieces once per distinct word."""
-        plain = [t.isascii() and _END not in t for t in texts]
-        joined = "".join(t + _END for t, ok in zip(texts, plain, strict=True) if ok)
-        words = _ASCII_PIECES.findall(joined.translate(_ASCII_CONTROL_BUT_END).lower())
-        seen: defaultdict[str, int] = defaultdict(count().__next__)  # word -> number, first seen first
-        numbers = array("q")
-        numbers.extend(map(seen.__getitem__, words))
-        number = np.frombuffer(numbers, np.int64) if numbers else np.zeros(0, np.int64)
-        pieces = [[] if w == _END else self._pieces(w) for w in seen]
-        per_word = np.fromiter(map(len, pieces), np.int64, len(pieces))
-        flat = np.fromiter((i for p in pieces for i in p), np.int64, int(per_word.sum()))
-        sizes = per_word[number]
-        picked = np.repeat((np.cumsum(per_word) - per_word)[number] - (np.cumsum(sizes) - sizes), sizes)
-        ascii_ids = flat[np.arange(len(picked)) + picked] if len(picked) else flat[:0]
-        ends = np.flatnonzero(number == seen.get(_END, -1))
-        ascii_lengths = np.diff(np.concatenate(([0], np.cumsum(sizes)[ends]))) if len(ends) else ends
-        if all(plain):
-            return ascii_ids, ascii_lengths
-        mine = np.asarray(plain)
-        other = [self.token_ids(t) for t, ok in zip(texts, plain, strict=True) if not ok]
-        lengths = np.zeros(len(texts), np.int64)
-        lengths[mine] = ascii_lengths
-        lengths[~mine] = [len(found) for found in other]
-        from_ascii = np.repeat(mine, lengths)  # per id: does it come from an ASCII text
-        ids = np.zeros(int(lengths.sum()), np.int64)
-        ids[from_ascii] = ascii_ids
-        ids[~from_ascii] = [i for found in other for i in found]
-        return ids, lengths
 
 
 def _sums_in_order(

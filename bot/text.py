@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 # A paste can be a whole log: the matcher reads its head and its tail (errors are often last).
 MAX_INPUT_HEAD = 48_000
@@ -77,16 +77,22 @@ def gist(text: str, limit: int = GIST_CHARS) -> str:
 
 # ASCII fast path of `normalize_basic`: every character that is not [a-z0-9] becomes a space
 _ASCII_NON_WORD = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum() or chr(c).isupper()})
-# the same on bytes, keeping \x01 (which `Normalizer.basic_words_flat` puts between texts)
-_ASCII_FOLD = bytes(
-    c if c == 1 or (c < 128 and chr(c).isalnum() and not chr(c).isupper()) else 32 for c in range(256)
-)
-_ASCII_APOSTROPHES = re.compile(rb"(?<=[a-z])'(?=[a-z])")
 
 
 def normalize_basic(text: str) -> str:
     """Lower-case ASCII-ish words separated by single spaces: the key for duplicate checks."""
     return " ".join(_basic_words(text))
+
+
+_IP_ADDRESS = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")
+
+
+def basic_words(text: str) -> list[str]:
+    """The normalised words of ``text`` before synonyms: lower-case letter-digit runs, accents and
+    apostrophes inside words dropped, an IP address as the word "ip"."""
+    if "." in text:  # an IP address needs dots
+        text = _IP_ADDRESS.sub(" ip ", text)
+    return _basic_words(text)
 
 
 def _basic_words(text: str) -> list[str]:
@@ -123,9 +129,6 @@ def stem(token: str) -> str:
     if token.endswith("e") and len(token) > 4:
         token = token[:-1]
     return token
-
-
-_IP_ADDRESS = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")
 
 
 _PLAIN_PHRASE = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)+")
@@ -193,31 +196,13 @@ class Normalizer:
 
     def words(self, text: str) -> list[str]:
         """The normalised words of ``text``, synonym phrases replaced (before stop words and stems)."""
-        if "." in text:  # an IP address needs dots
-            text = _IP_ADDRESS.sub(" ip ", text)
-        words = _basic_words(text)
+        words = basic_words(text)
         return self._replace_phrases(words) if self._phrases else words
 
     def expand(self, word: str) -> Pairs:
         """(part, token) for each part of a normalised word's synonym expansion that is not a stop word."""
         pairs = self._expanded.get(word)
         return self._expand(word) if pairs is None else pairs
-
-    def basic_words_flat(self, texts: Sequence[str], end: str) -> list[str]:
-        """The normalised words of all ``texts`` (before synonym phrases), each text's followed by
-        ``end`` (a word no text can contain, such as "\x01"); ASCII is folded in one pass."""
-        prepared = [
-            _IP_ADDRESS.sub(" ip ", text) if "." in text else text  # an IP address needs dots
-            for text in texts
-        ]
-        prepared = [
-            text if text.isascii() and "\n" not in text and end not in text else " ".join(_basic_words(text))
-            for text in prepared
-        ]
-        joined = (f" {end} ".join(prepared) + f" {end}").encode("ascii").lower()
-        if b"'" in joined:
-            joined = _ASCII_APOSTROPHES.sub(b"", joined)
-        return joined.translate(_ASCII_FOLD).decode("ascii").split()
 
     @property
     def phrase_keys(self) -> dict[str, dict[str, list[tuple[list[str], list[str]]]]] | None:

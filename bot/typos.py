@@ -18,7 +18,8 @@ from itertools import pairwise
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.index import I32, I64, ranges
+from bot.corpus import ranges
+from bot.index import I32, I64
 
 _MAX_FILTERED = 62  # longer words (and bigrams repeated more often) go to the plain scan
 _BIGRAM = 0x110000  # one code point per digit

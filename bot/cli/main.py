@@ -100,9 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--min-answered", type=float, default=0.0, help="exit 1 when answered correctly is below this"
     )
-    p.add_argument(
-        "--max-wrong", type=float, default=1.0, help="exit 1 when answered wrong is above this"
-    )
+    p.add_argument("--max-wrong", type=float, default=1.0, help="exit 1 when answered wrong is above this")
     p.add_argument("--reliability", action="store_true", help="print the reliability table")
     p.add_argument("--verbose", "-v", action="store_true", help="list every miss")
     p.set_defaults(func=_lazy("bot.cli.kb", "cmd_eval"))

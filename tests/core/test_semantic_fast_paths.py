@@ -90,6 +90,6 @@ def test_centroids_in_chunks_are_the_same_as_in_one(monkeypatch: pytest.MonkeyPa
     embedder = shared()
     groups = [[f"pod {i} restarts", "why does my pod crash", "BackOff"][: i % 3 + 1] for i in range(50)]
     whole = embedder.centroids(groups)
-    monkeypatch.setattr(semantic, "_GROUPS_PER_CHUNK", 7)
+    monkeypatch.setattr(semantic, "_TEXTS_PER_BATCH", 7)  # batches that split groups
     assert np.array_equal(embedder.centroids(groups), whole)
     assert np.array_equal(whole, sequential_centroids(embedder, groups))

@@ -9,8 +9,9 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.corpus import END, Fragments
 from bot.index import analyze_all
-from bot.text import _STEMMED_STOP_WORDS, STOP_WORDS, Normalizer, normalize_basic, stem
+from bot.text import _STEMMED_STOP_WORDS, STOP_WORDS, Normalizer, basic_words, normalize_basic, stem
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _APOSTROPHES = re.compile(r"(?<=[a-z])['’](?=[a-z])")
@@ -135,22 +136,26 @@ def test_overlapping_phrases_take_the_longest_key_first() -> None:
     assert n.tokens("crash loop persistent volume") == ("crashloop", "persistentvolum")
 
 
-def split_at(words: list[str], end: str) -> list[list[str]]:
-    out: list[list[str]] = [[]]
-    for word in words:
-        if word == end:
-            out.append([])
-        else:
-            out[-1].append(word)
-    return out[:-1]
-
-
 @settings(max_examples=100, deadline=None)
-@given(st.lists(texts, max_size=8))
-def test_flat_words_are_the_words_of_each_text(batch: list[str]) -> None:
-    batch = [*batch, "a\x01b"]  # a text holding the separator itself
-    flat = Normalizer(SYNONYMS).basic_words_flat(batch, "\x01")
-    assert split_at(flat, "\x01") == [reference_basic(_IP_ADDRESS.sub(" ip ", t)).split() for t in batch]
+@given(st.lists(texts, max_size=8), st.integers(1, 4))
+def test_words_through_fragments_are_the_words_of_each_text(batch: list[str], size: int) -> None:
+    """`bot.corpus` splits printable-ASCII texts at spaces and numbers the distinct fragments;
+    reading words fragment by fragment gives each text's words."""
+    batch = [*batch, "a\x01b", "10.0.0.1:80 and 10.0.0.1", "don't x509:cert", "tab\there"]
+    spelled = [END]  # number -> fragment
+    got: list[list[str]] = []
+    for part in Fragments().batches(batch, size):
+        assert part.first_fresh == len(spelled)
+        spelled += part.fresh
+        fragments: list[list[str]] = [[]]
+        for number in part.occ.tolist():
+            fragments[-1].append(spelled[number]) if number else fragments.append([])
+        plain = iter(fragments)
+        got += [
+            [w for f in next(plain) for w in basic_words(f)] if ok else basic_words(t)
+            for t, ok in zip(part.texts, part.plain.tolist(), strict=True)
+        ]
+    assert got == [reference_basic(_IP_ADDRESS.sub(" ip ", t)).split() for t in batch]
 
 
 @settings(max_examples=100, deadline=None)
