@@ -40,6 +40,7 @@ Ints = npt.NDArray[np.integer]
 _TEXTS_PER_CHUNK = 25_000
 _ENTRIES_PER_CHUNK = 5_000
 _ALTS_PER_CHUNK = 50_000
+_PAIRS_PER_SLICE = 100_000
 
 
 def token_hash(ids: Ints) -> U64:
@@ -50,6 +51,29 @@ def token_hash(ids: Ints) -> U64:
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         out: U64 = z ^ (z >> np.uint64(31))
         return out
+
+
+def _small(ids: I32, n: int) -> Ints:
+    """``ids`` (each below ``n``) as uint16 when they fit (they are kept until the build ends)."""
+    return ids.astype(np.uint16) if n <= 2**16 else ids
+
+
+def _counts(text: I32, n: int) -> I32:
+    """How many of ``text`` (ids of n texts) are each text's."""
+    return np.bincount(text, minlength=n).astype(np.int32)
+
+
+def _drain(chunks: list[npt.NDArray[Any]], dtype: type[np.generic], mapping: Ints | None = None) -> Any:
+    """The concatenated ``chunks`` (through ``mapping``), as ``dtype``; the list is emptied as it
+    goes, so each chunk is freed once copied (the build's largest arrays are made this way)."""
+    out = np.empty(sum(map(len, chunks)), dtype)
+    at = 0
+    chunks.reverse()
+    while chunks:
+        chunk = chunks.pop()
+        out[at : at + len(chunk)] = chunk if mapping is None else mapping[chunk]
+        at += len(chunk)
+    return out
 
 
 def _first_of_each(keys: Ints) -> I64:
@@ -83,12 +107,20 @@ def release_memory() -> None:
         _libc.malloc_trim(0)
 
 
+_M_MMAP_THRESHOLD = -3
+_MMAP_FROM = 1 << 20
+
+
 def _load_libc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.malloc_trim  # noqa: B018  (musl has none)
+        # blocks of 1 MiB and more (numpy arrays) are mapped apart and unmapped when freed; else
+        # glibc raises this threshold each time such a block is freed, and the build's large
+        # temporary arrays then stay in the heap (tens of MB at 100k entries)
+        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_FROM)
     except (OSError, AttributeError):
         return None
     return libc
@@ -135,10 +167,10 @@ class Analyzed:
     """The content tokens of many texts (`Normalizer.analyze`, in batch), as flat arrays."""
 
     tokens: list[str]  # token id -> text, ids in sorted order of the text
-    uni_text: I32  # per distinct (text, token), in order of first use: its text ...
-    uni_tok: I32  # ... and its token id
-    phr_text: I32  # the same for the "a_b" phrases of adjacent tokens
-    phr_tok: I32
+    uni_count: I32  # per text: how many distinct tokens it has ...
+    uni_tok: Ints  # ... and their ids, text by text, in order of first use (uint16 when they fit)
+    phr_count: I32  # the same for the "a_b" phrases of adjacent tokens
+    phr_tok: Ints
     words: list[str]  # each word as written (after synonyms), in order of first use ...
     word_tok: I32  # ... and the token it first gave
 
@@ -161,8 +193,8 @@ def analyze_all(
     tokens, parts = _Interned(), _Interned()
     exp_len, exp_tok, exp_part = array("q"), array("i"), array("i")
     pair_ids: dict[int, int] = {}
-    uni: list[tuple[I32, I32]] = []
-    phr: list[tuple[I32, I32]] = []
+    uni: list[tuple[I32, Ints]] = []  # per batch: tokens per text, token ids
+    phr: list[tuple[I32, Ints]] = []
     first_parts: list[I32] = []
     first_toks: list[I32] = []
     seen = np.zeros(0, bool)
@@ -177,7 +209,7 @@ def analyze_all(
     for batch in Fragments().batches(texts, _TEXTS_PER_CHUNK, groups):
         if on_batch is not None:
             on_batch(batch)
-        lo, chunk = batch.start, batch.texts
+        chunk = batch.texts
         if plan.plain:
             by_fragment.extend([[word_ids[w] for w in basic_words(f)] for f in batch.fresh])
             occ = plan.apply(_in_text_order(batch, by_fragment.spread(batch.occ)[0], word_ids))
@@ -197,7 +229,7 @@ def analyze_all(
         text_seq = np.repeat((np.cumsum(is_end) - is_end).astype(np.int32), per_word)
         del picked, occ, is_end, per_word
         first = _first_of_each(text_seq.astype(np.int64) * max(len(tokens.items), 1) + tok_seq)
-        uni.append((text_seq[first] + np.int32(lo), tok_seq[first]))
+        uni.append((_counts(text_seq[first], len(chunk)), _small(tok_seq[first], len(tokens.items))))
         # the words as written, the first time each is used (typo correction reads them)
         chunk_parts = part_seq[first]
         new = _first_of_each(chunk_parts)
@@ -214,7 +246,9 @@ def analyze_all(
             phrase = np.fromiter(map(pair_id, distinct.tolist()), np.int32, len(distinct))
             phrase = phrase[inverse.reshape(-1)]
             first = _first_of_each(where.astype(np.int64) * max(len(tokens.items), 1) + phrase)
-            phr.append((where[first] + np.int32(lo), phrase[first]))
+            phr.append((_counts(where[first], len(chunk)), phrase[first]))
+        elif phrases:
+            phr.append((np.zeros(len(chunk), np.int32), np.zeros(0, np.int32)))
     # the tokens texts use (phrase words that never occur expanded to some that are not), by text
     used = np.zeros(len(tokens.items), bool)
     for _text, tok in (*uni, *phr):
@@ -223,10 +257,16 @@ def analyze_all(
     rank = np.full(len(tokens.items), -1, np.int32)
     rank[np.asarray(order, np.int64)] = np.arange(len(order), dtype=np.int32)
 
-    def joined(chunks: list[tuple[I32, I32]]) -> tuple[I32, I32]:
-        if not chunks:
-            return np.zeros(0, np.int32), np.zeros(0, np.int32)
-        return np.concatenate([c[0] for c in chunks]), rank[np.concatenate([c[1] for c in chunks])]
+    narrow = np.uint16 if len(order) <= 2**16 else np.int32
+
+    def joined(chunks: list[tuple[I32, Ints]]) -> tuple[I32, Ints]:
+        """Per text counts (texts without any: zeros) and the ranked ids, each batch's arrays
+        freed as soon as they are copied (they are the build's largest)."""
+        counts = [c[0] for c in chunks]
+        counts += [np.zeros(len(texts) - sum(map(len, counts)), np.int32)]
+        ids: list[Ints] = [c[1] for c in chunks]
+        chunks.clear()
+        return np.concatenate(counts), _drain(ids, narrow, rank)
 
     word_parts = np.concatenate(first_parts).tolist() if first_parts else []
     return Analyzed(
@@ -349,7 +389,8 @@ def _narrow(values: Ints) -> Ints:
 
 
 def build_index(
-    texts_by_entry: Sequence[Sequence[str]],
+    texts: list[str],
+    group_len: I64,
     normalizer: Normalizer,
     *,
     phrases: bool,
@@ -359,11 +400,13 @@ def build_index(
     postings_cap: int,
     on_batch: Callable[[Batch], None] | None = None,
 ) -> Index:
-    """Index each entry's texts (its title first, then its questions); ``on_batch`` also reads
-    each batch of texts (`bot.corpus`)."""
+    """Index the entries' ``texts``, entry by entry (its title first, then its questions;
+    ``group_len`` of them each). ``texts`` is emptied once read (its memory is the build's);
+    ``on_batch`` also reads each batch of texts (`bot.corpus`)."""
     with paused_gc():  # millions of short-lived lists: the cycle collector would rescan the KB
         return _build(
-            texts_by_entry,
+            texts,
+            group_len,
             normalizer,
             phrases=phrases,
             title_boost=title_boost,
@@ -375,7 +418,8 @@ def build_index(
 
 
 def _build(
-    texts_by_entry: Sequence[Sequence[str]],
+    texts: list[str],
+    group_len: I64,
     normalizer: Normalizer,
     *,
     phrases: bool,
@@ -385,43 +429,41 @@ def _build(
     postings_cap: int,
     on_batch: Callable[[Batch], None] | None,
 ) -> Index:
-    n_entries = len(texts_by_entry)
-    group_len = np.fromiter(map(len, texts_by_entry), np.int64, n_entries)
+    n_entries = len(group_len)
     text_entry = np.repeat(np.arange(n_entries, dtype=np.int32), group_len)
     text_title = np.zeros(len(text_entry), bool)
     text_title[(np.cumsum(group_len) - group_len)[group_len > 0]] = True
-    texts = [t for group in texts_by_entry for t in group]
     a = analyze_all(normalizer, texts, phrases, on_batch, group_len)
-    del texts
+    texts.clear()
     tokens, words, word_tok, uni_tok = a.tokens, a.words, a.word_tok, a.uni_tok
     n_tokens = len(tokens)
     # alternates: texts with at least one content token; their tokens, unigrams then phrases
-    is_alt = np.bincount(a.uni_text, minlength=len(text_entry)) > 0
-    alt_of_text = (np.cumsum(is_alt) - 1).astype(np.int32)
+    is_alt = a.uni_count > 0
     alt_entry, alt_title = text_entry[is_alt], text_title[is_alt]
-    del text_entry, text_title, is_alt
+    del text_entry, text_title
     n_alts = len(alt_entry)
-    uni_alt = alt_of_text[a.uni_text]
-    uni_ptr = _offsets(uni_alt, n_alts)
+    uni_len = a.uni_count[is_alt].astype(np.int64)
+    uni_ptr = np.concatenate([[0], np.cumsum(uni_len)])
     if len(a.phr_tok):
-        elem_alt = np.concatenate([uni_alt, alt_of_text[a.phr_text]])
-        order = np.argsort(elem_alt, kind="stable")
-        elem_alt, elem_tok = elem_alt[order], np.concatenate([uni_tok, a.phr_tok])[order]
-        del order
+        phr_len = a.phr_count[is_alt].astype(np.int64)
+        alt_ptr = np.concatenate([[0], np.cumsum(uni_len + phr_len)])
+        elem_tok = np.empty(int(alt_ptr[-1]), uni_tok.dtype)
+        elem_tok[ranges(alt_ptr[:-1], uni_len)] = uni_tok
+        elem_tok[ranges(alt_ptr[:-1] + uni_len, phr_len)] = a.phr_tok
     else:
-        elem_alt, elem_tok = uni_alt, uni_tok
-    del alt_of_text, a
+        alt_ptr, elem_tok = uni_ptr, uni_tok
+    del is_alt, a
     release_memory()
-    alt_ptr = _offsets(elem_alt, n_alts)
     entry_alts = _offsets(alt_entry, n_entries)
     # each entry's vocabulary: how many of its alternates use a token, the title counting more
     vocab = [
-        _entry_vocab(lo, alt_ptr, entry_alts, alt_entry, alt_title, elem_alt, elem_tok, n_tokens, title_boost)
+        _entry_vocab(lo, alt_ptr, entry_alts, alt_entry, alt_title, elem_tok, n_tokens, title_boost)
         for lo in range(0, n_entries, _ENTRIES_PER_CHUNK)
     ]
-    vocab_entry = np.concatenate([v[0] for v in vocab]) if vocab else np.zeros(0, np.int32)
-    vocab_tok = np.concatenate([v[1] for v in vocab]) if vocab else np.zeros(0, np.int32)
-    tf = _narrow(np.concatenate([v[2] for v in vocab]) if vocab else np.zeros(0, np.int32))
+    top_tf = max((int(v[2].max(initial=0)) for v in vocab), default=0)
+    vocab_entry = _drain([v[0] for v in vocab], np.int32)
+    vocab_tok = _drain([v[1] for v in vocab], elem_tok.dtype.type)
+    tf = _drain([v[2] for v in vocab], _narrow(np.array([top_tf])).dtype.type)
     del vocab
     release_memory()
     df = np.bincount(vocab_tok, minlength=n_tokens)
@@ -436,13 +478,13 @@ def _build(
     )
     k = tf_saturation
     impact = np.array([c * (k + 1) / (c + k) / (k + 1) for c in range(int(tf.max(initial=0)) + 1)])
-    post_order = _postings_order(vocab_tok, vocab_entry, impact[tf], df, postings_cap)
+    post_order = _postings_order(vocab_tok, vocab_entry, tf, impact, df, postings_cap)
     post_ptr = _offsets(vocab_tok[post_order], n_tokens)
     post_entry, post_tf = vocab_entry[post_order], tf[post_order]
     del vocab_entry, vocab_tok, tf, post_order
     # per alternate: summed weight and exact-match hash, a chunk of alternates at a time
     weights, hashes = [], []
-    uni_len, width = np.diff(uni_ptr), max(n_tokens, 1)
+    width = max(n_tokens, 1)
     for lo in range(0, n_alts, _ALTS_PER_CHUNK):
         hi = min(lo + _ALTS_PER_CHUNK, n_alts)
         t0, t1 = alt_ptr[lo], alt_ptr[hi]
@@ -453,20 +495,24 @@ def _build(
         unigrams = ranges(alt_ptr[lo:hi], uni_len[lo:hi]) if len(elem_tok) > len(uni_tok) else slice(t0, t1)
         local = np.repeat(np.arange(hi - lo, dtype=np.int64), uni_len[lo:hi])
         elem_tok[unigrams] = np.sort(local * width + elem_tok[unigrams]) % width
-    all_hashes = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
-    exact_alt = np.argsort(all_hashes, kind="stable")
+    entry_toks, alt_len = alt_ptr[entry_alts], _narrow(np.diff(alt_ptr))
+    del alt_ptr, uni_ptr
+    all_hashes = _drain(hashes, np.uint64)
+    exact_alt = np.argsort(all_hashes, kind="stable").astype(np.int32)
+    exact_hash = all_hashes[exact_alt]
+    del all_hashes
     return Index(
         tokens=tokens,
         idf=idf,
         entry_alts=entry_alts,
-        entry_toks=alt_ptr[entry_alts],
-        alt_len=_narrow(np.diff(alt_ptr)),
+        entry_toks=entry_toks,
+        alt_len=alt_len,
         alt_uni=_narrow(uni_len),
-        alt_tok=elem_tok.astype(np.uint16 if n_tokens <= 2**16 else np.int32, copy=False),
-        alt_weight=np.concatenate(weights) if weights else np.zeros(0, np.float64),
+        alt_tok=elem_tok,
+        alt_weight=_drain(weights, np.float64),
         alt_entry=alt_entry,
-        exact_hash=all_hashes[exact_alt],
-        exact_alt=exact_alt.astype(np.int32),
+        exact_hash=exact_hash,
+        exact_alt=exact_alt,
         post_ptr=post_ptr,
         post_entry=post_entry,
         post_tf=post_tf,
@@ -483,39 +529,76 @@ def _entry_vocab(
     entry_alts: I64,
     alt_entry: I32,
     alt_title: npt.NDArray[np.bool_],
-    elem_alt: I32,
-    elem_tok: I32,
+    elem_tok: Ints,
     n_tokens: int,
     title_boost: int,
-) -> tuple[I32, I32, I32]:
+) -> tuple[I32, Ints, Ints]:
     """(entry, token, count) for the entries from ``lo`` on (one chunk), sorted by entry then token."""
     hi = min(lo + _ENTRIES_PER_CHUNK, len(entry_alts) - 1)
-    t0, t1 = alt_ptr[entry_alts[lo]], alt_ptr[entry_alts[hi]]
-    alts = elem_alt[t0:t1]
+    a0, a1 = entry_alts[lo], entry_alts[hi]
+    t0, t1 = alt_ptr[a0], alt_ptr[a1]
+    alts = np.repeat(np.arange(a0, a1), np.diff(alt_ptr[a0 : a1 + 1]))
     width = max(n_tokens, 1)
     keys, inverse = np.unique(
         (alt_entry[alts] - lo).astype(np.int64) * width + elem_tok[t0:t1], return_inverse=True
     )
     tf = np.rint(np.bincount(inverse.reshape(-1), weights=np.where(alt_title[alts], title_boost, 1)))
-    return (keys // width + lo).astype(np.int32), (keys % width).astype(np.int32), tf.astype(np.int32)
+    return (
+        (keys // width + lo).astype(np.int32),
+        (keys % width).astype(elem_tok.dtype),
+        _narrow(tf.astype(np.int64)),
+    )
 
 
-def _postings_order(tok: I32, entry: I32, impact: F64, df: I64, cap: int) -> I64:
+def _by_token(tok: Ints, df: I64) -> I32:
+    """``np.argsort(tok, kind="stable")`` as int32, made a slice of ``tok`` at a time (no int64
+    array of the full size): each slice's positions go after those of earlier slices."""
+    order = np.empty(len(tok), np.int32)
+    filled = np.cumsum(df) - df  # where each token's next position goes
+    for lo in range(0, len(tok), _PAIRS_PER_SLICE):
+        part = tok[lo : lo + _PAIRS_PER_SLICE]
+        ranked = np.argsort(part, kind="stable")
+        sorted_tok = part[ranked]
+        first = np.searchsorted(sorted_tok, sorted_tok, "left")  # each one's token's first place
+        order[filled[sorted_tok] + np.arange(len(part)) - first] = ranked + lo
+        filled += np.bincount(part, minlength=len(df))
+    return order
+
+
+def _postings_order(tok: Ints, entry: I32, tf: Ints, impact: F64, df: I64, cap: int) -> Ints:
     """Positions of the (entry, token) pairs in postings order: by token, then by entry — or, for a
-    token used by more than ``cap`` entries, its ``cap`` highest-impact entries (ties by entry)."""
-    order = np.argsort(tok, kind="stable")  # pairs come sorted by entry
-    capped = np.flatnonzero(df > cap)
-    if not len(capped):
-        return order
-    start = np.zeros(len(df) + 1, np.int64)
-    np.cumsum(df, out=start[1:])
-    keep = np.ones(len(order), bool)
-    for t in capped.tolist():
-        mine = order[start[t] : start[t + 1]]
-        ranked = mine[np.lexsort((entry[mine], -impact[mine]))]
-        order[start[t] : start[t] + cap] = ranked[:cap]
-        keep[start[t] + cap : start[t + 1]] = False
-    return order[keep]
+    token used by more than ``cap`` entries, its ``cap`` highest-impact entries (ties by entry).
+    Impact grows with the count, so pairs of a capped token whose count is below its cap-th
+    highest can never be kept: they are dropped before sorting (most pairs, in a big KB)."""
+    pairs: I64 | None = None
+    capped = np.flatnonzero(df > cap)  # their postings are in rank order, the others' by entry
+    if len(capped):
+        levels = int(tf.max(initial=0)) + 1
+        per_count = np.zeros(len(df) * levels, np.int64)  # pairs per (token, count), a slice at a time
+        for lo in range(0, len(tok), _PAIRS_PER_SLICE):
+            cells = tok[lo : lo + _PAIRS_PER_SLICE].astype(np.int32) * levels + tf[lo : lo + _PAIRS_PER_SLICE]
+            per_count += np.bincount(cells, minlength=len(per_count))
+        at_least = np.cumsum(per_count.reshape(len(df), levels)[:, ::-1], axis=1)[:, ::-1]
+        lowest = np.where(df > cap, (at_least >= cap).sum(axis=1) - 1, 0).astype(tf.dtype)  # count needed
+        needed = tf >= lowest[tok]
+        if np.count_nonzero(needed) < len(tok) // 2:  # else (counts tie a lot) not worth a copy
+            pairs = np.flatnonzero(needed)
+            tok = tok[pairs]
+            df = np.bincount(tok, minlength=len(df))
+        del needed
+    order = _by_token(tok, df)  # pairs come sorted by entry
+    if len(capped):
+        start = np.zeros(len(df) + 1, np.int64)
+        np.cumsum(df, out=start[1:])
+        keep = np.ones(len(order), bool)
+        at = pairs if pairs is not None else np.arange(len(entry))
+        for t in capped.tolist():
+            mine = order[start[t] : start[t + 1]]
+            ranked = mine[np.lexsort((entry[at[mine]], -impact[tf[at[mine]]]))]
+            order[start[t] : start[t] + cap] = ranked[:cap]
+            keep[start[t] + cap : start[t + 1]] = False
+        order = order[keep]
+    return order if pairs is None else pairs[order]
 
 
 class Speller:

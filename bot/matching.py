@@ -209,6 +209,7 @@ class Matcher:
         # each alternate's key as its own object, spelt the first time its entry is shortlisted,
         # when that is affordable (else spelt for each question)
         self._keys: list[bytes | str | None] | None = None
+        self._spelt = np.zeros(len(self._entries), bool)  # entries whose keys are in _keys
         if len(ix.alt_entry) <= _KEYS_KEPT:
             self._keys = [None] * len(ix.alt_entry)
         # each entry as one vector of the static semantic model: the mean of its questions'
@@ -224,10 +225,11 @@ class Matcher:
         """Everything about ``entries`` that does not depend on the question (`bot.index`), the
         semantic centroids read in the same pass over the texts."""
         s = settings.index_settings()
-        texts = [(e.title, *e.questions) for e in entries]
-        centroids = semantic.Centroids(semantic.shared(), np.fromiter(map(len, texts), np.int64, len(texts)))
+        sizes = np.fromiter((1 + len(e.questions) for e in entries), np.int64, len(entries))
+        centroids = semantic.Centroids(semantic.shared(), sizes)
         index = build_index(
-            texts,
+            [t for e in entries for t in (e.title, *e.questions)],
+            sizes,
             normalizer,
             phrases=s.phrases,
             title_boost=s.title_boost,
@@ -415,8 +417,8 @@ class Matcher:
         ix = self.index
         s = self.settings
         n, width = len(shortlist), self._max_alts
-        ends = np.array(shortlist, np.int64)
-        ends = np.concatenate([ends, ends + 1])
+        listed = np.array(shortlist, np.int64)
+        ends = np.concatenate([listed, listed + 1])
         alt_bounds = ix.entry_alts[ends]
         first_alt = alt_bounds[:n]
         n_alts = alt_bounds[n:] - first_alt
@@ -451,10 +453,10 @@ class Matcher:
             keys = self._keys
             texts: list[Any]  # keys: bytes or text
             if keys is not None:
-                texts = [keys[a] for a in alts.tolist()]
-                if None in texts:  # first use of some entry: spell all of the shortlist's
+                if not self._spelt[listed].all():  # first use of some entry: spell the shortlist's
                     self._spell_into(keys, first_alt, n_alts, tokens, sizes)
-                    texts = [keys[a] for a in alts.tolist()]
+                    self._spelt[listed] = True
+                texts = [keys[a] for a in alts.tolist()]
             else:  # spelt from the alternates' unigrams gathered above
                 starts = (np.cumsum(sizes, dtype=np.int64) - sizes)[np.searchsorted(alt_cells, used)]
                 uni = ix.alt_uni[alts]

@@ -30,6 +30,7 @@ _ASCII_CONTROL = {c: None for c in range(128) if (c < 32 and chr(c) not in "\t\n
 _ASCII_PIECES = re.compile(r"[a-z0-9]+|[^a-z0-9\s]")
 _WORDS_KEPT = 200_000
 _TEXTS_PER_BATCH = 25_000
+_ROWS_AT_ONCE = 8_192
 
 
 class Embedder:
@@ -151,10 +152,13 @@ class Centroids:
         self._sums[lo:hi] = _sums_in_order(per_text.__getitem__, starts, self._sizes[lo:hi], e.dim)
 
     def result(self) -> npt.NDArray[np.float32]:
-        rows = np.zeros_like(self._sums)
-        used = self._sizes > 0
-        rows[used] = self._sums[used] / self._sizes[used, None]
-        rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+        """The rows (once: the sums become them, in place)."""
+        rows = self._sums
+        for lo in range(0, len(rows), _ROWS_AT_ONCE):  # a slice at a time: no full-size temporaries
+            part, sizes = rows[lo : lo + _ROWS_AT_ONCE], self._sizes[lo : lo + _ROWS_AT_ONCE]
+            used = sizes > 0
+            part[used] = part[used] / sizes[used, None]
+            part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
         return rows
 
 
