@@ -37,7 +37,7 @@ F64 = npt.NDArray[np.float64]
 U64 = npt.NDArray[np.uint64]
 Ints = npt.NDArray[np.integer]
 
-_TEXTS_PER_CHUNK = 25_000
+_TEXTS_PER_CHUNK = 10_000
 _ENTRIES_PER_CHUNK = 5_000
 _ALTS_PER_CHUNK = 50_000
 _PAIRS_PER_SLICE = 100_000
@@ -442,26 +442,33 @@ def _build(
     alt_entry, alt_title = text_entry[is_alt], text_title[is_alt]
     del text_entry, text_title
     n_alts = len(alt_entry)
-    uni_len = a.uni_count[is_alt].astype(np.int64)
-    uni_ptr = np.concatenate([[0], np.cumsum(uni_len)])
+    # lengths only (offsets are made a chunk at a time: at 100k entries they would be 12 MB each)
+    uni_len = _narrow(a.uni_count[is_alt])
     if len(a.phr_tok):
         phr_len = a.phr_count[is_alt].astype(np.int64)
-        alt_ptr = np.concatenate([[0], np.cumsum(uni_len + phr_len)])
-        elem_tok = np.empty(int(alt_ptr[-1]), uni_tok.dtype)
-        elem_tok[ranges(alt_ptr[:-1], uni_len)] = uni_tok
-        elem_tok[ranges(alt_ptr[:-1] + uni_len, phr_len)] = a.phr_tok
+        alt_len = _narrow(uni_len + phr_len)
+        starts = np.cumsum(alt_len, dtype=np.int64) - alt_len
+        elem_tok = np.empty(int(alt_len.sum(dtype=np.int64)), uni_tok.dtype)
+        elem_tok[ranges(starts, uni_len)] = uni_tok
+        elem_tok[ranges(starts + uni_len, phr_len)] = a.phr_tok
+        del starts, phr_len
     else:
-        alt_ptr, elem_tok = uni_ptr, uni_tok
+        alt_len, elem_tok = uni_len, uni_tok
     del is_alt, a
     release_memory()
+    per_entry = np.bincount(alt_entry, weights=alt_len, minlength=n_entries).astype(np.int64)
+    entry_toks = np.concatenate([[0], np.cumsum(per_entry)])
     entry_alts = _offsets(alt_entry, n_entries)
     # each entry's vocabulary: how many of its alternates use a token, the title counting more
     vocab = [
-        _entry_vocab(lo, alt_ptr, entry_alts, alt_entry, alt_title, elem_tok, n_tokens, title_boost)
+        _entry_vocab(
+            lo, alt_len, entry_alts, entry_toks, alt_entry, alt_title, elem_tok, n_tokens, title_boost
+        )
         for lo in range(0, n_entries, _ENTRIES_PER_CHUNK)
     ]
     top_tf = max((int(v[2].max(initial=0)) for v in vocab), default=0)
-    vocab_entry = _drain([v[0] for v in vocab], np.int32)
+    # pairs entry by entry: vocab_ptr[e]:vocab_ptr[e+1] are entry e's (no entry id per pair)
+    vocab_ptr = np.concatenate([[0], np.cumsum(np.concatenate([v[0] for v in vocab]) if vocab else [])])
     vocab_tok = _drain([v[1] for v in vocab], elem_tok.dtype.type)
     tf = _drain([v[2] for v in vocab], _narrow(np.array([top_tf])).dtype.type)
     del vocab
@@ -478,25 +485,26 @@ def _build(
     )
     k = tf_saturation
     impact = np.array([c * (k + 1) / (c + k) / (k + 1) for c in range(int(tf.max(initial=0)) + 1)])
-    post_order = _postings_order(vocab_tok, vocab_entry, tf, impact, df, postings_cap)
+    post_order = _postings_order(vocab_tok, vocab_ptr, tf, impact, df, postings_cap)
     post_ptr = _offsets(vocab_tok[post_order], n_tokens)
-    post_entry, post_tf = vocab_entry[post_order], tf[post_order]
-    del vocab_entry, vocab_tok, tf, post_order
+    post_entry, post_tf = _owner(vocab_ptr, post_order), tf[post_order]
+    del vocab_ptr, vocab_tok, tf, post_order
     # per alternate: summed weight and exact-match hash, a chunk of alternates at a time
     weights, hashes = [], []
     width = max(n_tokens, 1)
+    t0 = u0 = 0  # where the chunk's alternates start in elem_tok and uni_tok
     for lo in range(0, n_alts, _ALTS_PER_CHUNK):
         hi = min(lo + _ALTS_PER_CHUNK, n_alts)
-        t0, t1 = alt_ptr[lo], alt_ptr[hi]
-        weights.append(np.add.reduceat(idf[elem_tok[t0:t1]], alt_ptr[lo:hi] - t0))
-        u0, u1 = uni_ptr[lo], uni_ptr[hi]
-        hashes.append(np.add.reduceat(token_hash(uni_tok[u0:u1]), uni_ptr[lo:hi] - u0))
+        lengths, uni_lengths = alt_len[lo:hi].astype(np.int64), uni_len[lo:hi].astype(np.int64)
+        starts, uni_starts = np.cumsum(lengths) - lengths, np.cumsum(uni_lengths) - uni_lengths
+        t1, u1 = t0 + int(lengths.sum()), u0 + int(uni_lengths.sum())
+        weights.append(np.add.reduceat(idf[elem_tok[t0:t1]], starts))
+        hashes.append(np.add.reduceat(token_hash(uni_tok[u0:u1]), uni_starts))
         # then each alternate's unigrams in id order, so that `Speller` spells its key straight
-        unigrams = ranges(alt_ptr[lo:hi], uni_len[lo:hi]) if len(elem_tok) > len(uni_tok) else slice(t0, t1)
-        local = np.repeat(np.arange(hi - lo, dtype=np.int64), uni_len[lo:hi])
+        unigrams = ranges(starts + t0, uni_lengths) if len(elem_tok) > len(uni_tok) else slice(t0, t1)
+        local = np.repeat(np.arange(hi - lo, dtype=np.int64), uni_lengths)
         elem_tok[unigrams] = np.sort(local * width + elem_tok[unigrams]) % width
-    entry_toks, alt_len = alt_ptr[entry_alts], _narrow(np.diff(alt_ptr))
-    del alt_ptr, uni_ptr
+        t0, u0 = t1, u1
     all_hashes = _drain(hashes, np.uint64)
     exact_alt = np.argsort(all_hashes, kind="stable").astype(np.int32)
     exact_hash = all_hashes[exact_alt]
@@ -507,7 +515,7 @@ def _build(
         entry_alts=entry_alts,
         entry_toks=entry_toks,
         alt_len=alt_len,
-        alt_uni=_narrow(uni_len),
+        alt_uni=uni_len,
         alt_tok=elem_tok,
         alt_weight=_drain(weights, np.float64),
         alt_entry=alt_entry,
@@ -525,29 +533,28 @@ def _build(
 
 def _entry_vocab(
     lo: int,
-    alt_ptr: I64,
+    alt_len: Ints,
     entry_alts: I64,
+    entry_toks: I64,
     alt_entry: I32,
     alt_title: npt.NDArray[np.bool_],
     elem_tok: Ints,
     n_tokens: int,
-    title_boost: int,
-) -> tuple[I32, Ints, Ints]:
-    """(entry, token, count) for the entries from ``lo`` on (one chunk), sorted by entry then token."""
+    boost: int,
+) -> tuple[I64, Ints, Ints]:
+    """Pairs per entry, then token and count per pair, for the entries from ``lo`` on (one
+    chunk); the pairs sorted by entry then token."""
     hi = min(lo + _ENTRIES_PER_CHUNK, len(entry_alts) - 1)
     a0, a1 = entry_alts[lo], entry_alts[hi]
-    t0, t1 = alt_ptr[a0], alt_ptr[a1]
-    alts = np.repeat(np.arange(a0, a1), np.diff(alt_ptr[a0 : a1 + 1]))
+    t0, t1 = entry_toks[lo], entry_toks[hi]
+    alts = np.repeat(np.arange(a0, a1), alt_len[a0:a1])
     width = max(n_tokens, 1)
     keys, inverse = np.unique(
         (alt_entry[alts] - lo).astype(np.int64) * width + elem_tok[t0:t1], return_inverse=True
     )
-    tf = np.rint(np.bincount(inverse.reshape(-1), weights=np.where(alt_title[alts], title_boost, 1)))
-    return (
-        (keys // width + lo).astype(np.int32),
-        (keys % width).astype(elem_tok.dtype),
-        _narrow(tf.astype(np.int64)),
-    )
+    tf = np.rint(np.bincount(inverse.reshape(-1), weights=np.where(alt_title[alts], boost, 1)))
+    per_entry = np.bincount(keys // width, minlength=hi - lo)
+    return per_entry, (keys % width).astype(elem_tok.dtype), _narrow(tf.astype(np.int64))
 
 
 def _by_token(tok: Ints, df: I64) -> I32:
@@ -565,7 +572,12 @@ def _by_token(tok: Ints, df: I64) -> I32:
     return order
 
 
-def _postings_order(tok: Ints, entry: I32, tf: Ints, impact: F64, df: I64, cap: int) -> Ints:
+def _owner(ptr: I64, positions: Ints) -> I32:
+    """The row of each position of a CSR layout (``ptr``: the rows' offsets)."""
+    return (np.searchsorted(ptr, positions, side="right") - 1).astype(np.int32)
+
+
+def _postings_order(tok: Ints, vocab_ptr: I64, tf: Ints, impact: F64, df: I64, cap: int) -> Ints:
     """Positions of the (entry, token) pairs in postings order: by token, then by entry — or, for a
     token used by more than ``cap`` entries, its ``cap`` highest-impact entries (ties by entry).
     Impact grows with the count, so pairs of a capped token whose count is below its cap-th
@@ -591,10 +603,10 @@ def _postings_order(tok: Ints, entry: I32, tf: Ints, impact: F64, df: I64, cap: 
         start = np.zeros(len(df) + 1, np.int64)
         np.cumsum(df, out=start[1:])
         keep = np.ones(len(order), bool)
-        at = pairs if pairs is not None else np.arange(len(entry))
+        at = pairs if pairs is not None else np.arange(len(tf))
         for t in capped.tolist():
             mine = order[start[t] : start[t + 1]]
-            ranked = mine[np.lexsort((entry[at[mine]], -impact[tf[at[mine]]]))]
+            ranked = mine[np.lexsort((_owner(vocab_ptr, at[mine]), -impact[tf[at[mine]]]))]
             order[start[t] : start[t] + cap] = ranked[:cap]
             keep[start[t] + cap : start[t + 1]] = False
         order = order[keep]
