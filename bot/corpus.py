@@ -22,6 +22,9 @@ import numpy.typing as npt
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+U64 = npt.NDArray[np.uint64]
+Ints = npt.NDArray[np.integer]
 
 END = "\x01"  # the fragment after each text (a printable text cannot hold it); always number 0
 TEXTS_PER_BATCH = 25_000

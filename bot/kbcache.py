@@ -28,8 +28,9 @@ import numpy as np
 import numpy.typing as npt
 
 from bot import __version__
-from bot.index import ARRAY_FIELDS, Index, IndexSettings, paused_gc
+from bot.index import ARRAY_FIELDS, Index, IndexSettings
 from bot.knowledge import KnowledgeBase, load_knowledge, source_files
+from bot.memory import paused_gc
 from bot.models import Entry, LearningPath, Tip
 
 log = logging.getLogger("kubebot.cache")
@@ -37,6 +38,7 @@ log = logging.getLogger("kubebot.cache")
 FORMAT = 3
 KEEP = 4  # cache files kept per directory (the newest); older ones are stale
 _ENGINE = (
+    "analysis.py",
     "corpus.py",
     "index.py",
     "kbcache.py",

@@ -25,9 +25,9 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from bot import semantic
-from bot.corpus import ranges
+from bot.corpus import F64, I64, Ints, ranges
 from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
-from bot.index import F64, I64, Index, IndexSettings, Ints, Speller, build_index
+from bot.index import Index, IndexSettings, Speller, build_index
 from bot.models import Candidate, Entry, MatchResult
 from bot.paste import Digest, digest
 from bot.text import Normalizer, normalize_basic

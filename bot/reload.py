@@ -27,10 +27,10 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-from bot.index import paused_gc
 from bot.kbcache import default_dirs
 from bot.knowledge import KnowledgeError, Problem, source_files
 from bot.matching import MatchSettings
+from bot.memory import paused_gc
 from bot.metrics import METRICS, Metrics, count_reload, set_kb_entries
 from bot.service import KnowledgeHolder, Snapshot
 

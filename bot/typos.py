@@ -18,8 +18,7 @@ from itertools import pairwise
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.corpus import ranges
-from bot.index import I32, I64
+from bot.corpus import I32, I64, ranges
 
 _MAX_FILTERED = 62  # longer words (and bigrams repeated more often) go to the plain scan
 _BIGRAM = 0x110000  # one code point per digit

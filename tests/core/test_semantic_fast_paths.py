@@ -16,9 +16,33 @@ from bot import semantic
 from bot.semantic import Embedder, shared
 
 PIECES = [
-    "pod", "Pods", "CrashLoopBackOff", "kubectl", "x509:", "exit", "code", "137", "can't", "don’t",
-    "naïve", "Café", "日本", "--namespace=prod", "a.b/c_d", "\t", "\n", "\r", "\x00", "\x01", "\x0b",
-    "\x0c", "\x1f", "\x7f", "~!@#$%^&*()[]{}|;:',.<>?/`\"\\", "a" * 120, "unbelievablyunrecognisable",
+    "pod",
+    "Pods",
+    "CrashLoopBackOff",
+    "kubectl",
+    "x509:",
+    "exit",
+    "code",
+    "137",
+    "can't",
+    "don’t",
+    "naïve",
+    "Café",
+    "日本",
+    "--namespace=prod",
+    "a.b/c_d",
+    "\t",
+    "\n",
+    "\r",
+    "\x00",
+    "\x01",
+    "\x0b",
+    "\x0c",
+    "\x1f",
+    "\x7f",
+    "~!@#$%^&*()[]{}|;:',.<>?/`\"\\",
+    "a" * 120,
+    "unbelievablyunrecognisable",
 ]
 texts = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)), max_size=12).map(" ".join)
 ascii_texts = st.text(alphabet=st.characters(max_codepoint=127), max_size=60)

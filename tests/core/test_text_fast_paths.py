@@ -10,8 +10,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.analysis import analyze_all
 from bot.corpus import END, Fragments
-from bot.index import analyze_all
 from bot.text import _STEMMED_STOP_WORDS, STOP_WORDS, Normalizer, basic_words, normalize_basic, stem
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -103,9 +103,9 @@ WORDS = [
     "\n",
     "  ",
 ]
-texts = st.lists(
-    st.one_of(st.sampled_from(WORDS), st.text(max_size=6)), max_size=14
-).map(lambda parts: " ".join(parts))
+texts = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=6)), max_size=14).map(
+    lambda parts: " ".join(parts)
+)
 
 
 @settings(max_examples=400, deadline=None)

@@ -141,7 +141,10 @@ async def test_the_socket_mode_client_still_takes_the_url_we_opened(caplog: pyte
     client = SocketModeClient(app_token=APP_TOKEN)
     try:
         assert client.wss_uri is None, "slack_sdk changed: update bot/adapters/slack/sdk_internals.py"
-        assert use_connection_url(client, "wss://127.0.0.1:1/link") and client.wss_uri == "wss://127.0.0.1:1/link"
+        assert (
+            use_connection_url(client, "wss://127.0.0.1:1/link")
+            and client.wss_uri == "wss://127.0.0.1:1/link"
+        )
     finally:
         await client.close()
     assert not use_connection_url(object(), "wss://127.0.0.1:1/link")  # a release without it

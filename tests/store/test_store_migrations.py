@@ -26,12 +26,16 @@ def _tables(dialect: Dialect) -> dict[str, list[tuple[str, str]]]:
 
 def test_both_backends_get_the_same_tables_and_columns_with_their_own_types() -> None:
     sqlite, postgres = _tables(SQLITE), _tables(POSTGRES)
-    assert set(sqlite) == set(postgres) == {
-        "kubebot_questions",
-        "kubebot_feedback",
-        "kubebot_outbox",
-        "kubebot_picks",
-    }
+    assert (
+        set(sqlite)
+        == set(postgres)
+        == {
+            "kubebot_questions",
+            "kubebot_feedback",
+            "kubebot_outbox",
+            "kubebot_picks",
+        }
+    )
     for table in sqlite:
         assert [c for c, _ in sqlite[table]] == [c for c, _ in postgres[table]], table
     assert dict(postgres["kubebot_questions"])["asked_at"] == "TIMESTAMPTZ NOT NULL"

@@ -1,0 +1,77 @@
+"""Memory of big builds (the index of a large knowledge base): no cyclic garbage collection while
+millions of short-lived objects are made, freed heap pages handed back to the operating system,
+and big arrays assembled from batches without holding both at once."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.corpus import Ints
+
+
+@contextmanager
+def paused_gc(trim: bool = True) -> Iterator[None]:
+    """No cyclic garbage collection while creating many objects that all stay alive (or die young
+    without cycles): each collection would walk everything already built. Freed heap pages are
+    handed back afterwards (``trim``; not while serving: trimming holds malloc's lock, and every
+    other thread that allocates waits for it)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+        if trim:
+            release_memory()
+
+
+def release_memory() -> None:
+    """Hand freed heap pages back to the operating system (glibc keeps them otherwise, so a big
+    build would leave the process hundreds of MB larger than what it holds)."""
+    if _libc is not None:
+        _libc.malloc_trim(0)
+
+
+_M_MMAP_THRESHOLD = -3
+_MMAP_FROM = 1 << 20
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018  (musl has none)
+        # blocks of 1 MiB and more (numpy arrays) are mapped apart and unmapped when freed; else
+        # glibc raises this threshold each time such a block is freed, and the build's large
+        # temporary arrays then stay in the heap (tens of MB at 100k entries)
+        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_FROM)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_libc = _load_libc()
+
+
+def drain(chunks: list[npt.NDArray[Any]], dtype: type[np.generic], mapping: Ints | None = None) -> Any:
+    """The concatenated ``chunks`` (through ``mapping``), as ``dtype``; the list is emptied as it
+    goes, so each chunk is freed once copied (the build's largest arrays are made this way)."""
+    out = np.empty(sum(map(len, chunks)), dtype)
+    at = 0
+    chunks.reverse()
+    while chunks:
+        chunk = chunks.pop()
+        out[at : at + len(chunk)] = chunk if mapping is None else mapping[chunk]
+        at += len(chunk)
+    return out
