@@ -2,7 +2,8 @@
 
 Everything that does not depend on the question is built once in ``Matcher.__init__``:
 normalised alternates, token weights (IDF over entries), impact-ordered posting lists, a
-length-bucketed vocabulary for typo correction and the sorted-token keys used by rapidfuzz.
+length-bucketed vocabulary for typo correction (`bot.index`); the sorted-token keys rapidfuzz
+compares are spelt when first needed (`bot.alternates`).
 
 Per question: normalise → correct unknown tokens against the vocabulary → accumulate weights
 from (capped) posting lists → weighted Dice shortlist → rerank the shortlist with a blend of
@@ -14,10 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from itertools import compress
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -25,16 +24,16 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from bot import semantic
-from bot.corpus import F64, I64, Ints, ranges
+from bot.alternates import AlternateScorer
+from bot.corpus import F64, I64, ranges
 from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
-from bot.index import Index, IndexSettings, Speller, build_index
+from bot.index import Index, IndexSettings, build_index
 from bot.models import Candidate, Entry, MatchResult
 from bot.paste import Digest, digest
 from bot.text import Normalizer, normalize_basic
 from bot.typos import TypoIndex
 
 _CORRECTIONS_KEPT = 50_000  # misspelt words remembered with their correction
-_KEYS_KEPT = 200_000  # alternates whose keys are kept as separate objects (~80 bytes each)
 
 
 _MASK = (1 << 64) - 1
@@ -202,16 +201,7 @@ class Matcher:
         self._typos = TypoIndex([w for w in ix.words if not w.isdigit()])
         self._corrections: dict[str, tuple[str, float] | None] = {}
         self._titles_made: list[str] | None = None
-        self._scratch = threading.local()  # per-thread work arrays
-        self._max_alts = max(int(np.diff(ix.entry_alts).max(initial=0)), 1)
-        # every alternate's key as its own object, when that is affordable (else sliced per question)
-        self._speller = Speller(ix.tokens)
-        # each alternate's key as its own object, spelt the first time its entry is shortlisted,
-        # when that is affordable (else spelt for each question)
-        self._keys: list[bytes | str | None] | None = None
-        self._spelt = np.zeros(len(self._entries), bool)  # entries whose keys are in _keys
-        if len(ix.alt_entry) <= _KEYS_KEPT:
-            self._keys = [None] * len(ix.alt_entry)
+        self._alternates = AlternateScorer(ix, s.char_weight)
         # each entry as one vector of the static semantic model: the mean of its questions'
         self._embedder = semantic.shared()
         self._centroids = (
@@ -341,7 +331,7 @@ class Matcher:
             if extra is not None and extra not in shortlist:
                 shortlist.append(extra)
         # 2. best single alternate: weighted token F1 blended with character similarity
-        best_alt, together, words = self._alternates(shortlist, q_tok, q_gain, q_key, q_total)
+        best_alt, together, words = self._alternates.score(shortlist, q_tok, q_gain, q_key, q_total)
         gain_of = gains.__getitem__
         scored: list[_Scored] = []
         for e, acc_e, best, most, known in zip(
@@ -399,88 +389,6 @@ class Matcher:
             if ix.key(alt) == q_key:
                 return int(ix.alt_entry[alt])
         return None
-
-    def _positions(self, q_tok: I64) -> npt.NDArray[np.int32]:
-        """A vocabulary-sized array holding each question token's position and -1 elsewhere: this
-        thread's own, to be reset to -1 by the caller."""
-        position: npt.NDArray[np.int32] | None = getattr(self._scratch, "position", None)
-        if position is None:
-            position = self._scratch.position = np.full(len(self.index.tokens), -1, np.int32)
-        position[q_tok] = np.arange(len(q_tok), dtype=np.int32)
-        return position
-
-    def _alternates(
-        self, shortlist: list[int], q_tok: I64, q_gain: F64, q_key: str, q_total: float
-    ) -> tuple[list[float], list[int], list[tuple[str, ...]]]:
-        """Per shortlisted entry: its best alternate's score, the most question words found
-        together in one alternate, and the question's tokens its vocabulary has (question order)."""
-        ix = self.index
-        s = self.settings
-        n, width = len(shortlist), self._max_alts
-        listed = np.array(shortlist, np.int64)
-        ends = np.concatenate([listed, listed + 1])
-        alt_bounds = ix.entry_alts[ends]
-        first_alt = alt_bounds[:n]
-        n_alts = alt_bounds[n:] - first_alt
-        bounds = alt_bounds.tolist()
-        tok_bounds = ix.entry_toks[ends].tolist()
-        # every token of the shortlisted entries' alternates, and its cell: entry slot x alternate
-        tokens = np.concatenate([ix.alt_tok[tok_bounds[i] : tok_bounds[i + n]] for i in range(n)])
-        sizes = np.concatenate([ix.alt_len[bounds[i] : bounds[i + n]] for i in range(n)])
-        counts = n_alts.tolist()
-        alt_cells = np.concatenate([np.arange(i * width, i * width + c) for i, c in enumerate(counts)])
-        cells = np.repeat(alt_cells, sizes)
-        position = self._positions(q_tok)
-        try:
-            at = position[tokens]
-        finally:
-            position[q_tok] = -1
-        hit = at >= 0
-        which = at[hit]  # the question token of each hit
-        cell = cells[hit]
-        hit_slot = cell // width
-        common = np.bincount(cell, minlength=n * width)
-        matched = np.bincount(cell, q_gain[which], n * width)
-        weight = np.bincount(cell, ix.idf[q_tok[which]], n * width)
-        used = np.flatnonzero(common)
-        blend = np.zeros(n * width)
-        if len(used):
-            alts = first_alt[used // width] + used % width
-            precision = weight[used] / ix.alt_weight[alts]
-            recall = matched[used] / q_total
-            f1 = 2 * precision * recall / (precision + recall)
-            query: str | bytes = q_key.encode("ascii") if ix.ascii else q_key
-            keys = self._keys
-            texts: list[Any]  # keys: bytes or text
-            if keys is not None:
-                if not self._spelt[listed].all():  # first use of some entry: spell the shortlist's
-                    self._spell_into(keys, first_alt, n_alts, tokens, sizes)
-                    self._spelt[listed] = True
-                texts = [keys[a] for a in alts.tolist()]
-            else:  # spelt from the alternates' unigrams gathered above
-                starts = (np.cumsum(sizes, dtype=np.int64) - sizes)[np.searchsorted(alt_cells, used)]
-                uni = ix.alt_uni[alts]
-                texts = self._speller.keys(tokens[ranges(starts, uni)], uni)
-            char = process.cdist([query], texts, scorer=fuzz.ratio, dtype=np.float64)[0] / 100.0
-            blend[used] = (1 - s.char_weight) * f1 + s.char_weight * char
-        best = blend.reshape(n, width).max(axis=1).tolist()
-        most = common.reshape(n, width).max(axis=1).tolist()
-        rows = np.zeros((n, len(q_tok)), bool)
-        rows[hit_slot, which] = True
-        names = [ix.tokens[t] for t in q_tok.tolist()]
-        return best, most, [tuple(compress(names, row)) for row in rows.tolist()]
-
-    def _spell_into(
-        self, keys: list[bytes | str | None], first_alt: I64, n_alts: I64, tokens: Ints, sizes: Ints
-    ) -> None:
-        """Fill ``keys`` for every alternate of the shortlisted entries (``tokens``: their tokens,
-        alternate by alternate, ``sizes`` each)."""
-        alts = ranges(first_alt, n_alts)
-        uni = self.index.alt_uni[alts]
-        starts = np.cumsum(sizes, dtype=np.int64) - sizes
-        spelt: Sequence[bytes | str] = self._speller.keys(tokens[ranges(starts, uni)], uni)
-        for alt, key in zip(alts.tolist(), spelt, strict=True):
-            keys[alt] = key  # lists are shared between threads; a key is the same whoever spells it
 
     def evidence(self, text: str, limit: int | None = None) -> list[Evidence]:
         """The ranked candidates for ``text`` (passed through `clean_input`), each with the

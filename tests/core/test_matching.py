@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bot.decision import EXACT_CONFIDENCE
@@ -128,19 +129,32 @@ def test_shipped_kb_asks_back_on_an_ambiguous_but_on_topic_question(shipped_snap
     assert matcher.on_topic("logs") > threshold > matcher.on_topic("banana bread recipe")
 
 
-def test_keys_sliced_per_question_score_as_keys_kept_whole(
+def test_keys_spelt_per_question_score_as_keys_kept_whole(
     fixture_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A huge knowledge base keeps its alternates' keys in one array and slices them per question;
-    the scores are the same as with the keys kept one by one."""
-    import bot.matching
+    """A huge knowledge base spells its alternates' keys for each question; the scores are the same
+    as with the keys kept one by one (spelt when an entry is first shortlisted)."""
+    import bot.alternates
 
     whole = Matcher(fixture_kb.entries.values(), fixture_kb.synonyms)
-    monkeypatch.setattr(bot.matching, "_KEYS_KEPT", 0)
-    sliced = Matcher(fixture_kb.entries.values(), fixture_kb.synonyms, index=whole.index)
-    assert whole._keys is not None and sliced._keys is None
+    monkeypatch.setattr(bot.alternates, "KEYS_KEPT", 0)
+    spelt = Matcher(fixture_kb.entries.values(), fixture_kb.synonyms, index=whole.index)
+    assert whole._alternates._keys is not None and spelt._alternates._keys is None
     for q in ("what is a pod", "pod in crashlopbackoff", "deployment vs replicaset", "container vm"):
-        assert sliced.evidence(q) == whole.evidence(q)
+        assert spelt.evidence(q) == whole.evidence(q)
+
+
+def test_spelt_keys_are_the_sorted_unigrams_of_each_alternate(fixture_kb: KnowledgeBase) -> None:
+    from bot.corpus import ranges
+    from bot.index import Speller
+
+    ix = Matcher(fixture_kb.entries.values(), fixture_kb.synonyms).index
+    starts = np.cumsum(ix.alt_len, dtype=np.int64) - ix.alt_len
+    keys = Speller(ix.tokens).keys(ix.alt_tok[ranges(starts, ix.alt_uni)], ix.alt_uni)
+    assert len(keys) == len(ix.alt_entry) > 0
+    for alt, key in enumerate(keys):
+        words = key.decode() if isinstance(key, bytes) else key
+        assert words == ix.key(alt) == " ".join(sorted(words.split()))
 
 
 def test_the_exact_match_hash_is_the_same_in_python_and_numpy() -> None:

@@ -1,0 +1,117 @@
+"""The reranking of a shortlist: per entry, its best single alternate — weighted token F1 of the
+question and the alternate, blended with rapidfuzz ``ratio`` of their sorted-token keys — and the
+question's words found together in one alternate."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from itertools import compress
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz import fuzz, process
+
+from bot.corpus import F64, I64, Ints, ranges
+from bot.index import Index, Speller
+
+KEYS_KEPT = 200_000  # alternates whose keys are kept as separate objects (~80 bytes each)
+
+
+class AlternateScorer:
+    """Scores the alternates of shortlisted entries against a question (`score`), for one index."""
+
+    def __init__(self, index: Index, char_weight: float) -> None:
+        self.index = index
+        self.char_weight = char_weight  # within an alternate's score: characters vs weighted tokens
+        self._scratch = threading.local()  # per-thread work arrays
+        self._max_alts = max(int(np.diff(index.entry_alts).max(initial=0)), 1)
+        self._speller = Speller(index.tokens)
+        # each alternate's key as its own object, spelt the first time its entry is shortlisted,
+        # when that is affordable (else spelt for each question)
+        self._keys: list[bytes | str | None] | None = None
+        self._spelt = np.zeros(len(index.entry_alts) - 1, bool)  # entries whose keys are in _keys
+        if len(index.alt_entry) <= KEYS_KEPT:
+            self._keys = [None] * len(index.alt_entry)
+
+    def positions(self, q_tok: I64) -> npt.NDArray[np.int32]:
+        """A vocabulary-sized array holding each question token's position and -1 elsewhere: this
+        thread's own, to be reset to -1 by the caller."""
+        position: npt.NDArray[np.int32] | None = getattr(self._scratch, "position", None)
+        if position is None:
+            position = self._scratch.position = np.full(len(self.index.tokens), -1, np.int32)
+        position[q_tok] = np.arange(len(q_tok), dtype=np.int32)
+        return position
+
+    def score(
+        self, shortlist: list[int], q_tok: I64, q_gain: F64, q_key: str, q_total: float
+    ) -> tuple[list[float], list[int], list[tuple[str, ...]]]:
+        """Per shortlisted entry: its best alternate's score, the most question words found
+        together in one alternate, and the question's tokens its vocabulary has (question order)."""
+        ix = self.index
+        n, width = len(shortlist), self._max_alts
+        listed = np.array(shortlist, np.int64)
+        ends = np.concatenate([listed, listed + 1])
+        alt_bounds = ix.entry_alts[ends]
+        first_alt = alt_bounds[:n]
+        n_alts = alt_bounds[n:] - first_alt
+        bounds = alt_bounds.tolist()
+        tok_bounds = ix.entry_toks[ends].tolist()
+        # every token of the shortlisted entries' alternates, and its cell: entry slot x alternate
+        tokens = np.concatenate([ix.alt_tok[tok_bounds[i] : tok_bounds[i + n]] for i in range(n)])
+        sizes = np.concatenate([ix.alt_len[bounds[i] : bounds[i + n]] for i in range(n)])
+        counts = n_alts.tolist()
+        alt_cells = np.concatenate([np.arange(i * width, i * width + c) for i, c in enumerate(counts)])
+        cells = np.repeat(alt_cells, sizes)
+        position = self.positions(q_tok)
+        try:
+            at = position[tokens]
+        finally:
+            position[q_tok] = -1
+        hit = at >= 0
+        which = at[hit]  # the question token of each hit
+        cell = cells[hit]
+        hit_slot = cell // width
+        common = np.bincount(cell, minlength=n * width)
+        matched = np.bincount(cell, q_gain[which], n * width)
+        weight = np.bincount(cell, ix.idf[q_tok[which]], n * width)
+        used = np.flatnonzero(common)
+        blend = np.zeros(n * width)
+        if len(used):
+            alts = first_alt[used // width] + used % width
+            precision = weight[used] / ix.alt_weight[alts]
+            recall = matched[used] / q_total
+            f1 = 2 * precision * recall / (precision + recall)
+            query: str | bytes = q_key.encode("ascii") if ix.ascii else q_key
+            keys = self._keys
+            texts: list[Any]  # keys: bytes or text
+            if keys is not None:
+                if not self._spelt[listed].all():  # first use of some entry: spell the shortlist's
+                    self._spell(keys, first_alt, n_alts, tokens, sizes)
+                    self._spelt[listed] = True
+                texts = [keys[a] for a in alts.tolist()]
+            else:  # spelt from the alternates' unigrams gathered above
+                starts = (np.cumsum(sizes, dtype=np.int64) - sizes)[np.searchsorted(alt_cells, used)]
+                uni = ix.alt_uni[alts]
+                texts = self._speller.keys(tokens[ranges(starts, uni)], uni)
+            char = process.cdist([query], texts, scorer=fuzz.ratio, dtype=np.float64)[0] / 100.0
+            blend[used] = (1 - self.char_weight) * f1 + self.char_weight * char
+        best = blend.reshape(n, width).max(axis=1).tolist()
+        most = common.reshape(n, width).max(axis=1).tolist()
+        rows = np.zeros((n, len(q_tok)), bool)
+        rows[hit_slot, which] = True
+        names = [ix.tokens[t] for t in q_tok.tolist()]
+        return best, most, [tuple(compress(names, row)) for row in rows.tolist()]
+
+    def _spell(
+        self, keys: list[bytes | str | None], first_alt: I64, n_alts: I64, tokens: Ints, sizes: Ints
+    ) -> None:
+        """Fill ``keys`` for every alternate of the shortlisted entries (``tokens``: their tokens,
+        alternate by alternate, ``sizes`` each)."""
+        alts = ranges(first_alt, n_alts)
+        uni = self.index.alt_uni[alts]
+        starts = np.cumsum(sizes, dtype=np.int64) - sizes
+        spelt: Sequence[bytes | str] = self._speller.keys(tokens[ranges(starts, uni)], uni)
+        for alt, key in zip(alts.tolist(), spelt, strict=True):
+            keys[alt] = key  # lists are shared between threads; a key is the same whoever spells it
