@@ -44,6 +44,7 @@ _ENGINE = (
     "kbcache.py",
     "knowledge.py",
     "matching.py",
+    "memory.py",
     "models.py",
     "semantic.py",
     "text.py",

@@ -168,3 +168,30 @@ def test_an_unwritable_first_directory_falls_back_to_the_next(kb_copy: Path, tmp
     load_indexed(kb_copy, SETTINGS.index_settings(), builds, dirs)
     load_indexed(kb_copy, SETTINGS.index_settings(), builds, dirs)
     assert builds.count == 1 and len(list((tmp_path / "next-to-db").glob("index-*.npz"))) == 1
+
+
+def test_the_key_covers_every_module_and_data_file_the_index_is_built_from() -> None:
+    """The build's own imports within `bot`, transitively, and the semantic vectors: a change to any
+    of them must miss (a new bot/data/semantic.npz once met stale entry vectors from the cache)."""
+    import ast
+
+    from bot import kbcache
+
+    package = Path(kbcache.__file__).parent
+    needed, todo = {"matching.py"}, ["index.py", "semantic.py"]  # Matcher.build_index calls these
+    while todo:
+        name = todo.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        for node in ast.walk(ast.parse((package / name).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bot."):
+                path = node.module.removeprefix("bot.").replace(".", "/") + ".py"
+                if (package / path).is_file():
+                    todo.append(path)
+            elif isinstance(node, ast.ImportFrom) and node.module == "bot":
+                todo += [
+                    f"{alias.name}.py" for alias in node.names if (package / f"{alias.name}.py").is_file()
+                ]
+    assert {"index.py", "corpus.py", "analysis.py", "semantic.py"} <= needed
+    assert needed | {"data/semantic.npz"} <= set(kbcache._ENGINE)
