@@ -24,6 +24,7 @@ I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 U64 = npt.NDArray[np.uint64]
+U32 = npt.NDArray[np.uint32]
 Ints = npt.NDArray[np.integer]
 
 END = "\x01"  # the fragment after each text (a printable text cannot hold it); always number 0

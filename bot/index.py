@@ -22,13 +22,19 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.analysis import analyze_all
-from bot.corpus import F64, I32, I64, U64, Batch, Ints, ranges
+from bot.corpus import F64, I32, I64, U32, U64, Batch, Ints, ranges
 from bot.memory import drain, paused_gc, release_memory
 from bot.text import Normalizer
 
 _ENTRIES_PER_CHUNK = 5_000
-_ALTS_PER_CHUNK = 50_000
+_ALTS_PER_CHUNK = 20_000
 _PAIRS_PER_SLICE = 100_000
+
+
+def fold(hashes: U64) -> U32:
+    """64-bit set hashes folded to 32 bits (a match is always checked against the key)."""
+    out: U32 = ((hashes >> np.uint64(32)) ^ (hashes & np.uint64(0xFFFFFFFF))).astype(np.uint32)
+    return out
 
 
 def token_hash(ids: Ints) -> U64:
@@ -72,8 +78,9 @@ class Index:
     alt_tok: Ints  # uint16 for a vocabulary that fits, else int32
     alt_weight: F64  # [A]: the summed weight of each alternate's tokens
     alt_entry: I32  # [A]
-    exact_hash: U64  # [A], sorted: the hash of each alternate's unigram set ...
-    exact_alt: I32  # ... and that alternate (in alternate order among equal hashes)
+    # [A], sorted: per alternate, the hash of its unigram set (`fold`) in the high 32 bits and the
+    # alternate in the low 32 (so equal hashes keep alternate order)
+    exact: U64
     post_ptr: I64  # [V+1]: token t's postings are post_entry/post_tf[post_ptr[t]:post_ptr[t+1]]
     post_entry: I32
     post_tf: Ints  # how many of the entry's alternates use the token (the title counting more) ...
@@ -208,7 +215,9 @@ def _build(
     post_entry, post_tf = _owner(vocab_ptr, post_order), tf[post_order]
     del vocab_ptr, vocab_tok, tf, post_order
     # per alternate: summed weight and exact-match hash, a chunk of alternates at a time
-    weights, hashes = [], []
+    if n_alts >= 2**32:
+        raise ValueError("more than 2**32 alternates")
+    alt_weight, exact = np.empty(n_alts, np.float64), np.empty(n_alts, np.uint64)
     width = max(n_tokens, 1)
     t0 = u0 = 0  # where the chunk's alternates start in elem_tok and uni_tok
     for lo in range(0, n_alts, _ALTS_PER_CHUNK):
@@ -216,17 +225,15 @@ def _build(
         lengths, uni_lengths = alt_len[lo:hi].astype(np.int64), uni_len[lo:hi].astype(np.int64)
         starts, uni_starts = np.cumsum(lengths) - lengths, np.cumsum(uni_lengths) - uni_lengths
         t1, u1 = t0 + int(lengths.sum()), u0 + int(uni_lengths.sum())
-        weights.append(np.add.reduceat(idf[elem_tok[t0:t1]], starts))
-        hashes.append(np.add.reduceat(token_hash(uni_tok[u0:u1]), uni_starts))
+        alt_weight[lo:hi] = np.add.reduceat(idf[elem_tok[t0:t1]], starts)
+        hashed = fold(np.add.reduceat(token_hash(uni_tok[u0:u1]), uni_starts)).astype(np.uint64)
+        exact[lo:hi] = hashed << np.uint64(32) | np.arange(lo, hi, dtype=np.uint64)
         # then each alternate's unigrams in id order, so that `Speller` spells its key straight
         unigrams = ranges(starts + t0, uni_lengths) if len(elem_tok) > len(uni_tok) else slice(t0, t1)
         local = np.repeat(np.arange(hi - lo, dtype=np.int64), uni_lengths)
         elem_tok[unigrams] = np.sort(local * width + elem_tok[unigrams]) % width
         t0, u0 = t1, u1
-    all_hashes = drain(hashes, np.uint64)
-    exact_alt = np.argsort(all_hashes, kind="stable").astype(np.int32)
-    exact_hash = all_hashes[exact_alt]
-    del all_hashes
+    exact.sort()
     return Index(
         tokens=tokens,
         idf=idf,
@@ -235,10 +242,9 @@ def _build(
         alt_len=alt_len,
         alt_uni=uni_len,
         alt_tok=elem_tok,
-        alt_weight=drain(weights, np.float64),
+        alt_weight=alt_weight,
         alt_entry=alt_entry,
-        exact_hash=exact_hash,
-        exact_alt=exact_alt,
+        exact=exact,
         post_ptr=post_ptr,
         post_entry=post_entry,
         post_tf=post_tf,

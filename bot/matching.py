@@ -47,6 +47,11 @@ def _token_hash(token: int) -> int:
     return z ^ (z >> 31)
 
 
+def _fold(h: int) -> int:
+    """`bot.index.fold` of one hash, in Python integers."""
+    return (h >> 32) ^ (h & 0xFFFFFFFF)
+
+
 def _gather(ptr: I64, rows: I64, *columns: npt.NDArray[Any]) -> tuple[Any, ...]:
     """The items of CSR ``rows`` (``ptr`` offsets) from each column, concatenated in row order,
     and each row's length."""
@@ -382,10 +387,10 @@ class Matcher:
     def _exact(self, q: _Query, q_key: str) -> int | None:
         """The first entry with an alternate made of exactly the question's words."""
         ix = self.index
-        h = np.uint64(sum(map(_token_hash, map(self._ids.__getitem__, q.unigrams))) & _MASK)
-        lo = int(np.searchsorted(ix.exact_hash, h, "left"))
-        hi = int(np.searchsorted(ix.exact_hash, h, "right"))
-        for alt in ix.exact_alt[lo:hi].tolist():
+        h = _fold(sum(map(_token_hash, map(self._ids.__getitem__, q.unigrams))) & _MASK) << 32
+        lo = int(np.searchsorted(ix.exact, np.uint64(h), "left"))
+        hi = int(np.searchsorted(ix.exact, np.uint64(h | 0xFFFFFFFF), "right"))
+        for alt in (ix.exact[lo:hi] & np.uint64(0xFFFFFFFF)).tolist():
             if ix.key(alt) == q_key:
                 return int(ix.alt_entry[alt])
         return None

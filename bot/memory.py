@@ -42,20 +42,12 @@ def release_memory() -> None:
         _libc.malloc_trim(0)
 
 
-_M_MMAP_THRESHOLD = -3
-_MMAP_FROM = 1 << 20
-
-
 def _load_libc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.malloc_trim  # noqa: B018  (musl has none)
-        # blocks of 1 MiB and more (numpy arrays) are mapped apart and unmapped when freed; else
-        # glibc raises this threshold each time such a block is freed, and the build's large
-        # temporary arrays then stay in the heap (tens of MB at 100k entries)
-        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_FROM)
     except (OSError, AttributeError):
         return None
     return libc

@@ -160,8 +160,11 @@ def test_spelt_keys_are_the_sorted_unigrams_of_each_alternate(fixture_kb: Knowle
 def test_the_exact_match_hash_is_the_same_in_python_and_numpy() -> None:
     import numpy as np
 
-    from bot.index import token_hash
-    from bot.matching import _token_hash
+    from bot.index import fold, token_hash
+    from bot.matching import _fold, _token_hash
 
     ids = np.array([0, 1, 2, 37, 2**20, 2**31 - 1], np.int64)
     assert [int(h) for h in token_hash(ids)] == [_token_hash(int(i)) for i in ids]
+    hashes = [_token_hash(int(i)) for i in ids] + [sum(map(_token_hash, range(9))) & (2**64 - 1)]
+    assert [int(f) for f in fold(np.array(hashes, np.uint64))] == [_fold(h) for h in hashes]
+    assert len({_fold(h) for h in hashes}) == len(hashes)
