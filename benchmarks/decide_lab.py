@@ -1,7 +1,10 @@
 """Experiments on the answer model: variants compared on the FIT sets' out-of-fold predictions
 (the same grouped folds and threshold choice as bot/fitting.py) and on the DEV sets.
 
-Usage: python benchmarks/decide_lab.py [variant ...]   (default: all)
+Usage: python benchmarks/decide_lab.py [variant ...]       (default: all; the standard folds + DEV)
+       python benchmarks/decide_lab.py --robust variant ...  (five shuffled grouped splits)
+       python benchmarks/decide_lab.py --per-form variant    (separate thresholds for pasted posts)
+The questions' evidence is cached in /tmp/decide_lab.pkl: delete it after changing the KB or matcher.
 """
 
 from __future__ import annotations
@@ -278,7 +281,8 @@ def dev_figures(data: Sequence[Q], p: Model, topic: Callable[[np.ndarray], float
         else:
             n_off += 1
             declined += (not q.features) or (not answered and p_topic < t.topic)
-    return f"{right / n_on:.1%} right / {wrong / max(n_all, 1):.1%} wrong / {declined / max(n_off, 1):.1%} declined"
+    wrong_rate, declined_rate = wrong / max(n_all, 1), declined / max(n_off, 1)
+    return f"{right / n_on:.1%} right / {wrong_rate:.1%} wrong / {declined_rate:.1%} declined"
 
 
 def run(name: str, variant: Variant, fit: list[Q], dev: dict[str, list[Q]]) -> None:
@@ -300,8 +304,9 @@ def run(name: str, variant: Variant, fit: list[Q], dev: dict[str, list[Q]]) -> N
     full = variant(fit)
     devs = "  ".join(f"{k}: {dev_figures(d, full, topic_full, t)}" for k, d in dev.items())
     print(
-        f"{name:28s} t={t.alternatives:.3f}/{t.answer:.3f}/{t.topic:.3f}  all {a[0]:.1%}/{a[1]:.1%}/{a[2]:.1%}  "
-        f"posts {posts[0]:.1%}/{posts[1]:.1%}/{posts[2]:.1%}  chat {chat[0]:.1%}/{chat[1]:.1%}/{chat[2]:.1%}\n"
+        f"{name:28s} t={t.alternatives:.3f}/{t.answer:.3f}/{t.topic:.3f}  "
+        f"all {a[0]:.1%}/{a[1]:.1%}/{a[2]:.1%}  posts {posts[0]:.1%}/{posts[1]:.1%}/{posts[2]:.1%}  "
+        f"chat {chat[0]:.1%}/{chat[1]:.1%}/{chat[2]:.1%}\n"
         f"{'':28s} DEV {devs}",
         flush=True,
     )
@@ -405,7 +410,8 @@ def per_form(name: str) -> None:
     parts = {k: [r for r in preds if pasted[id(r)] == k] for k in (True, False)}
     ts = {k: choose_thresholds(v, Targets()) for k, v in parts.items()}
     print(
-        f"{name}: one threshold {t_all}; pasted n={len(parts[True])} {ts[True]}; one-line n={len(parts[False])} {ts[False]}"
+        f"{name}: one threshold {t_all}; pasted n={len(parts[True])} {ts[True]}; "
+        f"one-line n={len(parts[False])} {ts[False]}"
     )
     for label, chooser in (("one", lambda r: t_all), ("per-form", lambda r: ts[pasted[id(r)]])):
         sub = {
