@@ -1,8 +1,9 @@
 """From ranked evidence to a band: answer, answer with alternatives, did you mean, or decline.
 
 The matcher ranks entries and measures the evidence behind each candidate (`Evidence`). Two
-logistic models turn that evidence into probabilities: `answer` — the top candidate is the entry the
-asker wants — and `topic` — the question is about what this knowledge base covers. Thresholds on
+models turn that evidence into probabilities: `answer` — the top candidate is the entry the asker
+wants; a few small gradient-boosted trees, or a logistic regression when fitted on few questions —
+and `topic` — the question is about what this knowledge base covers (logistic). Thresholds on
 those probabilities choose the band. Coefficients and thresholds are data, fitted by
 `benchmarks/calibrate.py` (or `kubebot kb calibrate` for a team's own knowledge base) and read from a
 JSON file: `bot/calibration.json` for the bundled knowledge base, or `calibration.json` next to a
@@ -17,10 +18,13 @@ from __future__ import annotations
 import json
 import math
 import operator
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from bot.models import Band, Candidate, MatchResult
 
@@ -83,6 +87,82 @@ class LogisticModel:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
+# one tree node: (feature, threshold, left, right, value); a leaf has feature -1 and only a value
+Node = tuple[int, float, int, int, float]
+
+
+@dataclass(frozen=True, slots=True)
+class TreeModel:
+    """Gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier, exported by
+    `bot/fitting.py`): the logistic of the baseline plus, for each tree, the value of the leaf the
+    features reach (left when the feature is at most the node's threshold). All trees are walked
+    at once, one level per step, for all the candidates of a question."""
+
+    baseline: float
+    trees: tuple[tuple[Node, ...], ...]
+    _nodes: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)  # all trees' nodes
+    _depth: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for tree in self.trees:  # every split leads further down its tree
+            for i, (feature, _threshold, left, right, _value) in enumerate(tree):
+                if feature >= len(FEATURES) or (
+                    feature >= 0 and not i < min(left, right) <= max(left, right) < len(tree)
+                ):
+                    raise ValueError(f"tree node {i} {tree[i]} does not fit")
+        roots = np.cumsum([0, *map(len, self.trees)])[:-1]
+        # numbered across all trees; a leaf leads to itself, so every path can take the same steps
+        nodes = [
+            (f, t, r + left, r + right, v) if f >= 0 else (0, 0.0, r + i, r + i, v)
+            for r, tree in zip(roots.tolist(), self.trees, strict=True)
+            for i, (f, t, left, right, v) in enumerate(tree)
+        ]
+        object.__setattr__(self, "_nodes", (roots, *(np.array(c) for c in zip(*nodes, strict=True))))
+        depth, level = 0, [(t, 0) for t in self.trees]  # the deepest path, counted from the roots
+        while level := [(t, child) for t, i in level if t[i][0] >= 0 for child in t[i][2:4]]:
+            depth += 1
+        object.__setattr__(self, "_depth", depth)
+
+    def probabilities(self, rows: Sequence[Sequence[float]]) -> list[float]:
+        """For each row of features (one per candidate), all trees at once, a level at a time."""
+        roots, feature, threshold, left, right, value = self._nodes
+        x = np.asarray(rows, dtype=float).reshape(-1, len(FEATURES))
+        if len(x) != len(rows):
+            raise ValueError(
+                f"rows of {len(FEATURES)} features expected, got {x.size} values in {len(rows)} rows"
+            )
+        flat, start = x.ravel(), np.arange(len(x))[:, None] * x.shape[1]
+        node = np.broadcast_to(roots, (len(x), len(roots)))
+        for _ in range(self._depth):
+            node = np.where(flat[start + feature[node]] <= threshold[node], left[node], right[node])
+        z = np.clip(self.baseline + value[node].sum(axis=1), -30.0, 30.0)
+        return (1.0 / (1.0 + np.exp(-z))).tolist()  # type: ignore[no-any-return]
+
+    def probability(self, x: Sequence[float]) -> float:
+        return self.probabilities([x])[0]
+
+
+AnswerModel = LogisticModel | TreeModel
+
+
+def _answer_dict(model: AnswerModel) -> dict[str, Any]:
+    if isinstance(model, TreeModel):
+        return {"baseline": model.baseline, "trees": [[list(node) for node in tree] for tree in model.trees]}
+    return {"intercept": model.intercept, "coef": list(model.coef)}
+
+
+def _answer_model(data: Any) -> AnswerModel:
+    if "trees" not in data:
+        return LogisticModel(float(data["intercept"]), tuple(map(float, data["coef"])))
+    trees = tuple(
+        tuple((int(f), float(t), int(left), int(right), float(v)) for f, t, left, right, v in tree)
+        for tree in data["trees"]
+    )
+    if not trees or not all(trees):
+        raise ValueError("no trees, or an empty one")
+    return TreeModel(float(data["baseline"]), trees)
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     answer: float  # answer outright at or above this probability that the top entry is right
@@ -98,7 +178,7 @@ class Calibration:
     """The two fitted models (is the top entry right? is the question on topic?) and the thresholds
     that turn their probabilities into a band; read from calibration.json (see the module docstring)."""
 
-    answer: LogisticModel
+    answer: AnswerModel
     topic: LogisticModel
     thresholds: Thresholds
     source: str = field(default="", compare=False)
@@ -106,8 +186,17 @@ class Calibration:
 
     # -- probabilities ----------------------------------------------------------------------------
     def p_answer(self, evidence: Evidence) -> float:
-        p = self.answer.probability(evidence.features)
-        return max(p, EXACT_CONFIDENCE) if evidence.feature("exact") >= 1.0 else p
+        return self.p_answers([evidence])[0]
+
+    def p_answers(self, ranked: Sequence[Evidence]) -> list[float]:
+        if isinstance(self.answer, TreeModel):
+            ps = self.answer.probabilities([e.features for e in ranked])
+        else:
+            ps = [self.answer.probability(e.features) for e in ranked]
+        return [
+            max(p, EXACT_CONFIDENCE) if e.feature("exact") >= 1.0 else p
+            for p, e in zip(ps, ranked, strict=True)
+        ]
 
     @staticmethod
     def supported(evidence: Evidence) -> bool:
@@ -128,7 +217,10 @@ class Calibration:
         t = thresholds or self.thresholds
         if not ranked:
             return MatchResult(Band.DECLINED)
-        scored = sorted(((self.p_answer(e), i, e) for i, e in enumerate(ranked)), key=lambda x: (-x[0], x[1]))
+        ps = self.p_answers(ranked)
+        scored = sorted(
+            ((p, i, e) for i, (p, e) in enumerate(zip(ps, ranked, strict=True))), key=lambda x: (-x[0], x[1])
+        )
         candidates = tuple(Candidate(e.entry_id, e.title, round(p, 4)) for p, _i, e in scored)
         top_p, _, top = scored[0]
         if top.feature("exact") >= 1.0:  # the author's own wording of one of its questions
@@ -160,7 +252,7 @@ class Calibration:
     def to_dict(self) -> dict[str, Any]:
         return {
             "features": list(FEATURES),
-            "answer": {"intercept": self.answer.intercept, "coef": list(self.answer.coef)},
+            "answer": _answer_dict(self.answer),
             "topic": {"intercept": self.topic.intercept, "coef": list(self.topic.coef)},
             "thresholds": {
                 "answer": self.thresholds.answer,
@@ -178,9 +270,7 @@ class Calibration:
                     f"{source}: fitted on features {data['features']}, this kubebot computes "
                     f"{list(FEATURES)}; refit with `kubebot kb calibrate`"
                 )
-            answer = LogisticModel(
-                float(data["answer"]["intercept"]), tuple(map(float, data["answer"]["coef"]))
-            )
+            answer = _answer_model(data["answer"])
             topic = LogisticModel(float(data["topic"]["intercept"]), tuple(map(float, data["topic"]["coef"])))
             t = data["thresholds"]
             thresholds = Thresholds(float(t["answer"]), float(t["alternatives"]), float(t["topic"]))
@@ -188,7 +278,9 @@ class Calibration:
             if isinstance(exc, CalibrationError):
                 raise
             raise CalibrationError(f"{source}: not a calibration file ({exc!r})") from None
-        if len(answer.coef) != len(FEATURES) or len(topic.coef) != len(TOPIC_FEATURES):
+        if isinstance(answer, LogisticModel) and len(answer.coef) != len(FEATURES):
+            raise CalibrationError(f"{source}: wrong number of coefficients")
+        if len(topic.coef) != len(TOPIC_FEATURES):
             raise CalibrationError(f"{source}: wrong number of coefficients")
         if not 0.0 <= thresholds.alternatives <= thresholds.answer <= 1.0:
             raise CalibrationError(f"{source}: thresholds must satisfy 0 <= alternatives <= answer <= 1")
@@ -203,7 +295,10 @@ class Calibration:
         return cls.from_dict(data, str(path))
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(self.to_dict(), indent=2)
+        # a list of numbers on one line: a tree node, or the coefficients
+        text = re.sub(r"\[\s*(-?[0-9][^\[\]\"]*?)\s*\]", lambda m: json.dumps(json.loads(m[0])), text)
+        path.write_text(text + "\n", encoding="utf-8")
 
 
 def for_knowledge_base(kb_root: Path | None) -> Calibration:

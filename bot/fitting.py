@@ -1,11 +1,13 @@
 """Fit the decision's models on labelled questions: `kubebot kb calibrate` and
 `benchmarks/calibrate.py`.
 
-Two logistic regressions (scikit-learn, imported lazily: `pip install 'kubebot[calibrate]'`):
-the answer model on every ranked candidate of every question (label: it is the right entry), and
-the topic model on the top candidate (label: the question is on topic; gaps count as on topic).
-The regularisation is chosen by cross-validation grouped by source thread, and the thresholds
-are chosen on out-of-fold predictions — made by models that never saw the thread they predict:
+Two models (scikit-learn, imported lazily: `pip install 'kubebot[calibrate]'`): the answer model
+on every ranked candidate of every question (label: it is the right entry) — small gradient-boosted
+trees, exported for `bot.decision.TreeModel`, or a logistic regression when there are fewer than
+`TREES_MIN_QUESTIONS` questions — and the topic model on the top candidate (label: the question is
+on topic; gaps count as on topic), a logistic regression. A logistic regression's regularisation is
+chosen by cross-validation grouped by source thread, and the thresholds are chosen on out-of-fold
+predictions — made by models that never saw the thread they predict:
 
 - alternatives: the lowest threshold on the answer model whose answers are wrong for at most
   `max_wrong` of the on-topic questions and that answers at most `max_off_topic` of the
@@ -22,12 +24,35 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.decision import FEATURES, TOPIC_FEATURES, Calibration, Evidence, LogisticModel, Thresholds
+from bot.decision import (
+    FEATURES,
+    TOPIC_FEATURES,
+    AnswerModel,
+    Calibration,
+    Evidence,
+    LogisticModel,
+    Thresholds,
+    TreeModel,
+)
 from bot.evaluate import EvalItem
 from bot.matching import Matcher
 from bot.text import clean_input
 
 _TOPIC_INDEX = [FEATURES.index(f) for f in TOPIC_FEATURES]
+# The answer model's trees (benchmarks/decide_lab.py compares them with other models): shallow
+# (two features at a time), every leaf backed by 20 candidates, and never less likely right for a
+# higher score, coverage or similarity.
+TREES_MIN_QUESTIONS = 300  # fewer labelled questions: a logistic answer model
+TREE_PARAMS: dict[str, Any] = {
+    "max_depth": 2,
+    "max_iter": 300,
+    "learning_rate": 0.1,
+    "l2_regularization": 1.0,
+    "min_samples_leaf": 20,
+    "early_stopping": False,
+    "random_state": 0,
+}
+MONOTONE = ("score", "covered", "best_alt", "semantic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +144,34 @@ def _fit(
     return LogisticModel(round(intercept, 6), tuple(round(float(w), 6) for w in coef)), c
 
 
+def export_trees(classifier: Any) -> TreeModel:
+    """A fitted binary HistGradientBoostingClassifier (numeric features, no missing values) as a
+    `TreeModel`; leaf values rounded to 12 decimals."""
+    trees = []
+    for (predictor,) in classifier._predictors:
+        trees.append(
+            tuple(
+                (-1, 0.0, 0, 0, round(float(n["value"]), 12))
+                if n["is_leaf"]
+                else (int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]), 0.0)
+                for n in predictor.nodes
+            )
+        )
+    return TreeModel(float(classifier._baseline_prediction.ravel()[0]), tuple(trees))
+
+
+def _fit_trees(xs: list[tuple[float, ...]], ys: list[int]) -> TreeModel:
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    monotone = [int(f in MONOTONE) for f in FEATURES]
+    classifier = HistGradientBoostingClassifier(monotonic_cst=monotone, **TREE_PARAMS)
+    return export_trees(classifier.fit(np.asarray(xs, dtype=float), np.asarray(ys, dtype=int)))
+
+
 def _models(
-    data: Sequence[_Question], folds: int, cs: tuple[float, float] | None = None
-) -> tuple[LogisticModel, LogisticModel, tuple[float, float]]:
+    data: Sequence[_Question], folds: int, trees: bool, cs: tuple[float, float] | None = None
+) -> tuple[AnswerModel, LogisticModel, tuple[float, float]]:
     xs, ys, gs, txs, tys, tgs = [], [], [], [], [], []
     for q in data:
         for feats, right in zip(q.features, q.right, strict=True):
@@ -132,7 +182,11 @@ def _models(
             txs.append(tuple(q.features[0][i] for i in _TOPIC_INDEX))
             tys.append(int(q.item.on_topic))
             tgs.append(q.group)
-    answer, c_answer = _fit(xs, ys, gs, folds, cs[0] if cs else None)
+    answer: AnswerModel
+    if trees:
+        answer, c_answer = _fit_trees(xs, ys), 0.0
+    else:
+        answer, c_answer = _fit(xs, ys, gs, folds, cs[0] if cs else None)
     topic, c_topic = _fit(txs, tys, tgs, folds, cs[1] if cs else None)
     return answer, topic, (c_answer, c_topic)
 
@@ -182,12 +236,13 @@ def fit(matcher: Matcher, items: Sequence[EvalItem], targets: Targets | None = N
     data = questions(matcher, items)
     groups = [q.group for q in data]
     # the final models, their regularisation chosen by grouped cross-validation...
-    answer, topic, cs = _models(data, t.folds)
+    trees = len(data) >= TREES_MIN_QUESTIONS
+    answer, topic, cs = _models(data, t.folds, trees)
     # ...and out-of-fold predictions (models with that C, never fitted on the thread they
     # predict) from which the thresholds are chosen
     oof: list[Prediction | None] = [None] * len(data)
     for train, held in GroupKFold(n_splits=min(t.folds, len(set(groups)))).split(data, groups=groups):
-        fold_answer, fold_topic, _ = _models([data[i] for i in train], t.folds, cs)
+        fold_answer, fold_topic, _ = _models([data[i] for i in train], t.folds, trees, cs)
         for i in held:
             q = data[i]
             p = tuple(

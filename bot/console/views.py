@@ -186,7 +186,12 @@ def explain(decision: Decision) -> tuple[list[Row], str]:
     calibration = decision.snapshot.matcher.calibration
     thresholds = decision.snapshot.matcher.thresholds
     scored = sorted(
-        ((calibration.p_answer(e), i, e) for i, e in enumerate(decision.evidence)),
+        (
+            (p, i, e)
+            for i, (p, e) in enumerate(
+                zip(calibration.p_answers(decision.evidence), decision.evidence, strict=True)
+            )
+        ),
         key=lambda x: (-x[0], x[1]),
     )
     offered: dict[str, str] = {}

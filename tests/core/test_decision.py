@@ -19,6 +19,7 @@ from bot.decision import (
     Evidence,
     LogisticModel,
     Thresholds,
+    TreeModel,
     for_knowledge_base,
 )
 from bot.models import Band
@@ -173,3 +174,41 @@ def test_the_topic_model_reads_its_features_by_name() -> None:
 def test_a_logistic_model_never_overflows() -> None:
     model = LogisticModel(0.0, (1.0,))
     assert model.probability([-5000.0]) < 1e-12 and model.probability([5000.0]) > 1 - 1e-12
+
+
+def test_exported_trees_give_scikit_learns_probabilities() -> None:
+    """`TreeModel` (numpy-free, run time) reproduces the fitted HistGradientBoostingClassifier."""
+    np = pytest.importorskip("numpy")
+    ensemble = pytest.importorskip("sklearn.ensemble")
+    from bot.fitting import MONOTONE, TREE_PARAMS, export_trees
+
+    rng = np.random.default_rng(7)
+    x = rng.random((3000, len(FEATURES)))
+    x[:, FEATURES.index("exact")] = rng.random(3000) < 0.1  # a 0/1 feature, split at 0.5
+    logit = 4 * x[:, 0] - 3 * x[:, 3] * x[:, 16] + 2 * (x[:, 1] > 0.6) - 1.5
+    y = (rng.random(3000) < 1 / (1 + np.exp(-logit))).astype(int)
+    monotone = [int(f in MONOTONE) for f in FEATURES]
+    fitted = ensemble.HistGradientBoostingClassifier(monotonic_cst=monotone, **TREE_PARAMS).fit(x, y)
+    model = export_trees(fitted)
+    assert len(model.trees) == TREE_PARAMS["max_iter"]
+    fresh = rng.random((500, len(FEATURES))) * 1.2 - 0.1  # beyond the fitted range too
+    fresh[:50] = x[:50]  # and exactly on fitted values
+    expected = fitted.predict_proba(fresh)[:, 1]
+    got = [model.probability(row.tolist()) for row in fresh]
+    assert max(abs(a - b) for a, b in zip(got, expected.tolist(), strict=True)) < 1e-9
+
+
+def test_a_tree_calibration_round_trips_and_bad_trees_are_refused(tmp_path: Path) -> None:
+    i = FEATURES.index("score")
+    tree = ((i, 0.5, 1, 2, 0.0), (-1, 0.0, 0, 0, -3.0), (-1, 0.0, 0, 0, 3.0))
+    c = Calibration(TreeModel(0.25, (tree, tree)), calibration().topic, calibration().thresholds)
+    c.save(tmp_path / "calibration.json")
+    assert Calibration.load(tmp_path / "calibration.json") == c
+    assert c.answer.probability(evidence("a", 0.5).features) == pytest.approx(1 / (1 + math.exp(5.75)))
+    assert c.decide([evidence("a", 0.7)]).band is Band.ANSWERED  # p = sigmoid(6.25)
+    data = c.to_dict()
+    leaf = [-1, 0.0, 0, 0, 1.0]
+    beyond, unknown_feature, loop = [i, 0.5, 1, 5, 0.0], [99, 0.5, 1, 2, 0.0], [i, 0.5, 0, 0, 0.0]
+    for broken in ([[beyond, leaf]], [[unknown_feature, leaf, leaf]], [[loop, leaf]], [[]], []):
+        with pytest.raises(CalibrationError, match="not a calibration file"):
+            Calibration.from_dict({**data, "answer": {"baseline": 0.0, "trees": broken}})

@@ -77,3 +77,20 @@ def test_half_the_entries_removed_gives_no_confident_wrong_answers(tmp_path: Pat
     assert sum(o.band is Band.ANSWERED for o in removed) / len(removed) <= 0.02
     assert sum(o.band.answers for o in removed) / len(removed) <= 0.2
     assert report.declined >= 0.9
+
+
+def test_few_questions_get_a_logistic_answer_model_and_many_get_trees(tmp_path: Path) -> None:
+    from bot.decision import LogisticModel, TreeModel
+    from bot.fitting import TREES_MIN_QUESTIONS
+
+    items = yaml.safe_load((ROOT / "benchmarks" / "calib" / "on_topic.yaml").read_text())[:150]
+    items += yaml.safe_load((ROOT / "benchmarks" / "calib" / "off_topic.yaml").read_text())[:50]
+    assert len(items) < TREES_MIN_QUESTIONS
+    questions = tmp_path / "questions.yaml"
+    questions.write_text(yaml.safe_dump(items), encoding="utf-8")
+    code, out = run(
+        "kb", "calibrate", "--kb", str(SHIPPED_KB), "--out", str(tmp_path / "c.json"), str(questions)
+    )
+    assert code == 0, out
+    assert isinstance(Calibration.load(tmp_path / "c.json").answer, LogisticModel)
+    assert isinstance(Calibration.load(ROOT / "bot" / "calibration.json").answer, TreeModel)
