@@ -95,13 +95,20 @@ Node = tuple[int, float, int, int, float]
 class TreeModel:
     """Gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier, exported by
     `bot/fitting.py`): the logistic of the baseline plus, for each tree, the value of the leaf the
-    features reach (left when the feature is at most the node's threshold). All trees are walked
-    at once, one level per step, for all the candidates of a question."""
+    features reach (left when the feature is at most the node's threshold).
+
+    At load, every tree is laid out as a complete tree of the deepest tree's depth (a leaf above
+    that depth becomes splits that always go left, over copies of it). Per question, every split
+    of every tree is compared at once for all candidates — one gather, one comparison — and the
+    paths then read those comparisons, a level at a time."""
 
     baseline: float
     trees: tuple[tuple[Node, ...], ...]
-    _nodes: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)  # all trees' nodes
+    _layout: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
     _depth: int = field(init=False, repr=False, compare=False)
+    _by_rows: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         for tree in self.trees:  # every split leads further down its tree
@@ -110,33 +117,66 @@ class TreeModel:
                     feature >= 0 and not i < min(left, right) <= max(left, right) < len(tree)
                 ):
                     raise ValueError(f"tree node {i} {tree[i]} does not fit")
-        roots = np.cumsum([0, *map(len, self.trees)])[:-1]
-        # numbered across all trees; a leaf leads to itself, so every path can take the same steps
-        nodes = [
-            (f, t, r + left, r + right, v) if f >= 0 else (0, 0.0, r + i, r + i, v)
-            for r, tree in zip(roots.tolist(), self.trees, strict=True)
-            for i, (f, t, left, right, v) in enumerate(tree)
-        ]
-        object.__setattr__(self, "_nodes", (roots, *(np.array(c) for c in zip(*nodes, strict=True))))
-        depth, level = 0, [(t, 0) for t in self.trees]  # the deepest path, counted from the roots
-        while level := [(t, child) for t, i in level if t[i][0] >= 0 for child in t[i][2:4]]:
-            depth += 1
-        object.__setattr__(self, "_depth", depth)
+
+        def depth(tree: tuple[Node, ...], i: int) -> int:
+            f, _t, left, right, _v = tree[i]
+            return 0 if f < 0 else 1 + max(depth(tree, left), depth(tree, right))
+
+        d = max((depth(tree, 0) for tree in self.trees if tree), default=0)
+        splits, leaves = 2**d - 1, 2**d
+        split_feature = np.zeros((len(self.trees), splits), np.intp)
+        split_threshold = np.full((len(self.trees), splits), np.inf)
+        leaf_value = np.zeros((len(self.trees), leaves))
+
+        def lay(t: int, tree: tuple[Node, ...], i: int, k: int) -> None:  # node i at heap slot k
+            f, th, left, right, v = tree[i]
+            if k >= splits:
+                leaf_value[t, k - splits] = v
+            elif f < 0:  # a leaf above the bottom: always left (copies on both sides all the same)
+                lay(t, tree, i, 2 * k + 1)
+                lay(t, tree, i, 2 * k + 2)
+            else:
+                split_feature[t, k], split_threshold[t, k] = f, th
+                lay(t, tree, left, 2 * k + 1)
+                lay(t, tree, right, 2 * k + 2)
+
+        for t, tree in enumerate(self.trees):
+            if tree:
+                lay(t, tree, 0, 0)
+        object.__setattr__(
+            self, "_layout", (split_feature.ravel(), split_threshold.ravel(), leaf_value.ravel())
+        )
+        object.__setattr__(self, "_by_rows", {})
+        object.__setattr__(self, "_depth", d)
 
     def probabilities(self, rows: Sequence[Sequence[float]]) -> list[float]:
-        """For each row of features (one per candidate), all trees at once, a level at a time."""
-        roots, feature, threshold, left, right, value = self._nodes
-        x = np.asarray(rows, dtype=float).reshape(-1, len(FEATURES))
-        if len(x) != len(rows):
-            raise ValueError(
-                f"rows of {len(FEATURES)} features expected, got {x.size} values in {len(rows)} rows"
-            )
-        flat, start = x.ravel(), np.arange(len(x))[:, None] * x.shape[1]
-        node = np.broadcast_to(roots, (len(x), len(roots)))
+        """For each row of features (one per candidate), all trees at once (a dozen numpy calls,
+        each on a few thousand numbers: their overhead is the cost, so the work is laid out for
+        `np.take` on flat arrays, and the per-row-count offsets are kept)."""
+        feature, _thresholds, value = self._layout
+        x = np.asarray(rows, dtype=float)
+        if x.ndim != 2 or x.shape[1] != len(FEATURES):
+            raise ValueError(f"rows of {len(FEATURES)} features expected, got shape {x.shape}")
+        n = len(x)
+        at, thresholds, leaf_base = self._offsets(n)
+        # every split of every tree for every row: (tree, split, row) order, flat
+        left = np.take(x.T, feature, axis=0).ravel() <= thresholds
+        node = np.zeros(at.shape, np.intp)
         for _ in range(self._depth):
-            node = np.where(flat[start + feature[node]] <= threshold[node], left[node], right[node])
-        z = np.clip(self.baseline + value[node].sum(axis=1), -30.0, 30.0)
-        return (1.0 / (1.0 + np.exp(-z))).tolist()  # type: ignore[no-any-return]
+            node = 2 * node + 2 - np.take(left, at + node * n)
+        sums = np.take(value, leaf_base + node).sum(axis=0).tolist()
+        return [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, self.baseline + z)))) for z in sums]
+
+    def _offsets(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For n rows: each (tree, row)'s first split in the flat comparisons, the thresholds in
+        that order, and each tree's first leaf in the flat leaf values (less the split count)."""
+        found = self._by_rows.get(n)
+        if found is None:
+            threshold, n_trees, leaves = self._layout[1], len(self.trees), 2**self._depth
+            at = np.arange(n_trees)[:, None] * ((leaves - 1) * n) + np.arange(n)
+            base = (np.arange(n_trees) * leaves - (leaves - 1))[:, None]
+            found = self._by_rows[n] = (at, np.repeat(threshold, n), base)
+        return found
 
     def probability(self, x: Sequence[float]) -> float:
         return self.probabilities([x])[0]

@@ -196,6 +196,45 @@ def test_exported_trees_give_scikit_learns_probabilities() -> None:
     expected = fitted.predict_proba(fresh)[:, 1]
     got = [model.probability(row.tolist()) for row in fresh]
     assert max(abs(a - b) for a, b in zip(got, expected.tolist(), strict=True)) < 1e-9
+    for n in (2, 6, 7):  # a question's candidates at once, as `Calibration.decide` asks
+        batched = [
+            p for lo in range(0, 70, n) for p in model.probabilities(fresh[lo : min(lo + n, 70)].tolist())
+        ]
+        assert max(abs(a - b) for a, b in zip(batched, expected[:70].tolist(), strict=True)) < 1e-9
+
+
+def test_trees_of_uneven_depth_are_walked_like_the_trees_themselves() -> None:
+    """A leaf above the deepest level (laid out as splits that always go left) ends where it is."""
+    np = pytest.importorskip("numpy")
+    f = len(FEATURES)
+    trees = (
+        (
+            (0, 0.5, 1, 2, 0.0),
+            (-1, 0.0, 0, 0, 1.0),
+            (3, 0.2, 3, 4, 0.0),
+            (-1, 0.0, 0, 0, -2.0),
+            (5, 0.7, 5, 6, 0.0),
+            (-1, 0.0, 0, 0, 0.5),
+            (-1, 0.0, 0, 0, 3.0),
+        ),
+        ((-1, 0.0, 0, 0, 0.25),),  # a single leaf
+        ((1, 0.3, 1, 2, 0.0), (-1, 0.0, 0, 0, -1.0), (-1, 0.0, 0, 0, 2.0)),
+    )
+    model = TreeModel(0.1, trees)
+
+    def walk(tree: tuple[tuple[int, float, int, int, float], ...], row: list[float]) -> float:
+        i = 0
+        while tree[i][0] >= 0:
+            feature, threshold, left, right, _value = tree[i]
+            i = left if row[feature] <= threshold else right
+        return tree[i][4]
+
+    rng = np.random.default_rng(3)
+    rows = rng.random((40, f)).tolist()
+    expected = [1 / (1 + math.exp(-(0.1 + sum(walk(t, r) for t in trees)))) for r in rows]
+    got = model.probabilities(rows)
+    assert max(abs(a - b) for a, b in zip(got, expected, strict=True)) < 1e-12
+    assert len({round(p, 9) for p in got}) > 3  # the rows reach different leaves
 
 
 def test_a_tree_calibration_round_trips_and_bad_trees_are_refused(tmp_path: Path) -> None:
