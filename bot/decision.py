@@ -153,6 +153,8 @@ class TreeModel:
         """For each row of features (one per candidate), all trees at once (a dozen numpy calls,
         each on a few thousand numbers: their overhead is the cost, so the work is laid out for
         `np.take` on flat arrays, and the per-row-count offsets are kept)."""
+        if not len(rows):
+            return []
         feature, _thresholds, value = self._layout
         x = np.asarray(rows, dtype=float)
         if x.ndim != 2 or x.shape[1] != len(FEATURES):

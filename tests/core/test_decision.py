@@ -235,6 +235,9 @@ def test_trees_of_uneven_depth_are_walked_like_the_trees_themselves() -> None:
     got = model.probabilities(rows)
     assert max(abs(a - b) for a, b in zip(got, expected, strict=True)) < 1e-12
     assert len({round(p, 9) for p in got}) > 3  # the rows reach different leaves
+    assert model.probabilities([]) == []  # a question without candidates
+    with pytest.raises(ValueError, match="features expected"):
+        model.probabilities([[0.5] * (f - 1)])
 
 
 def test_a_tree_calibration_round_trips_and_bad_trees_are_refused(tmp_path: Path) -> None:
