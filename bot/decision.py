@@ -162,11 +162,11 @@ class TreeModel:
         n = len(x)
         at, thresholds, leaf_base = self._offsets(n)
         # every split of every tree for every row: (tree, split, row) order, flat
-        left = np.take(x.T, feature, axis=0).ravel() <= thresholds
-        node = 2 - np.take(left, at) if self._depth else np.zeros(at.shape, np.intp)  # from the root
+        left = x.T.take(feature, axis=0).ravel() <= thresholds  # (methods: no numpy dispatch layer)
+        node = 2 - left.take(at) if self._depth else np.zeros(at.shape, np.intp)  # from the root
         for _ in range(self._depth - 1):
-            node = 2 * node + 2 - np.take(left, at + node * n)
-        sums = np.take(value, leaf_base + node).sum(axis=0).tolist()
+            node = 2 * node + 2 - left.take(at + node * n)
+        sums = value.take(leaf_base + node).sum(axis=0).tolist()
         return [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, self.baseline + z)))) for z in sums]
 
     def _offsets(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
