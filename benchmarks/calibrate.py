@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,17 @@ def bundled_fit() -> FitResult:
     return fit(matcher, fit_items())
 
 
-def _figures(oof: Sequence[Prediction], t: Thresholds) -> str:
+@dataclass(frozen=True, slots=True)
+class OofFigures:
+    right: float  # share of on-topic questions with an entry answered with it
+    wrong: float  # share of on-topic questions answered with a wrong entry
+    declined: float  # share of off-topic questions neither answered nor suggested
+    declined_on: float  # share of on-topic questions with an entry declined
+    n_on: int
+
+
+def oof_figures(oof: Sequence[Prediction], t: Thresholds) -> OofFigures:
+    """The answered/declined shares of out-of-fold predictions under thresholds ``t``."""
     on = [r for r in oof if r.item.on_topic and not r.item.gap]
     on_all = [r for r in oof if r.item.on_topic]
     off = [r for r in oof if not r.item.on_topic]
@@ -51,11 +62,20 @@ def _figures(oof: Sequence[Prediction], t: Thresholds) -> str:
     wrong = sum(answered(r) and not r.item.right(r.top[0]) for r in on_all)
     declined = sum(r.topic < t.topic and not answered(r) for r in off)
     declined_on = sum(r.topic < t.topic and not answered(r) for r in on)
+    return OofFigures(
+        right / max(len(on), 1),
+        wrong / max(len(on_all), 1),
+        declined / max(len(off), 1),
+        declined_on / max(len(on), 1),
+        len(on),
+    )
+
+
+def _figures(oof: Sequence[Prediction], t: Thresholds) -> str:
+    f = oof_figures(oof, t)
     return (
-        f"answered correctly {right / max(len(on), 1):.1%} of {len(on)}, "
-        f"answered wrong {wrong / max(len(on_all), 1):.1%}, "
-        f"off-topic declined {declined / max(len(off), 1):.1%}, "
-        f"on-topic declined {declined_on / max(len(on), 1):.1%}"
+        f"answered correctly {f.right:.1%} of {f.n_on}, answered wrong {f.wrong:.1%}, "
+        f"off-topic declined {f.declined:.1%}, on-topic declined {f.declined_on:.1%}"
     )
 
 

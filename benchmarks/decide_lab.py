@@ -20,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.calibrate import FIT_SETS  # noqa: E402
+from benchmarks.calibrate import FIT_SETS, oof_figures  # noqa: E402
 from bot.decision import FEATURES, Calibration, Evidence, Thresholds  # noqa: E402
 from bot.evaluate import load_eval_file  # noqa: E402
 from bot.fitting import Prediction, Targets, _fit, _Question, choose_thresholds, questions  # noqa: E402
@@ -244,17 +244,8 @@ def predictions(data: Sequence[Q], p: Model, topic: Callable[[np.ndarray], float
 
 
 def figures(oof: Sequence[Prediction], t: Thresholds) -> tuple[float, float, float, int]:
-    on = [r for r in oof if r.item.on_topic and not r.item.gap]
-    on_all = [r for r in oof if r.item.on_topic]
-    off = [r for r in oof if not r.item.on_topic]
-
-    def answered(r: Prediction) -> bool:
-        return r.top[1] >= t.alternatives
-
-    right = sum(answered(r) and r.item.right(r.top[0]) for r in on)
-    wrong = sum(answered(r) and not r.item.right(r.top[0]) for r in on_all)
-    declined = sum(r.topic < t.topic and not answered(r) for r in off)
-    return right / max(len(on), 1), wrong / max(len(on_all), 1), declined / max(len(off), 1), len(on)
+    f = oof_figures(oof, t)
+    return f.right, f.wrong, f.declined, f.n_on
 
 
 def dev_figures(data: Sequence[Q], p: Model, topic: Callable[[np.ndarray], float], t: Thresholds) -> str:
