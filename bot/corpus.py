@@ -70,10 +70,7 @@ class Fragments:
 
     def __init__(self) -> None:
         self._numbers: defaultdict[str, int] = defaultdict(count().__next__)
-        self.end = self._numbers[END]  # number 0
-
-    def __len__(self) -> int:
-        return len(self._numbers)
+        self._numbers[END]  # numbered first: 0 ends every plain text
 
     def batches(
         self, texts: Sequence[str], size: int = TEXTS_PER_BATCH, groups: I64 | None = None
