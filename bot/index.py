@@ -117,43 +117,24 @@ def build_index(
     texts: list[str],
     group_len: I64,
     normalizer: Normalizer,
-    *,
-    phrases: bool,
-    title_boost: int,
-    tf_saturation: float,
-    small_number_weight: float,
-    postings_cap: int,
+    settings: IndexSettings,
     on_batch: Callable[[Batch], None] | None = None,
 ) -> Index:
     """Index the entries' ``texts``, entry by entry (its title first, then its questions;
     ``group_len`` of them each). ``texts`` is emptied once read (its memory is the build's);
     ``on_batch`` also reads each batch of texts (`bot.corpus`)."""
     with paused_gc():  # millions of short-lived lists: the cycle collector would rescan the KB
-        return _build(
-            texts,
-            group_len,
-            normalizer,
-            phrases=phrases,
-            title_boost=title_boost,
-            tf_saturation=tf_saturation,
-            small_number_weight=small_number_weight,
-            postings_cap=postings_cap,
-            on_batch=on_batch,
-        )
+        return _build(texts, group_len, normalizer, settings, on_batch)
 
 
 def _build(
     texts: list[str],
     group_len: I64,
     normalizer: Normalizer,
-    *,
-    phrases: bool,
-    title_boost: int,
-    tf_saturation: float,
-    small_number_weight: float,
-    postings_cap: int,
+    settings: IndexSettings,
     on_batch: Callable[[Batch], None] | None,
 ) -> Index:
+    phrases, title_boost, postings_cap = settings.phrases, settings.title_boost, settings.postings_cap
     n_entries = len(group_len)
     text_entry = np.repeat(np.arange(n_entries, dtype=np.int32), group_len)
     text_title = np.zeros(len(text_entry), bool)
@@ -203,12 +184,12 @@ def _build(
     # small numbers ("5 pods", "15 minutes") are incidental; codes like 137 or 502 are not
     idf = np.array(
         [
-            math.log(1.0 + n / d) * (small_number_weight if t.isdigit() and len(t) < 3 else 1.0)
+            math.log(1.0 + n / d) * (settings.small_number_weight if t.isdigit() and len(t) < 3 else 1.0)
             for t, d in zip(tokens, df.tolist(), strict=True)
         ],
         np.float64,
     )
-    k = tf_saturation
+    k = settings.tf_saturation
     impact = np.array([c * (k + 1) / (c + k) / (k + 1) for c in range(int(tf.max(initial=0)) + 1)])
     post_order = _postings_order(vocab_tok, vocab_ptr, tf, impact, df, postings_cap)
     post_ptr = _offsets(vocab_tok[post_order], n_tokens)

@@ -222,17 +222,8 @@ class Matcher:
         s = settings.index_settings()
         sizes = np.fromiter((1 + len(e.questions) for e in entries), np.int64, len(entries))
         centroids = semantic.Centroids(semantic.shared(), sizes)
-        index = build_index(
-            [t for e in entries for t in (e.title, *e.questions)],
-            sizes,
-            normalizer,
-            phrases=s.phrases,
-            title_boost=s.title_boost,
-            tf_saturation=s.tf_saturation,
-            small_number_weight=s.small_number_weight,
-            postings_cap=s.postings_cap,
-            on_batch=centroids.add,
-        )
+        texts = [t for e in entries for t in (e.title, *e.questions)]
+        index = build_index(texts, sizes, normalizer, s, centroids.add)  # empties texts
         return dataclasses.replace(index, centroids=centroids.result())
 
     @property
