@@ -89,6 +89,8 @@ class LogisticModel:
 
 # one tree node: (feature, threshold, left, right, value); a leaf has feature -1 and only a value
 Node = tuple[int, float, int, int, float]
+_MAX_TABLE_CELLS = 4_000_000  # the tables of trees deeper than the fitted depth 2 may not fit
+_ALL = range(len(FEATURES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,18 +99,17 @@ class TreeModel:
     `bot/fitting.py`): the logistic of the baseline plus, for each tree, the value of the leaf the
     features reach (left when the feature is at most the node's threshold).
 
-    At load, every tree is laid out as a complete tree of the deepest tree's depth (a leaf above
-    that depth becomes splits that always go left, over copies of it). Per question, every split
-    of every tree is compared at once for all candidates — one gather, one comparison — and the
-    paths then read those comparisons, a level at a time."""
+    At load the trees become tables. Each feature's thresholds (over all trees) cut its values into
+    bins, and a leaf depends only on the bins of the few features on its path: so the leaves of all
+    trees whose paths read the same features add up into one table over those features' bins (a
+    ensemble of depth 2: about a hundred small tables). Per question, for all candidates at once: one
+    comparison with every threshold, the bins counted from it, one product of the bins with the
+    tables' strides gives every table's cell, and the cells are summed — a handful of numpy calls
+    whatever the number of trees."""
 
     baseline: float
     trees: tuple[tuple[Node, ...], ...]
-    _layout: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
-    _depth: int = field(init=False, repr=False, compare=False)
-    _by_rows: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
-        init=False, repr=False, compare=False
-    )
+    _tables: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for tree in self.trees:  # every split leads further down its tree
@@ -117,68 +118,70 @@ class TreeModel:
                     feature >= 0 and not i < min(left, right) <= max(left, right) < len(tree)
                 ):
                     raise ValueError(f"tree node {i} {tree[i]} does not fit")
+        cuts = {f: sorted({n[1] for tree in self.trees for n in tree if n[0] == f}) for f in _ALL}
+        used = [f for f in _ALL if cuts[f]]
+        tables: dict[tuple[int, ...], np.ndarray] = {}
+        constant = 0.0
 
-        def depth(tree: tuple[Node, ...], i: int) -> int:
-            f, _t, left, right, _v = tree[i]
-            return 0 if f < 0 else 1 + max(depth(tree, left), depth(tree, right))
+        def walk(tree: tuple[Node, ...], i: int, box: dict[int, tuple[int, int]]) -> None:
+            """Down to the leaves, with the box of bins [lo, hi) per feature the path allows."""
+            nonlocal constant
+            f, threshold, left, right, value = tree[i]
+            if f >= 0:
+                k = cuts[f].index(threshold)  # left: at most the k-th cut, i.e. bins 0..k
+                lo, hi = box.get(f, (0, len(cuts[f]) + 1))
+                walk(tree, left, box | {f: (lo, min(hi, k + 1))})
+                walk(tree, right, box | {f: (max(lo, k + 1), hi)})
+                return
+            if not box:
+                constant += value
+                return
+            key = tuple(sorted(box))
+            table = tables.get(key)
+            if table is None:
+                table = tables[key] = np.zeros([len(cuts[g]) + 1 for g in key])
+                if sum(t.size for t in tables.values()) > _MAX_TABLE_CELLS:
+                    raise ValueError("trees too deep to lay out as tables")
+            table[tuple(slice(*box[g]) for g in key)] += value
 
-        d = max((depth(tree, 0) for tree in self.trees if tree), default=0)
-        splits, leaves = 2**d - 1, 2**d
-        split_feature = np.zeros((len(self.trees), splits), np.intp)
-        split_threshold = np.full((len(self.trees), splits), np.inf)
-        leaf_value = np.zeros((len(self.trees), leaves))
-
-        def lay(t: int, tree: tuple[Node, ...], i: int, k: int) -> None:  # node i at heap slot k
-            f, th, left, right, v = tree[i]
-            if k >= splits:
-                leaf_value[t, k - splits] = v
-            elif f < 0:  # a leaf above the bottom: always left (copies on both sides all the same)
-                lay(t, tree, i, 2 * k + 1)
-                lay(t, tree, i, 2 * k + 2)
-            else:
-                split_feature[t, k], split_threshold[t, k] = f, th
-                lay(t, tree, left, 2 * k + 1)
-                lay(t, tree, right, 2 * k + 2)
-
-        for t, tree in enumerate(self.trees):
+        for tree in self.trees:
             if tree:
-                lay(t, tree, 0, 0)
+                walk(tree, 0, {})
+        # bins: the comparisons with every cut, feature by feature, summed per feature; a last
+        # column always 1 carries each table's offset in the flat cells
+        column = {f: j for j, f in enumerate(used)}
+        keys = list(tables)
+        strides = np.zeros((len(used) + 1, len(keys)))
+        offset = 0
+        for g, key in enumerate(keys):
+            for g_f, stride in zip(key, np.array(tables[key].strides) // 8, strict=True):
+                strides[column[g_f], g] = stride
+            strides[-1, g] = offset
+            offset += tables[key].size
+        compare_feature = np.array([f for f in used for _ in cuts[f]] + [0], np.intp)
+        compare_cut = np.array([c for f in used for c in cuts[f]] + [-np.inf])
+        starts = np.cumsum([0] + [len(cuts[f]) for f in used], dtype=np.intp)
+        cells = np.concatenate([tables[k].ravel() for k in keys] + [np.zeros(1)])
+        if not keys:  # only single leaves: one cell of zeros, the constant goes to the baseline
+            strides = np.zeros((1, 1))
         object.__setattr__(
-            self, "_layout", (split_feature.ravel(), split_threshold.ravel(), leaf_value.ravel())
+            self,
+            "_tables",
+            (compare_feature, compare_cut, starts, strides, cells, np.array(self.baseline + constant)),
         )
-        object.__setattr__(self, "_by_rows", {})
-        object.__setattr__(self, "_depth", d)
 
     def probabilities(self, rows: Sequence[Sequence[float]]) -> list[float]:
-        """For each row of features (one per candidate), all trees at once (a dozen numpy calls,
-        each on a few thousand numbers: their overhead is the cost, so the work is laid out for
-        `np.take` on flat arrays, and the per-row-count offsets are kept)."""
+        """For each row of features (one per candidate), all trees at once."""
         if not len(rows):
             return []
-        feature, _thresholds, value = self._layout
+        compare_feature, compare_cut, starts, strides, cells, baseline = self._tables
         x = np.asarray(rows, dtype=float)
         if x.ndim != 2 or x.shape[1] != len(FEATURES):
             raise ValueError(f"rows of {len(FEATURES)} features expected, got shape {x.shape}")
-        n = len(x)
-        at, thresholds, leaf_base = self._offsets(n)
-        # every split of every tree for every row: (tree, split, row) order, flat
-        left = x.T.take(feature, axis=0).ravel() <= thresholds  # (methods: no numpy dispatch layer)
-        node = 2 - left.take(at) if self._depth else np.zeros(at.shape, np.intp)  # from the root
-        for _ in range(self._depth - 1):
-            node = 2 * node + 2 - left.take(at + node * n)
-        sums = value.take(leaf_base + node).sum(axis=0).tolist()
-        return [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, self.baseline + z)))) for z in sums]
-
-    def _offsets(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For n rows: each (tree, row)'s first split in the flat comparisons, the thresholds in
-        that order, and each tree's first leaf in the flat leaf values (less the split count)."""
-        found = self._by_rows.get(n)
-        if found is None:
-            threshold, n_trees, leaves = self._layout[1], len(self.trees), 2**self._depth
-            at = np.arange(n_trees)[:, None] * ((leaves - 1) * n) + np.arange(n)
-            base = (np.arange(n_trees) * leaves - (leaves - 1))[:, None]
-            found = self._by_rows[n] = (at, np.repeat(threshold, n), base)
-        return found
+        bins = np.add.reduceat(x.take(compare_feature, axis=1) > compare_cut, starts, axis=1, dtype=float)
+        sums = cells.take((bins @ strides).astype(np.intp)).sum(axis=1).tolist()
+        b = float(baseline)
+        return [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, b + z)))) for z in sums]
 
     def probability(self, x: Sequence[float]) -> float:
         return self.probabilities([x])[0]

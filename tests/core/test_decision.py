@@ -240,6 +240,22 @@ def test_trees_of_uneven_depth_are_walked_like_the_trees_themselves() -> None:
         model.probabilities([[0.5] * (f - 1)])
 
 
+def test_trees_too_deep_for_tables_are_refused() -> None:
+    """Tables over every cut of four features (61**4 cells) would not fit in memory: refused at
+    load, where a calibration file reports it, not when a question comes."""
+    stumps = tuple(
+        ((f, i / 60, 1, 2, 0.0), (-1, 0.0, 0, 0, -0.1), (-1, 0.0, 0, 0, 0.1))
+        for f in range(4)
+        for i in range(60)
+    )
+    deep = ((0, 0.5, 1, 2, 0.0), (1, 0.5, 3, 4, 0.0), (-1, 0.0, 0, 0, 1.0), (2, 0.5, 5, 6, 0.0))
+    deep += ((-1, 0.0, 0, 0, 1.0), (3, 0.5, 7, 8, 0.0), (-1, 0.0, 0, 0, 1.0))
+    deep += ((-1, 0.0, 0, 0, 1.0), (-1, 0.0, 0, 0, 2.0))
+    assert TreeModel(0.0, stumps).probabilities([[0.5] * len(FEATURES)])  # the stumps alone fit
+    with pytest.raises(ValueError, match="too deep"):
+        TreeModel(0.0, (*stumps, deep))
+
+
 def test_a_tree_calibration_round_trips_and_bad_trees_are_refused(tmp_path: Path) -> None:
     i = FEATURES.index("score")
     tree = ((i, 0.5, 1, 2, 0.0), (-1, 0.0, 0, 0, -3.0), (-1, 0.0, 0, 0, 3.0))
