@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -34,6 +33,11 @@ class AlternateScorer:
         self._spelt = np.zeros(len(index.entry_alts) - 1, bool)  # entries whose keys are in _keys
         if len(index.alt_entry) <= KEYS_KEPT:
             self._keys = [None] * len(index.alt_entry)
+        # for each token of the alternates, its alternate's place among its entry's alternates
+        place = np.arange(len(index.alt_entry)) - index.entry_alts[index.alt_entry]
+        self._tok_alt = np.repeat(
+            place.astype(np.uint8 if self._max_alts <= 256 else np.int32), index.alt_len
+        )
 
     def positions(self, q_tok: I64) -> npt.NDArray[np.int32]:
         """A vocabulary-sized array holding each question token's position and -1 elsewhere: this
@@ -46,33 +50,31 @@ class AlternateScorer:
 
     def score(
         self, shortlist: list[int], q_tok: I64, q_gain: F64, q_key: str, q_total: float
-    ) -> tuple[list[float], list[int], list[tuple[str, ...]]]:
+    ) -> tuple[F64, I64, npt.NDArray[np.bool_]]:
         """Per shortlisted entry: its best alternate's score, the most question words found
-        together in one alternate, and the question's tokens its vocabulary has (question order)."""
+        together in one alternate, and which of the question's tokens its vocabulary has (a row
+        of ``q_tok`` flags)."""
         ix = self.index
         n, width = len(shortlist), self._max_alts
         listed = np.array(shortlist, np.int64)
-        ends = np.concatenate([listed, listed + 1])
-        alt_bounds = ix.entry_alts[ends]
-        first_alt = alt_bounds[:n]
-        n_alts = alt_bounds[n:] - first_alt
-        bounds = alt_bounds.tolist()
-        tok_bounds = ix.entry_toks[ends].tolist()
-        # every token of the shortlisted entries' alternates, and its cell: entry slot x alternate
-        tokens = np.concatenate([ix.alt_tok[tok_bounds[i] : tok_bounds[i + n]] for i in range(n)])
-        sizes = np.concatenate([ix.alt_len[bounds[i] : bounds[i + n]] for i in range(n)])
-        counts = n_alts.tolist()
-        alt_cells = np.concatenate([np.arange(i * width, i * width + c) for i, c in enumerate(counts)])
-        cells = np.repeat(alt_cells, sizes)
+        first_alt = ix.entry_alts[listed]
+        n_alts = ix.entry_alts[listed + 1] - first_alt
+        tok_first = ix.entry_toks[listed]
+        tok_count = ix.entry_toks[listed + 1] - tok_first
+        # every token of the shortlisted entries' alternates (slices: a dozen entries), and which
+        # of its entry's alternates it belongs to
+        bounds = list(zip(tok_first.tolist(), (tok_first + tok_count).tolist(), strict=True))
+        tokens = np.concatenate([ix.alt_tok[a:b] for a, b in bounds])
         position = self.positions(q_tok)
         try:
             at = position[tokens]
         finally:
             position[q_tok] = -1
-        hit = at >= 0
+        hit = np.flatnonzero(at >= 0)
         which = at[hit]  # the question token of each hit
-        cell = cells[hit]
-        hit_slot = cell // width
+        hit_slot = np.repeat(np.arange(n), tok_count)[hit]
+        local = np.concatenate([self._tok_alt[a:b] for a, b in bounds])
+        cell = hit_slot * width + local[hit]  # cells: entry slot x alternate
         common = np.bincount(cell, minlength=n * width)
         matched = np.bincount(cell, q_gain[which], n * width)
         weight = np.bincount(cell, ix.idf[q_tok[which]], n * width)
@@ -88,30 +90,34 @@ class AlternateScorer:
             texts: list[Any]  # keys: bytes or text
             if keys is not None:
                 if not self._spelt[listed].all():  # first use of some entry: spell the shortlist's
-                    self._spell(keys, first_alt, n_alts, tokens, sizes)
+                    self._spell(keys, first_alt, n_alts, tokens)
                     self._spelt[listed] = True
                 texts = [keys[a] for a in alts.tolist()]
             else:  # spelt from the alternates' unigrams gathered above
-                starts = (np.cumsum(sizes, dtype=np.int64) - sizes)[np.searchsorted(alt_cells, used)]
+                starts = self._starts(first_alt, n_alts)[
+                    (np.cumsum(n_alts) - n_alts)[used // width] + used % width
+                ]
                 uni = ix.alt_uni[alts]
                 texts = self._speller.keys(tokens[ranges(starts, uni)], uni)
             char = process.cdist([query], texts, scorer=fuzz.ratio, dtype=np.float64)[0] / 100.0
             blend[used] = (1 - self.char_weight) * f1 + self.char_weight * char
-        best = blend.reshape(n, width).max(axis=1).tolist()
-        most = common.reshape(n, width).max(axis=1).tolist()
-        rows = np.zeros((n, len(q_tok)), bool)
-        rows[hit_slot, which] = True
-        names = [ix.tokens[t] for t in q_tok.tolist()]
-        return best, most, [tuple(compress(names, row)) for row in rows.tolist()]
+        found = np.zeros((n, len(q_tok)), bool)
+        found[hit_slot, which] = True
+        return blend.reshape(n, width).max(axis=1), common.reshape(n, width).max(axis=1), found
 
-    def _spell(
-        self, keys: list[bytes | str | None], first_alt: I64, n_alts: I64, tokens: Ints, sizes: Ints
-    ) -> None:
+    def _starts(self, first_alt: I64, n_alts: I64) -> I64:
+        """Where each alternate of the shortlisted entries starts among their tokens."""
+        pairs = zip(first_alt.tolist(), n_alts.tolist(), strict=True)
+        sizes = np.concatenate([self.index.alt_len[a : a + c] for a, c in pairs])
+        starts: I64 = np.cumsum(sizes, dtype=np.int64) - sizes
+        return starts
+
+    def _spell(self, keys: list[bytes | str | None], first_alt: I64, n_alts: I64, tokens: Ints) -> None:
         """Fill ``keys`` for every alternate of the shortlisted entries (``tokens``: their tokens,
-        alternate by alternate, ``sizes`` each)."""
+        alternate by alternate)."""
         alts = ranges(first_alt, n_alts)
         uni = self.index.alt_uni[alts]
-        starts = np.cumsum(sizes, dtype=np.int64) - sizes
+        starts = self._starts(first_alt, n_alts)
         spelt: Sequence[bytes | str] = self._speller.keys(tokens[ranges(starts, uni)], uni)
         for alt, key in zip(alts.tolist(), spelt, strict=True):
             keys[alt] = key  # lists are shared between threads; a key is the same whoever spells it

@@ -17,6 +17,7 @@ import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import compress
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -327,15 +328,20 @@ class Matcher:
             if extra is not None and extra not in shortlist:
                 shortlist.append(extra)
         # 2. best single alternate: weighted token F1 blended with character similarity
-        best_alt, together, words = self._alternates.score(shortlist, q_tok, q_gain, q_key, q_total)
-        gain_of = gains.__getitem__
+        best_alt, together, found = self._alternates.score(shortlist, q_tok, q_gain, q_key, q_total)
+        names, values = list(gains), list(gains.values())
         scored: list[_Scored] = []
-        for e, acc_e, best, most, known in zip(
-            shortlist, acc[shortlist].tolist(), best_alt, together, words, strict=True
+        for e, acc_e, best, most, row in zip(
+            shortlist,
+            acc[shortlist].tolist(),
+            best_alt.tolist(),
+            together.tolist(),
+            found.tolist(),
+            strict=True,
         ):
             pooled = acc_e / q_total
             score = s.pooled_weight * pooled + (1 - s.pooled_weight) * best
-            mass = sum(map(gain_of, known))
+            mass = sum(compress(values, row))  # in question order
             covered = mass / q_total
             if covered < s.min_covered:  # one generic word in common with an entry is no evidence
                 score *= covered / s.min_covered
@@ -344,6 +350,7 @@ class Matcher:
                 score = 0.99 + 0.01 * min(pooled, 1.0)
             if q.known_share < s.min_known_share:
                 score *= q.known_share / s.min_known_share
+            known = tuple(compress(names, row))
             scored.append(
                 _Scored(min(score, 1.0), e, covered, mass / self._max_idf, exact, best, most, known)
             )
