@@ -54,6 +54,7 @@ FEATURES = (
 )
 EXACT_CONFIDENCE = 0.99  # the question is one of the entry's own questions, word for word
 _FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}
+_EXACT = FEATURES.index("exact")
 TOPIC_FEATURES = tuple(f for f in FEATURES if f != "margin")
 _TOPIC_INDEX = tuple(FEATURES.index(f) for f in TOPIC_FEATURES)
 
@@ -239,7 +240,7 @@ class Calibration:
         else:
             ps = [self.answer.probability(e.features) for e in ranked]
         return [
-            max(p, EXACT_CONFIDENCE) if e.feature("exact") >= 1.0 else p
+            max(p, EXACT_CONFIDENCE) if e.features[_EXACT] >= 1.0 else p
             for p, e in zip(ps, ranked, strict=True)
         ]
 

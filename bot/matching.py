@@ -128,36 +128,47 @@ class _Query:
 def _features(
     c: _Scored,
     ranked: list[_Scored],
-    q: _Query,
+    q: tuple[float, float, float, float, float],
     title: _Scored | None,
     rarest: float,
     semantic: float,
     semantic_gap: float,
 ) -> tuple[float, ...]:
-    """The evidence vector of `bot.decision.FEATURES` for candidate ``c``; ``title`` is the same
-    entry scored against a post's title alone."""
+    """The evidence vector of `bot.decision.FEATURES` for candidate ``c``; ``q`` is the question's
+    part (`_question_features`) and ``title`` the same entry scored against a post's title alone."""
     top = ranked[0].score
-    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-    margin = top - runner_up if c is ranked[0] else c.score - top
+    margin = top - (ranked[1].score if len(ranked) > 1 else 0.0) if c is ranked[0] else c.score - top
+    known_share, domain_share, pasted, length, anchors = q
     return (
         c.score,
         c.covered,
         c.best_alt,
         margin,
         float(c.exact),
-        q.known_share,
+        known_share,
         min(c.together, 4) / 4,
-        q.domain_share,
+        domain_share,
         min(math.log1p(c.mass) / 3.0, 1.0),
-        float(q.digest.pasted),
-        min(math.log1p(q.words) / 5.0, 1.0),
+        pasted,
+        length,
         title.score if title else 0.0,
         title.best_alt if title else 0.0,
         title.covered if title else 0.0,
         rarest,
-        min(q.anchors, 4) / 4,
+        anchors,
         semantic,
         semantic_gap,
+    )
+
+
+def _question_features(q: _Query) -> tuple[float, float, float, float, float]:
+    """The features that are the same for every candidate of a question (see `_features`)."""
+    return (
+        q.known_share,
+        q.domain_share,
+        float(q.digest.pasted),
+        min(math.log1p(q.words) / 5.0, 1.0),
+        min(q.anchors, 4) / 4,
     )
 
 
@@ -413,11 +424,12 @@ class Matcher:
         sims = self._centroids[pool] @ self._embedder.vector(q.digest.text) if pool else np.zeros(0)
         best = float(sims.max()) if len(sims) else 0.0
         out = []
+        asked = _question_features(q)
         for c, sim in zip(shown, sims.tolist(), strict=False):
             entry = self._entries[c.entry]
             matched = c.known
             rarest = max([idf[t] for t in matched if "_" not in t], default=0.0) / top
-            features = _features(c, scored, q, by_title.get(c.entry), rarest, sim, sim - best)
+            features = _features(c, scored, asked, by_title.get(c.entry), rarest, sim, sim - best)
             out.append(Evidence(entry.id, entry.title, features, matched))
         return out
 
