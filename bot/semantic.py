@@ -48,11 +48,15 @@ class Embedder:
         special = np.array([piece.startswith("[") for piece in vocab])
         weight[special] = 0.0  # [CLS], [UNK], [unused…] carry no meaning
         self._weight: Vector = weight
-        tokenizer = Tokenizer(models.WordPiece({p: i for i, p in enumerate(vocab)}, unk_token="[UNK]"))
+        ids = {p: i for i, p in enumerate(vocab)}
+        tokenizer = Tokenizer(models.WordPiece(ids, unk_token="[UNK]"))
         tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
         tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         self._tokenizer = tokenizer
         self._known: dict[str, list[int]] = {}  # word -> its word pieces
+        # a word in the vocabulary is its own single piece (WordPiece matches the longest prefix);
+        # words here are letter-digit runs, never a "##" continuation or a "[CLS]"-like token
+        self._whole = ids
         self._weighted: Vector = self._vectors * self._weight[:, None]  # each piece's weighted vector
         self.dim = int(self._vectors.shape[1])
 
@@ -82,7 +86,10 @@ class Embedder:
     def _pieces(self, word: str) -> list[int]:
         ids = self._known.get(word)
         if ids is None:
-            ids = [token.id for token in self._tokenizer.model.tokenize(word)]
+            whole = self._whole.get(word)
+            ids = (
+                [whole] if whole is not None else [token.id for token in self._tokenizer.model.tokenize(word)]
+            )
             if len(self._known) < _WORDS_KEPT:
                 self._known[word] = ids
         return ids
