@@ -10,12 +10,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# bytecode compiled once at install, as pip does for a regular install (an editable one does
+# not, and with PYTHONDONTWRITEBYTECODE set every start would compile kubebot's modules again)
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m compileall -q bot
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q bot
 	@touch $@ $(VENV)/.installed
 
 ## run: a local chat with the bundled knowledge base (answers each stdin line when piped)

@@ -119,20 +119,27 @@ class TreeModel:
                     feature >= 0 and not i < min(left, right) <= max(left, right) < len(tree)
                 ):
                     raise ValueError(f"tree node {i} {tree[i]} does not fit")
-        cuts = {f: sorted({n[1] for tree in self.trees for n in tree if n[0] == f}) for f in _ALL}
+        seen: dict[int, set[float]] = {f: set() for f in _ALL}
+        for tree in self.trees:
+            for f, threshold, *_ in tree:
+                if f >= 0:
+                    seen[f].add(threshold)
+        cuts = {f: sorted(seen[f]) for f in _ALL}
         used = [f for f in _ALL if cuts[f]]
+        place = {(f, c): k for f in used for k, c in enumerate(cuts[f])}  # a cut's bin boundary
         tables: dict[tuple[int, ...], np.ndarray] = {}
+        size = 0  # cells in all tables
         constant = 0.0
 
         def walk(tree: tuple[Node, ...], i: int, box: dict[int, tuple[int, int]]) -> None:
             """Down to the leaves, with the box of bins [lo, hi) per feature the path allows."""
-            nonlocal constant
+            nonlocal constant, size
             f, threshold, left, right, value = tree[i]
             if f >= 0:
-                k = cuts[f].index(threshold)  # left: at most the k-th cut, i.e. bins 0..k
+                k = place[f, threshold]  # left: at most the k-th cut, i.e. bins 0..k
                 lo, hi = box.get(f, (0, len(cuts[f]) + 1))
-                walk(tree, left, box | {f: (lo, min(hi, k + 1))})
-                walk(tree, right, box | {f: (max(lo, k + 1), hi)})
+                walk(tree, left, {**box, f: (lo, min(hi, k + 1))})
+                walk(tree, right, {**box, f: (max(lo, k + 1), hi)})
                 return
             if not box:
                 constant += value
@@ -141,7 +148,8 @@ class TreeModel:
             table = tables.get(key)
             if table is None:
                 table = tables[key] = np.zeros([len(cuts[g]) + 1 for g in key])
-                if sum(t.size for t in tables.values()) > _MAX_TABLE_CELLS:
+                size += table.size
+                if size > _MAX_TABLE_CELLS:
                     raise ValueError("trees too deep to lay out as tables")
             table[tuple(slice(*box[g]) for g in key)] += value
 
