@@ -33,6 +33,7 @@ class AlternateScorer:
         self._spelt = np.zeros(len(index.entry_alts) - 1, bool)  # entries whose keys are in _keys
         if len(index.alt_entry) <= KEYS_KEPT:
             self._keys = [None] * len(index.alt_entry)
+        self._entry_toks: list[int] = index.entry_toks.tolist()
         # for each token of the alternates, its alternate's place among its entry's alternates
         place = np.arange(len(index.alt_entry)) - index.entry_alts[index.alt_entry]
         self._tok_alt = np.repeat(
@@ -57,13 +58,14 @@ class AlternateScorer:
         ix = self.index
         n, width = len(shortlist), self._max_alts
         listed = np.array(shortlist, np.int64)
-        first_alt = ix.entry_alts[listed]
-        n_alts = ix.entry_alts[listed + 1] - first_alt
-        tok_first = ix.entry_toks[listed]
-        tok_count = ix.entry_toks[listed + 1] - tok_first
-        # every token of the shortlisted entries' alternates (slices: a dozen entries), and which
-        # of its entry's alternates it belongs to
-        bounds = list(zip(tok_first.tolist(), (tok_first + tok_count).tolist(), strict=True))
+        alt_bounds = ix.entry_alts[np.concatenate([listed, listed + 1])]
+        first_alt = alt_bounds[:n]
+        n_alts = alt_bounds[n:] - first_alt
+        # every token of the shortlisted entries' alternates (slices: a dozen entries, their
+        # bounds read from a list), and which of its entry's alternates it belongs to
+        toks = self._entry_toks
+        bounds = [(toks[e], toks[e + 1]) for e in shortlist]
+        tok_count = [b - a for a, b in bounds]
         tokens = np.concatenate([ix.alt_tok[a:b] for a, b in bounds])
         position = self.positions(q_tok)
         try:
