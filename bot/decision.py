@@ -272,11 +272,9 @@ class Calibration:
         if not ranked:
             return MatchResult(Band.DECLINED)
         ps = self.p_answers(ranked)
-        scored = sorted(
-            ((p, i, e) for i, (p, e) in enumerate(zip(ps, ranked, strict=True))), key=lambda x: (-x[0], x[1])
-        )
-        candidates = tuple(Candidate(e.entry_id, e.title, round(p, 4)) for p, _i, e in scored)
-        top_p, _, top = scored[0]
+        order = sorted(range(len(ps)), key=lambda i: -ps[i])  # stable: ties keep the matcher's order
+        candidates = tuple(Candidate(ranked[i].entry_id, ranked[i].title, round(ps[i], 4)) for i in order)
+        top_p, top = ps[order[0]], ranked[order[0]]
         if top.feature("exact") >= 1.0:  # the author's own wording of one of its questions
             return MatchResult(Band.ANSWERED, candidates)
         # the answer model learnt from off-topic questions too (all their candidates are wrong),

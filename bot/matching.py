@@ -413,10 +413,10 @@ class Matcher:
         if q.digest.title and q.digest.lines > 1:
             title_scored = self._score(self._query(q.digest.title))
             scored = self._score(q, also=[c.entry for c in title_scored[: self.settings.title_candidates]])
-            by_title = {c.entry: c for c in title_scored}
+            by_title: dict[int, _Scored] | None = {c.entry: c for c in title_scored}
         else:
             scored = self._score(q)
-            by_title = {c.entry: c for c in scored}
+            by_title = None  # a one-line question is its own title
         idf, top = self._idf, self._max_idf
         shown = scored[: limit or self.settings.candidates]
         # the semantic view of the same candidates (the gap is to the best of the usual pool)
@@ -429,7 +429,8 @@ class Matcher:
             entry = self._entries[c.entry]
             matched = c.known
             rarest = max([idf[t] for t in matched if "_" not in t], default=0.0) / top
-            features = _features(c, scored, asked, by_title.get(c.entry), rarest, sim, sim - best)
+            title = c if by_title is None else by_title.get(c.entry)
+            features = _features(c, scored, asked, title, rarest, sim, sim - best)
             out.append(Evidence(entry.id, entry.title, features, matched))
         return out
 
