@@ -118,12 +118,15 @@ def main() -> int:
     scale = np.maximum(np.abs(vectors).max(axis=1), 1e-8) / 127.0
     quantised = np.round(vectors / scale[:, None]).astype(np.int8)
     DATA.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
+    weight = torch.exp(log_weight).detach().numpy().astype(np.float32)
+    weight[sorted(special)] = 0.0  # [CLS], [UNK], [unused…] carry no meaning
+    # uncompressed, the vocabulary as UTF-8 bytes: the bot reads it at every start (a few ms)
+    np.savez(
         DATA,
-        vocab=np.array("\n".join(vocab)),
+        vocab=np.frombuffer("\n".join(vocab).encode("utf-8"), np.uint8),
         vectors=quantised,
         scale=scale.astype(np.float32),
-        weight=torch.exp(log_weight).detach().numpy().astype(np.float32),
+        weight=weight,
     )
     size = DATA.stat().st_size / 1e6
     print(f"wrote {DATA.relative_to(ROOT)} ({size:.1f} MB) in {time.perf_counter() - started:.0f} s")

@@ -1,11 +1,11 @@
 """A semantic signal without a model at run time: static word-piece vectors.
 
 `benchmarks/distill_static.py` distils all-MiniLM-L6-v2 once into one 64-dimensional vector and
-one weight per word piece (`bot/data/semantic.npz`, 2 MB). Here a text becomes the normalised
-weighted sum of its pieces' vectors — a few microseconds with numpy and the `tokenizers`
-word-piece tokenizer — and an entry becomes the normalised mean of its title's and questions'
-vectors. Their cosine is evidence the decision reads beside the lexical scores: two different
-views agreeing on an entry is a strong sign it is the right one.
+one weight per word piece (`bot/data/semantic.npz`, 2.4 MB). Here a text becomes the normalised
+weighted sum of its pieces' vectors — a few microseconds with numpy and BERT's WordPiece (the
+`tokenizers` library only for non-ASCII text) — and an entry becomes the normalised mean of its
+title's and questions' vectors. Their cosine is evidence the decision reads beside the lexical
+scores: two different views agreeing on an entry is a strong sign it is the right one.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +30,7 @@ Vector = npt.NDArray[np.float32]
 _ASCII_CONTROL = {c: None for c in range(128) if (c < 32 and chr(c) not in "\t\n\r") or c == 127}
 _ASCII_PIECES = re.compile(r"[a-z0-9]+|[^a-z0-9\s]")
 _WORDS_KEPT = 200_000
+_MAX_WORD = 100  # WordPiece's longest word; longer ones are [UNK]
 _TEXTS_PER_BATCH = 25_000
 _ROWS_AT_ONCE = 8_192
 
@@ -37,26 +39,16 @@ class Embedder:
     """Texts to unit vectors (the zero vector when nothing in a text is known)."""
 
     def __init__(self, path: Path = DATA) -> None:
-        from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
-
-        with np.load(path) as data:
-            vocab = str(data["vocab"]).split("\n")
+        with np.load(path) as data:  # stored uncompressed: a plain read
+            vocab = bytes(data["vocab"]).decode("utf-8").split("\n")
             self._vectors: Vector = (data["vectors"].astype(np.float32) * data["scale"][:, None]).astype(
                 np.float32
             )
-            weight = data["weight"].astype(np.float32)
-        special = np.array([piece.startswith("[") for piece in vocab])
-        weight[special] = 0.0  # [CLS], [UNK], [unused…] carry no meaning
-        self._weight: Vector = weight
-        ids = {p: i for i, p in enumerate(vocab)}
-        tokenizer = Tokenizer(models.WordPiece(ids, unk_token="[UNK]"))
-        tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
-        tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        self._tokenizer = tokenizer
+            self._weight: Vector = data["weight"].astype(np.float32)  # 0 for [CLS], [UNK], [unused…]
+        self._ids = {p: i for i, p in enumerate(vocab)}
+        self._unk = self._ids["[UNK]"]
+        self._tokenizer: Any = None  # the full tokenizer, built for the first non-ASCII text
         self._known: dict[str, list[int]] = {}  # word -> its word pieces
-        # a word in the vocabulary is its own single piece (WordPiece matches the longest prefix);
-        # words here are letter-digit runs, never a "##" continuation or a "[CLS]"-like token
-        self._whole = ids
         self._weighted: Vector = self._vectors * self._weight[:, None]  # each piece's weighted vector
         self.dim = int(self._vectors.shape[1])
 
@@ -77,7 +69,7 @@ class Embedder:
         characters, lower-casing and splitting into letter-digit runs and single punctuation marks,
         and each distinct word's pieces are remembered. Tokenizing costs ~30 us a text otherwise."""
         if not text.isascii():
-            return list(self._tokenizer.encode(text, add_special_tokens=False).ids)
+            return list(self._full_tokenizer().encode(text, add_special_tokens=False).ids)
         ids: list[int] = []
         for word in _ASCII_PIECES.findall(text.translate(_ASCII_CONTROL).lower()):
             ids += self._pieces(word)
@@ -86,13 +78,41 @@ class Embedder:
     def _pieces(self, word: str) -> list[int]:
         ids = self._known.get(word)
         if ids is None:
-            whole = self._whole.get(word)
-            ids = (
-                [whole] if whole is not None else [token.id for token in self._tokenizer.model.tokenize(word)]
-            )
+            ids = self._wordpiece(word)
             if len(self._known) < _WORDS_KEPT:
                 self._known[word] = ids
         return ids
+
+    def _wordpiece(self, word: str) -> list[int]:
+        """BERT's WordPiece on one lower-case ASCII word (what the `tokenizers` model does): the
+        longest prefix in the vocabulary, then the longest "##" continuation of the rest, and so on;
+        the whole word is [UNK] when some rest has none, or when it is over 100 characters."""
+        if len(word) > _MAX_WORD:
+            return [self._unk]
+        ids, start, vocab = [], 0, self._ids
+        while start < len(word):
+            for end in range(len(word), start, -1):
+                found = vocab.get(word[start:end] if start == 0 else "##" + word[start:end])
+                if found is not None:
+                    ids.append(found)
+                    start = end
+                    break
+            else:
+                return [self._unk]
+        return ids
+
+    def _full_tokenizer(self) -> Any:
+        """The `tokenizers` word-piece tokenizer with BERT's normaliser, for non-ASCII text."""
+        if self._tokenizer is None:
+            from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+            tokenizer = Tokenizer(
+                models.WordPiece(self._ids, unk_token="[UNK]", max_input_chars_per_word=_MAX_WORD)
+            )
+            tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
+            tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+            self._tokenizer = tokenizer
+        return self._tokenizer
 
     def vectors(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """One row per text."""

@@ -54,7 +54,7 @@ def sequential_centroids(embedder: Embedder, groups: Sequence[Sequence[str]]) ->
     for g, group in enumerate(groups):
         units = []
         for text in group:
-            ids = embedder._tokenizer.encode(text, add_special_tokens=False).ids
+            ids = embedder._full_tokenizer().encode(text, add_special_tokens=False).ids
             total = np.zeros(embedder.dim, dtype=np.float32)
             for k, i in enumerate(ids):
                 term = embedder._vectors[i] * embedder._weight[i]
@@ -75,7 +75,7 @@ def reference_centroids(embedder: Embedder, groups: Sequence[Sequence[str]]) -> 
     rows = np.zeros((len(groups), embedder.dim), dtype=np.float32)
     if not texts:
         return rows
-    encoded = embedder._tokenizer.encode_batch(texts, add_special_tokens=False)
+    encoded = embedder._full_tokenizer().encode_batch(texts, add_special_tokens=False)
     lengths = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(encoded))
     ids = np.fromiter((i for e in encoded for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
     weighted = embedder._vectors[ids] * embedder._weight[ids, None]
@@ -98,7 +98,7 @@ def reference_centroids(embedder: Embedder, groups: Sequence[Sequence[str]]) -> 
 @given(st.one_of(texts, ascii_texts))
 def test_token_ids_are_the_tokenizers(text: str) -> None:
     embedder = shared()
-    assert embedder.token_ids(text) == embedder._tokenizer.encode(text, add_special_tokens=False).ids
+    assert embedder.token_ids(text) == embedder._full_tokenizer().encode(text, add_special_tokens=False).ids
 
 
 @settings(max_examples=60, deadline=None)
