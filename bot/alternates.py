@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -30,10 +31,11 @@ class AlternateScorer:
         # each alternate's key as its own object, spelt the first time its entry is shortlisted,
         # when that is affordable (else spelt for each question)
         self._keys: list[bytes | str | None] | None = None
-        self._spelt = np.zeros(len(index.entry_alts) - 1, bool)  # entries whose keys are in _keys
+        self._spelt = [False] * (len(index.entry_alts) - 1)  # entries whose keys are in _keys
         if len(index.alt_entry) <= KEYS_KEPT:
             self._keys = [None] * len(index.alt_entry)
         self._entry_toks: list[int] = index.entry_toks.tolist()
+        self._entry_alts = index.entry_alts[:-1]  # each entry's first alternate
         # for each token of the alternates, its alternate's place among its entry's alternates
         place = np.arange(len(index.alt_entry)) - index.entry_alts[index.alt_entry]
         self._tok_alt = np.repeat(
@@ -57,15 +59,12 @@ class AlternateScorer:
         of ``q_tok`` flags)."""
         ix = self.index
         n, width = len(shortlist), self._max_alts
-        listed = np.array(shortlist, np.int64)
-        alt_bounds = ix.entry_alts[np.concatenate([listed, listed + 1])]
-        first_alt = alt_bounds[:n]
-        n_alts = alt_bounds[n:] - first_alt
+        first_alt = self._entry_alts.take(shortlist)
         # every token of the shortlisted entries' alternates (slices: a dozen entries, their
         # bounds read from a list), and which of its entry's alternates it belongs to
         toks = self._entry_toks
         bounds = [(toks[e], toks[e + 1]) for e in shortlist]
-        tok_count = [b - a for a, b in bounds]
+        ends = list(accumulate(b - a for a, b in bounds))
         tokens = np.concatenate([ix.alt_tok[a:b] for a, b in bounds])
         position = self.positions(q_tok)
         try:
@@ -74,7 +73,7 @@ class AlternateScorer:
             position[q_tok] = -1
         hit = np.flatnonzero(at >= 0)
         which = at[hit]  # the question token of each hit
-        hit_slot = np.repeat(np.arange(n), tok_count)[hit]
+        hit_slot = np.searchsorted(ends, hit, side="right")  # the shortlisted entry of each hit
         local = np.concatenate([self._tok_alt[a:b] for a, b in bounds])
         cell = hit_slot * width + local[hit]  # cells: entry slot x alternate
         common = np.bincount(cell, minlength=n * width)
@@ -91,11 +90,14 @@ class AlternateScorer:
             keys = self._keys
             texts: list[Any]  # keys: bytes or text
             if keys is not None:
-                if not self._spelt[listed].all():  # first use of some entry: spell the shortlist's
-                    self._spell(keys, first_alt, n_alts, tokens)
-                    self._spelt[listed] = True
+                spelt = self._spelt
+                if not all(spelt[e] for e in shortlist):  # first use of some entry: spell the shortlist's
+                    self._spell(keys, first_alt, self._n_alts(shortlist), tokens)
+                    for e in shortlist:
+                        spelt[e] = True
                 texts = [keys[a] for a in alts.tolist()]
             else:  # spelt from the alternates' unigrams gathered above
+                n_alts = self._n_alts(shortlist)
                 starts = self._starts(first_alt, n_alts)[
                     (np.cumsum(n_alts) - n_alts)[used // width] + used % width
                 ]
@@ -106,6 +108,12 @@ class AlternateScorer:
         found = np.zeros((n, len(q_tok)), bool)
         found[hit_slot, which] = True
         return blend.reshape(n, width).max(axis=1), common.reshape(n, width).max(axis=1), found
+
+    def _n_alts(self, shortlist: list[int]) -> I64:
+        """How many alternates each shortlisted entry has."""
+        bounds = self.index.entry_alts
+        counts: I64 = bounds.take([e + 1 for e in shortlist]) - bounds.take(shortlist)
+        return counts
 
     def _starts(self, first_alt: I64, n_alts: I64) -> I64:
         """Where each alternate of the shortlisted entries starts among their tokens."""

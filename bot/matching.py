@@ -262,7 +262,7 @@ class Matcher:
         """Weigh the words of what the digest kept of ``text``: known words by their IDF (typos
         corrected), unknown ones less and less as the input grows (names, hosts, paths)."""
         d = digest(text)
-        pairs, phrases = self.normalizer.analyze(d.text)
+        pairs, phrases = self.normalizer.analyze(d.text, phrases=bool(self.settings.phrase_weight))
         unknown = self._max_idf * self.settings.unknown_weight
         unknown *= min(1.0, self.settings.unknown_reference / max(len(pairs), 1))
         gains: dict[str, float] = {}
