@@ -95,7 +95,7 @@ def measure(size: int, baselines: bool, queue: mp.Queue) -> None:  # type: ignor
     chat, posts = question_mix()
     warm = [i.question for i in load_items("benchmarks/dev")]
     before, wall, cpu = rss_mb(), time.perf_counter(), time.process_time()
-    matcher = Matcher(entries, kb.synonyms, domain=kb.domain)
+    matcher = Matcher(entries, kb.synonyms, domain=kb.domain, specific=kb.specific)
     row: Row = {
         "size": len(entries),
         "build_cpu": time.process_time() - cpu,

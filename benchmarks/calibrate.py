@@ -36,7 +36,13 @@ def fit_items() -> list[EvalItem]:
 
 def bundled_fit() -> FitResult:
     kb = load_knowledge(ROOT / "knowledge")
-    matcher = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain, calibration=Calibration.neutral())
+    matcher = Matcher(
+        kb.entries.values(),
+        kb.synonyms,
+        domain=kb.domain,
+        specific=kb.specific,
+        calibration=Calibration.neutral(),
+    )
     return fit(matcher, fit_items())
 
 

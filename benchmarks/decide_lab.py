@@ -9,6 +9,7 @@ The questions' evidence is cached in /tmp/decide_lab.pkl: delete it after changi
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 import warnings
@@ -28,7 +29,8 @@ from bot.knowledge import load_knowledge  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
 
 warnings.filterwarnings("ignore")
-CACHE = Path("/tmp/decide_lab.pkl")
+# the fit and dev sets' features, computed once (delete it, or name another, after engine changes)
+CACHE = Path(os.environ.get("DECIDE_LAB_CACHE", "/tmp/decide_lab.pkl"))
 DEV_SETS = {"real/dev": ROOT / "benchmarks" / "real" / "dev.yaml", "dev": ROOT / "benchmarks" / "dev"}
 F = {name: i for i, name in enumerate(FEATURES)}
 Q = _Question
@@ -38,7 +40,13 @@ def load() -> tuple[list[Q], dict[str, list[Q]]]:
     if CACHE.exists():
         return pickle.loads(CACHE.read_bytes())  # type: ignore[no-any-return]
     kb = load_knowledge(ROOT / "knowledge")
-    m = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain, calibration=Calibration.neutral())
+    m = Matcher(
+        kb.entries.values(),
+        kb.synonyms,
+        domain=kb.domain,
+        specific=kb.specific,
+        calibration=Calibration.neutral(),
+    )
     fit = questions(m, [i for p in FIT_SETS for i in load_eval_file(p)])
     dev = {k: questions(m, load_eval_file(p)) for k, p in DEV_SETS.items()}
     CACHE.write_bytes(pickle.dumps((fit, dev)))
@@ -243,9 +251,10 @@ def predictions(data: Sequence[Q], p: Model, topic: Callable[[np.ndarray], float
     return out
 
 
-def figures(oof: Sequence[Prediction], t: Thresholds) -> tuple[float, float, float, int]:
+def figures(oof: Sequence[Prediction], t: Thresholds) -> tuple[float, float, float, float]:
+    """Answered correctly, answered wrong, off-topic declined, on-topic declined."""
     f = oof_figures(oof, t)
-    return f.right, f.wrong, f.declined, f.n_on
+    return f.right, f.wrong, f.declined, f.declined_on
 
 
 def dev_figures(data: Sequence[Q], p: Model, topic: Callable[[np.ndarray], float], t: Thresholds) -> str:
@@ -374,8 +383,12 @@ def robust(names: Sequence[str], seeds: Sequence[int] = (0, 1, 2, 3, 4)) -> None
             )
         cell = lambda k, j, res=res: np.mean([r[k][j] for r in res])  # noqa: E731
         print(
-            f"{name:28s} seeds {list(seeds)}: all {cell(0, 0):.1%}/{cell(0, 1):.1%}/{cell(0, 2):.1%}  "
-            f"posts {cell(1, 0):.1%}/{cell(1, 1):.1%}  chat {cell(2, 0):.1%}/{cell(2, 1):.1%}  "
+            f"{name:28s} seeds {list(seeds)}: right/wrong/off-topic declined/on-topic declined "
+            + "  ".join(
+                f"{part} " + "/".join(f"{cell(k, j):.1%}" for j in range(4))
+                for k, part in enumerate(("all", "posts", "chat"))
+            )
+            + "  "
             f"per seed all-right {[f'{r[0][0]:.1%}' for r in res]}",
             flush=True,
         )

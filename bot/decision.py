@@ -51,6 +51,7 @@ FEATURES = (
     "anchors",  # distinct domain words in the question (kubectl, pod, docker...), /4, capped
     "semantic",  # cosine of the question and the entry in static word-piece vectors (bot/semantic.py)
     "semantic_gap",  # that cosine minus the best among the ranked candidates (0 for the closest)
+    "specific",  # distinct specific domain words (kubectl, pod, docker; not node, nginx), /2, capped
 )
 EXACT_CONFIDENCE = 0.99  # the question is one of the entry's own questions, word for word
 _FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}

@@ -35,7 +35,7 @@ from bot.models import Entry, LearningPath, Tip
 
 log = logging.getLogger("kubebot.cache")
 
-FORMAT = 3
+FORMAT = 4
 KEEP = 4  # cache files kept per directory (the newest); older ones are stale
 _ENGINE = (
     "analysis.py",
@@ -212,6 +212,7 @@ def _kb_to_json(kb: KnowledgeBase) -> tuple[dict[str, Any], bytes, npt.NDArray[n
         "synonyms": kb.synonyms,
         "paths": [[p.id, p.title, list(p.steps)] for p in kb.paths.values()],
         "domain": list(kb.domain),
+        "specific": list(kb.specific),
         "versions": kb.versions,
         "entries": len(kb.entries),
     }
@@ -269,5 +270,6 @@ def _kb_from_json(
         synonyms=dict(small["synonyms"]),
         paths={p[0]: LearningPath(p[0], p[1], tuple(p[2])) for p in small["paths"]},
         domain=tuple(small["domain"]),
+        specific=tuple(small["specific"]),
         versions=dict(small["versions"]),
     )

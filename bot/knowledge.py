@@ -44,6 +44,7 @@ class KnowledgeBase:
     synonyms: dict[str, str] = field(default_factory=dict)
     paths: dict[str, LearningPath] = field(default_factory=dict)
     domain: tuple[str, ...] = ()  # words that mark a question as on topic (domain.yaml)
+    specific: tuple[str, ...] = ()  # domain words that on their own mark it (domain.yaml `specific:`)
     versions: dict[str, str] = field(default_factory=dict)  # entry file -> kubernetes_version it states
 
     def tags(self) -> dict[str, list[Entry]]:
@@ -234,16 +235,24 @@ def _parse_entries_file(file: Path, c: _Collector) -> list[Entry]:
     return [e for n in top["entries"].value if (e := _parse_entry(n, c)) is not None]
 
 
-def _parse_domain(file: Path, c: _Collector) -> tuple[str, ...]:
+def _parse_domain(file: Path, c: _Collector) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The domain words (`terms:`, then the `specific:` words not among them) and the specific ones."""
     root = _compose(file, c)
     if root is None:
-        return ()
-    top = c.mapping(root, "domain.yaml", {"terms"})
+        return (), ()
+    top = c.mapping(root, "domain.yaml", {"terms", "specific"})
     if "terms" not in top:
         if isinstance(root, yaml.MappingNode):
             c.add(root, "domain.yaml has no 'terms:' list")
-        return ()
-    return tuple(normalize_basic(t) for t, _ in c.texts(top["terms"], "terms"))
+        return (), ()
+    terms = tuple(normalize_basic(t) for t, _ in c.texts(top["terms"], "terms"))
+    specific = (
+        tuple(normalize_basic(t) for t, _ in c.texts(top["specific"], "specific"))
+        if "specific" in top
+        else ()
+    )
+    known = set(terms)
+    return terms + tuple(dict.fromkeys(t for t in specific if t not in known)), specific
 
 
 def _parse_synonyms(file: Path, c: _Collector) -> dict[str, str]:
@@ -377,9 +386,10 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                     Problem(entry.path, line, f"see_also '{ref}' of '{entry.id}' is not an entry id")
                 )
     domain: tuple[str, ...] = ()
+    specific: tuple[str, ...] = ()
     if (root / "domain.yaml").is_file():
         c = _Collector(str(root / "domain.yaml"))
-        domain = _parse_domain(root / "domain.yaml", c)
+        domain, specific = _parse_domain(root / "domain.yaml", c)
         problems.extend(c.problems)
     synonyms: dict[str, str] = {}
     if (root / "synonyms.yaml").is_file():
@@ -402,5 +412,11 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase(
-        root=root, entries=entries, synonyms=synonyms, paths=paths, domain=domain, versions=versions
+        root=root,
+        entries=entries,
+        synonyms=synonyms,
+        paths=paths,
+        domain=domain,
+        specific=specific,
+        versions=versions,
     )

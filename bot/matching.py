@@ -123,12 +123,13 @@ class _Query:
     domain_share: float
     words: int
     anchors: int  # distinct domain words
+    specific: int  # distinct specific domain words (kubectl, pod, docker: not node, nginx, api)
 
 
 def _features(
     c: _Scored,
     ranked: list[_Scored],
-    q: tuple[float, float, float, float, float],
+    q: tuple[float, float, float, float, float, float],
     title: _Scored | None,
     rarest: float,
     semantic: float,
@@ -138,7 +139,7 @@ def _features(
     part (`_question_features`) and ``title`` the same entry scored against a post's title alone."""
     top = ranked[0].score
     margin = top - (ranked[1].score if len(ranked) > 1 else 0.0) if c is ranked[0] else c.score - top
-    known_share, domain_share, pasted, length, anchors = q
+    known_share, domain_share, pasted, length, anchors, specific = q
     return (
         c.score,
         c.covered,
@@ -158,10 +159,11 @@ def _features(
         anchors,
         semantic,
         semantic_gap,
+        specific,
     )
 
 
-def _question_features(q: _Query) -> tuple[float, float, float, float, float]:
+def _question_features(q: _Query) -> tuple[float, float, float, float, float, float]:
     """The features that are the same for every candidate of a question (see `_features`)."""
     return (
         q.known_share,
@@ -169,6 +171,7 @@ def _question_features(q: _Query) -> tuple[float, float, float, float, float]:
         float(q.digest.pasted),
         min(math.log1p(q.words) / 5.0, 1.0),
         min(q.anchors, 4) / 4,
+        min(q.specific, 2) / 2,
     )
 
 
@@ -181,6 +184,7 @@ class Matcher:
         synonyms: Mapping[str, str] | None = None,
         settings: MatchSettings | None = None,
         domain: Iterable[str] = (),
+        specific: Iterable[str] = (),
         calibration: Calibration | None = None,
         index: Index | None = None,
     ) -> None:
@@ -202,6 +206,9 @@ class Matcher:
         # domain words, as tokens; a phrase counts only when synonyms make it one token ("exit code")
         self._domain = frozenset(
             t for term in domain if len(ts := self.normalizer.tokens(term)) == 1 for t in ts
+        )
+        self._specific = frozenset(
+            t for term in specific if len(ts := self.normalizer.tokens(term)) == 1 for t in ts
         )
         self._entries: list[Entry] = list(entries)
         if index is None:
@@ -270,6 +277,8 @@ class Matcher:
         domain_mass = 0.0
         anchors = 0
         domain = self._domain
+        specifics = 0
+        specific = self._specific
         emphasis = self.settings.title_weight
         title = (
             frozenset(t for _w, t in self.normalizer.pairs(d.title))
@@ -296,6 +305,8 @@ class Matcher:
             if token in domain or vocab in domain:
                 domain_mass += weight
                 anchors += 1
+            if token in specific or vocab in specific:
+                specifics += 1
         unigrams = frozenset(gains)
         known = sum(gains.values())
         if self.settings.phrase_weight:
@@ -307,7 +318,17 @@ class Matcher:
                     total += weight
                     known += weight
         total = max(total, 1e-9)
-        return _Query(d, gains, unigrams, total, known / total, domain_mass / total, len(pairs), anchors)
+        return _Query(
+            d,
+            gains,
+            unigrams,
+            total,
+            known / total,
+            domain_mass / total,
+            len(pairs),
+            anchors,
+            specifics,
+        )
 
     def _correct(self, word: str) -> tuple[str, float] | None:
         """The token of the closest known word for a misspelt one, with its similarity in 0..1."""

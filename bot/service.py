@@ -89,6 +89,7 @@ class Snapshot:
             kb.synonyms,
             settings,
             domain=kb.domain,
+            specific=kb.specific,
             calibration=for_knowledge_base(kb.root),
             index=index,
         )

@@ -118,7 +118,13 @@ def cmd_calibrate(args: argparse.Namespace, settings: CoreSettings, out: TextIO)
 
     directory = kb_dir(args.kb, settings)
     kb = load_kb(directory)
-    matcher = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain, calibration=Calibration.neutral())
+    matcher = Matcher(
+        kb.entries.values(),
+        kb.synonyms,
+        domain=kb.domain,
+        specific=kb.specific,
+        calibration=Calibration.neutral(),
+    )
     try:
         items = [item for file in args.files for item in load_eval_file(Path(file))]
     except EvalError as exc:

@@ -190,3 +190,20 @@ def test_malformed_kubernetes_version_has_line(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError) as err:
         load_knowledge(tmp_path)
     assert "a.yaml:1: kubernetes_version 'v1.35.2' must look like 1.35" in str(err.value)
+
+
+def test_domain_terms_and_specific_words(tmp_path: Path) -> None:
+    write(tmp_path, GOOD)
+    (tmp_path / "domain.yaml").write_text("terms: [Node, kubectl]\nspecific: [kubectl, CrashLoopBackOff]\n")
+    kb = load_knowledge(tmp_path)
+    assert kb.specific == ("kubectl", "crashloopbackoff")
+    assert kb.domain == ("node", "kubectl", "crashloopbackoff")  # specific words are domain words too
+
+
+def test_domain_specific_must_be_a_list_and_keys_known(tmp_path: Path) -> None:
+    write(tmp_path, GOOD)
+    (tmp_path / "domain.yaml").write_text("terms: [node]\nspecific: kubectl\nspecial: [pod]\n")
+    assert problems(tmp_path) == [
+        f"{tmp_path / 'domain.yaml'}:3: unknown key 'special' in domain.yaml (allowed: specific, terms)",
+        f"{tmp_path / 'domain.yaml'}:2: specific must be a list",
+    ]

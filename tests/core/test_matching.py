@@ -168,3 +168,24 @@ def test_the_exact_match_hash_is_the_same_in_python_and_numpy() -> None:
     hashes = [_token_hash(int(i)) for i in ids] + [sum(map(_token_hash, range(9))) & (2**64 - 1)]
     assert [int(f) for f in fold(np.array(hashes, np.uint64))] == [_fold(h) for h in hashes]
     assert len({_fold(h) for h in hashes}) == len(hashes)
+
+
+@pytest.mark.parametrize(
+    ("question", "specific"),
+    [
+        ("502 Bad Gateway from nginx in front of my php app on an ubuntu vm, see my nginx.conf", 0.0),
+        ("curl to the api with a bearer token returns 401, check the service logs", 0.0),
+        ("kubectl get pods shows CrashLoopBackOff", 1.0),
+        ("docker compose up fails", 1.0),
+        ("my ingress returns 502", 0.5),
+    ],
+)
+def test_specific_counts_only_words_that_mark_the_domain_on_their_own(
+    shipped_snapshot: Snapshot, question: str, specific: float
+) -> None:
+    """nginx, node, service, api, token and logs are domain words (anchors) but not specific ones;
+    kubectl, pod, docker and CrashLoopBackOff are. Two distinct specific words fill the feature."""
+    evidence = shipped_snapshot.matcher.evidence(question)
+    assert evidence and {e.feature("specific") for e in evidence} == {specific}
+    if specific == 0.0:
+        assert evidence[0].feature("anchors") > 0.0

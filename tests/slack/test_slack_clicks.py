@@ -207,7 +207,9 @@ async def test_not_this_alternatives_are_buttons_that_record_the_pick(make_bot: 
             calibration.thresholds, answer=1.0, alternatives=0.0, topic=0.0, alternative_floor=0
         ),
     )
-    matcher = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain, calibration=calibration)
+    matcher = Matcher(
+        kb.entries.values(), kb.synonyms, domain=kb.domain, specific=kb.specific, calibration=calibration
+    )
     loose = replace(Snapshot.build(kb), matcher=matcher)
     assert matcher.match("pods keep dying").band is Band.ANSWERED_WITH_ALTERNATIVES
     recorder = MemoryRecorder()
