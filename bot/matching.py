@@ -418,8 +418,13 @@ class Matcher:
         """The first entry with an alternate made of exactly the question's words."""
         ix = self.index
         h = _fold(sum(map(_token_hash, map(self._ids.__getitem__, q.unigrams))) & _MASK) << 32
-        lo = int(np.searchsorted(ix.exact, np.uint64(h), "left"))
-        hi = int(np.searchsorted(ix.exact, np.uint64(h | 0xFFFFFFFF), "right"))
+        # the keys h | alt for every alternate: after every key below h, up to the last one of h's
+        bounds = np.array([max(h - 1, 0), h | 0xFFFFFFFF], np.uint64)
+        lo, hi = np.searchsorted(ix.exact, bounds, "right").tolist()
+        if h == 0:
+            lo = 0
+        if lo == hi:  # no alternate is made of these words (most questions)
+            return None
         for alt in (ix.exact[lo:hi] & np.uint64(0xFFFFFFFF)).tolist():
             if ix.key(alt) == q_key:
                 return int(ix.alt_entry[alt])
@@ -442,11 +447,11 @@ class Matcher:
         shown = scored[: limit or self.settings.candidates]
         # the semantic view of the same candidates (the gap is to the best of the usual pool)
         pool = [c.entry for c in scored[: max(len(shown), self.settings.candidates)]]
-        sims = self._centroids[pool] @ self._embedder.vector(q.digest.text) if pool else np.zeros(0)
-        best = float(sims.max()) if len(sims) else 0.0
+        sims = (self._centroids[pool] @ self._embedder.vector(q.digest.text)).tolist() if pool else []
+        best = max(sims, default=0.0)
         out = []
         asked = _question_features(q)
-        for c, sim in zip(shown, sims.tolist(), strict=False):
+        for c, sim in zip(shown, sims, strict=False):
             entry = self._entries[c.entry]
             matched = c.known
             rarest = max([idf[t] for t in matched if "_" not in t], default=0.0) / top
