@@ -112,6 +112,7 @@ def measure(size: int, baselines: bool, queue: mp.Queue) -> None:  # type: ignor
     row["chat"] = timed(ours, chat)
     row["posts"] = timed(ours, posts)
     row["paste_1mb"] = max(timed(ours, [text])["p50"] for text in big_pastes().values())
+
     def first(q: str) -> str | None:  # retrieval top-1, like the baselines (none of them declines)
         ranked = matcher.rank(clean_input(q), 1)
         return ranked[0].entry_id if ranked else None

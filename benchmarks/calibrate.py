@@ -23,9 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.decision import BUNDLED, Calibration, Thresholds  # noqa: E402
 from bot.evaluate import EvalItem, load_eval_file  # noqa: E402
-from bot.fitting import FitResult, Prediction, fit  # noqa: E402
+from bot.fitting import FitResult, Prediction, fit, unfitted_matcher  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
-from bot.matching import Matcher  # noqa: E402
 
 FIT_SETS = (ROOT / "benchmarks" / "calib", ROOT / "benchmarks" / "real" / "fit.yaml")
 
@@ -36,13 +35,7 @@ def fit_items() -> list[EvalItem]:
 
 def bundled_fit() -> FitResult:
     kb = load_knowledge(ROOT / "knowledge")
-    matcher = Matcher(
-        kb.entries.values(),
-        kb.synonyms,
-        domain=kb.domain,
-        specific=kb.specific,
-        calibration=Calibration.neutral(),
-    )
+    matcher = unfitted_matcher(kb)
     return fit(matcher, fit_items())
 
 

@@ -24,9 +24,16 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.calibrate import FIT_SETS, oof_figures  # noqa: E402
 from bot.decision import FEATURES, Calibration, Evidence, Thresholds  # noqa: E402
 from bot.evaluate import load_eval_file  # noqa: E402
-from bot.fitting import Prediction, Targets, _fit, _Question, choose_thresholds, questions  # noqa: E402
+from bot.fitting import (  # noqa: E402
+    Prediction,
+    Targets,
+    _fit,
+    _Question,
+    choose_thresholds,
+    questions,
+    unfitted_matcher,
+)
 from bot.knowledge import load_knowledge  # noqa: E402
-from bot.matching import Matcher  # noqa: E402
 
 warnings.filterwarnings("ignore")
 # the fit and dev sets' features, computed once (delete it, or name another, after engine changes)
@@ -40,13 +47,7 @@ def load() -> tuple[list[Q], dict[str, list[Q]]]:
     if CACHE.exists():
         return pickle.loads(CACHE.read_bytes())  # type: ignore[no-any-return]
     kb = load_knowledge(ROOT / "knowledge")
-    m = Matcher(
-        kb.entries.values(),
-        kb.synonyms,
-        domain=kb.domain,
-        specific=kb.specific,
-        calibration=Calibration.neutral(),
-    )
+    m = unfitted_matcher(kb)
     fit = questions(m, [i for p in FIT_SETS for i in load_eval_file(p)])
     dev = {k: questions(m, load_eval_file(p)) for k, p in DEV_SETS.items()}
     CACHE.write_bytes(pickle.dumps((fit, dev)))

@@ -161,15 +161,17 @@ def big_paste(size: int = 1_000_000, seed: int = 3) -> str:
         "  Warning  BackOff  {n}s (x{d} over 5m)  kubelet  Back-off restarting failed container api",
         "api-7d9f8b6c5-x2k4z   0/1     CrashLoopBackOff   {n}          {d}m",
         "    Last State:     Terminated\n      Reason:       Error\n      Exit Code:    1",
-        "  Normal   Pulled   {n}s   kubelet  Container image "
-        '"registry.local/api:1.{d}.{n}" already present',
+        '  Normal   Pulled   {n}s   kubelet  Container image "registry.local/api:1.{d}.{n}" already present',
         '{{"level":"debug","ts":"2024-05-0{d}","msg":"cache refreshed","items":{n}}}',
     ]
     parts = [head]
     total = len(head)
     while total < size:
         line = rng.choice(templates).format(
-            d=rng.randrange(1, 9), h=rng.randrange(10), m=rng.randrange(10), s=rng.randrange(10),
+            d=rng.randrange(1, 9),
+            h=rng.randrange(10),
+            m=rng.randrange(10),
+            s=rng.randrange(10),
             n=rng.randrange(10_000),
         )
         parts.append(line + "\n")

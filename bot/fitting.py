@@ -35,6 +35,7 @@ from bot.decision import (
     TreeModel,
 )
 from bot.evaluate import EvalItem
+from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
 from bot.text import clean_input
 
@@ -95,6 +96,18 @@ class FitResult:
     calibration: Calibration
     oof: tuple[Prediction, ...]
     rows: int
+
+
+def unfitted_matcher(kb: KnowledgeBase) -> Matcher:
+    """A matcher over ``kb`` whose decision answers nothing (`Calibration.neutral`): the evidence
+    the models are fitted on, before there is a fit."""
+    return Matcher(
+        kb.entries.values(),
+        kb.synonyms,
+        domain=kb.domain,
+        specific=kb.specific,
+        calibration=Calibration.neutral(),
+    )
 
 
 def questions(matcher: Matcher, items: Sequence[EvalItem]) -> list[_Question]:

@@ -112,19 +112,11 @@ def cmd_eval(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> i
 
 
 def cmd_calibrate(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> int:
-    from bot.decision import FILE_NAME, Calibration
+    from bot.decision import FILE_NAME
     from bot.evaluate import EvalError, load_eval_file
-    from bot.matching import Matcher
 
     directory = kb_dir(args.kb, settings)
     kb = load_kb(directory)
-    matcher = Matcher(
-        kb.entries.values(),
-        kb.synonyms,
-        domain=kb.domain,
-        specific=kb.specific,
-        calibration=Calibration.neutral(),
-    )
     try:
         items = [item for file in args.files for item in load_eval_file(Path(file))]
     except EvalError as exc:
@@ -135,10 +127,10 @@ def cmd_calibrate(args: argparse.Namespace, settings: CoreSettings, out: TextIO)
     if sum(i.on_topic for i in items) < 20 or sum(not i.on_topic for i in items) < 10:
         raise CliError("calibration needs at least 20 on-topic and 10 off-topic (expect: null) questions")
     try:
-        from bot.fitting import fit
+        from bot.fitting import fit, unfitted_matcher
     except ImportError:
         raise CliError("kb calibrate needs scikit-learn: pip install 'kubebot[calibrate]'") from None
-    result = fit(matcher, items)
+    result = fit(unfitted_matcher(kb), items)
     target = Path(args.out) if args.out else directory / FILE_NAME
     result.calibration.save(target)
     t = result.calibration.thresholds
