@@ -88,10 +88,9 @@ class Snapshot:
             # the bundled calibration fits the bundled entries: over others it answers too boldly
             # when a question's entry is missing (benchmarks/bench_half_kb.py)
             log.warning(
-                "event=calibration_not_fitted kb=%s action=bundled_calibration "
-                "hint='kubebot kb calibrate QUESTIONS.yaml --kb %s'",
+                "event=calibration_not_fitted kb=%s action=bundled_calibration fix=%r",
                 kb.root,
-                kb.root,
+                f"kubebot kb calibrate QUESTIONS.yaml --kb {kb.root}",
             )
         matcher = Matcher(
             kb.entries.values(),
