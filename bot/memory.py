@@ -8,6 +8,7 @@ import ctypes
 import ctypes.util
 import gc
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,21 +18,28 @@ import numpy.typing as npt
 
 from bot.corpus import Ints
 
+_paused = threading.local()  # how deep this thread is in paused_gc blocks
+
 
 @contextmanager
 def paused_gc(trim: bool = True) -> Iterator[None]:
     """No cyclic garbage collection while creating many objects that all stay alive (or die young
     without cycles): each collection would walk everything already built. Freed heap pages are
     handed back afterwards (``trim``; not while serving: trimming holds malloc's lock, and every
-    other thread that allocates waits for it)."""
+    other thread that allocates waits for it — tens of milliseconds over a big heap). In nested
+    blocks the outermost one decides: a hot reload that pauses with ``trim=False`` is not trimmed
+    by the cache read inside it."""
     collecting = gc.isenabled()
+    depth = getattr(_paused, "depth", 0)
+    _paused.depth = depth + 1
     gc.disable()
     try:
         yield
     finally:
+        _paused.depth = depth
         if collecting:
             gc.enable()
-        if trim:
+        if trim and depth == 0:
             release_memory()
 
 
