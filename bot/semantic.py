@@ -47,6 +47,7 @@ class Embedder:
             self._weight: Vector = data["weight"].astype(np.float32)  # 0 for [CLS], [UNK], [unused…]
         self._ids = {p: i for i, p in enumerate(vocab)}
         self._unk = self._ids["[UNK]"]
+        self._longest = max(map(len, vocab))  # characters in the longest piece
         self._tokenizer: Any = None  # the full tokenizer, built for the first non-ASCII text
         self._known: dict[str, list[int]] = {}  # word -> its word pieces
         self._weighted: Vector = self._vectors * self._weight[:, None]  # each piece's weighted vector
@@ -89,9 +90,9 @@ class Embedder:
         the whole word is [UNK] when some rest has none, or when it is over 100 characters."""
         if len(word) > _MAX_WORD:
             return [self._unk]
-        ids, start, vocab = [], 0, self._ids
+        ids, start, vocab, longest = [], 0, self._ids, self._longest
         while start < len(word):
-            for end in range(len(word), start, -1):
+            for end in range(min(len(word), start + longest), start, -1):  # no piece is longer
                 found = vocab.get(word[start:end] if start == 0 else "##" + word[start:end])
                 if found is not None:
                     ids.append(found)
