@@ -204,12 +204,9 @@ class Matcher:
         self._thresholds: Thresholds = t
         self.normalizer = Normalizer(synonyms)
         # domain words, as tokens; a phrase counts only when synonyms make it one token ("exit code")
-        self._domain = frozenset(
-            t for term in domain if len(ts := self.normalizer.tokens(term)) == 1 for t in ts
-        )
-        self._specific = frozenset(
-            t for term in specific if len(ts := self.normalizer.tokens(term)) == 1 for t in ts
-        )
+        tokens = self.normalizer.tokens
+        self._domain = frozenset(t for term in domain if len(ts := tokens(term)) == 1 for t in ts)
+        self._specific = frozenset(t for term in specific if len(ts := tokens(term)) == 1 for t in ts)
         self._entries: list[Entry] = list(entries)
         if index is None:
             index = self.build_index(self._entries, self.normalizer, s)
