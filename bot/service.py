@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot import render
 from bot.commands import Ask, Help, Learn, Topics, parse_command
-from bot.decision import FILE_NAME, Evidence, for_knowledge_base
+from bot.decision import BUNDLED, Evidence, for_knowledge_base
 from bot.index import Index
 from bot.knowledge import KnowledgeBase, bundled_kb_dir
 from bot.matching import Matcher, MatchSettings
@@ -84,7 +84,8 @@ class Snapshot:
         cls, kb: KnowledgeBase, settings: MatchSettings | None = None, index: Index | None = None
     ) -> Snapshot:
         """The snapshot of ``kb``; ``index``: its matcher index, already built (`bot.kbcache`)."""
-        if not (kb.root / FILE_NAME).is_file() and kb.root.resolve() != bundled_kb_dir().resolve():
+        calibration = for_knowledge_base(kb.root)
+        if calibration.source == str(BUNDLED) and kb.root.resolve() != bundled_kb_dir().resolve():
             # the bundled calibration fits the bundled entries: over others it answers too boldly
             # when a question's entry is missing (benchmarks/bench_half_kb.py)
             log.warning(
@@ -98,7 +99,7 @@ class Snapshot:
             settings,
             domain=kb.domain,
             specific=kb.specific,
-            calibration=for_knowledge_base(kb.root),
+            calibration=calibration,
             index=index,
         )
         by_tag = kb.tags()
