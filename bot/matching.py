@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import compress
 from typing import Any, NamedTuple
 
@@ -28,14 +28,11 @@ from bot import semantic
 from bot.alternates import AlternateScorer
 from bot.corpus import F64, I64, ranges
 from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
-from bot.index import Index, IndexSettings, build_index
+from bot.index import Index, build_index
+from bot.match_settings import MatchSettings
 from bot.models import Candidate, Entry, MatchResult
-from bot.paste import Digest, digest
+from bot.query import Query, QueryReader
 from bot.text import Normalizer, normalize_basic
-from bot.typos import TypoIndex
-
-_CORRECTIONS_KEPT = 50_000  # misspelt words remembered with their correction
-
 
 _MASK = (1 << 64) - 1
 
@@ -65,41 +62,6 @@ def _gather(ptr: I64, rows: I64, *columns: npt.NDArray[Any]) -> tuple[Any, ...]:
     return (*(c[picked] for c in columns), lengths)
 
 
-@dataclass(frozen=True, slots=True)
-class MatchSettings:
-    """Knobs of the ranking. The decision's coefficients and thresholds are fitted data
-    (`bot/decision.py`); the two thresholds here only override them (tests pin them)."""
-
-    answer_threshold: float | None = None  # override: answer outright at or above this
-    topic_threshold: float | None = None  # override: did-you-mean rather than decline at or above this
-    shortlist: int = 12
-    postings_cap: int = 256  # entries kept per word, highest impact first: bounds the work per question
-    typo_cutoff: float = 85.0  # 80 turns broker into broken and internal into literal
-    unknown_weight: float = 0.55  # weight of a word the KB never uses, relative to the rarest word
-    unknown_reference: int = 10  # in longer inputs unknown words (names, hosts) weigh less and less
-    min_known_share: float = 0.34  # share of the question's weight the KB vocabulary must recognise
-    pooled_weight: float = 0.5  # blend: whole-entry term coverage vs the best single alternate
-    char_weight: float = 0.25  # within the best-alternate score: characters vs weighted tokens
-    tf_saturation: float = 1.2
-    title_boost: int = 2  # the title counts like this many alternates in the pooled vocabulary
-    small_number_weight: float = 0.3
-    min_covered: float = 0.6  # share of the question's weight the winning entry must use
-    title_weight: float = 2.0  # a post's title words weigh this much more than its body's
-    title_candidates: int = 3  # a post's title's best entries always reach the shortlist
-    phrase_weight: float = 0.0  # weight of a known two-word phrase ("open_file"), relative to its IDF
-    candidates: int = 6  # candidates the decision sees
-
-    def index_settings(self) -> IndexSettings:
-        """The settings the index depends on (`bot.kbcache` keys its files by them)."""
-        return IndexSettings(
-            phrases=bool(self.phrase_weight),
-            title_boost=self.title_boost,
-            tf_saturation=self.tf_saturation,
-            small_number_weight=self.small_number_weight,
-            postings_cap=self.postings_cap,
-        )
-
-
 class _Scored(NamedTuple):
     score: float  # the ranking score
     entry: int
@@ -109,21 +71,6 @@ class _Scored(NamedTuple):
     best_alt: float  # the best single alternate's score
     together: int  # most question words found together in one alternate
     known: tuple[str, ...] = ()  # the question's tokens the entry's vocabulary has, in question order
-
-
-@dataclass(frozen=True, slots=True)
-class _Query:
-    """A question as the index sees it."""
-
-    digest: Digest
-    gains: dict[str, float]  # vocabulary token (or "a_b" phrase) -> its weight in this question
-    unigrams: frozenset[str]  # the single-word tokens of gains
-    total: float  # the whole question's weight, unknown words included
-    known_share: float
-    domain_share: float
-    words: int
-    anchors: int  # distinct domain words
-    specific: int  # distinct specific domain words (kubectl, pod, docker: not node, nginx, api)
 
 
 def _features(
@@ -163,18 +110,6 @@ def _features(
     )
 
 
-def _question_features(q: _Query) -> tuple[float, float, float, float, float, float]:
-    """The features that are the same for every candidate of a question (see `_features`)."""
-    return (
-        q.known_share,
-        q.domain_share,
-        float(q.digest.pasted),
-        min(math.log1p(q.words) / 5.0, 1.0),
-        min(q.anchors, 4) / 4,
-        min(q.specific, 2) / 2,
-    )
-
-
 class Matcher:
     """Scores questions against the alternates of a fixed set of entries."""
 
@@ -203,10 +138,6 @@ class Matcher:
             )
         self._thresholds: Thresholds = t
         self.normalizer = Normalizer(synonyms)
-        # domain words, as tokens; a phrase counts only when synonyms make it one token ("exit code")
-        tokens = self.normalizer.tokens
-        self._domain = frozenset(t for term in domain if len(ts := tokens(term)) == 1 for t in ts)
-        self._specific = frozenset(t for term in specific if len(ts := tokens(term)) == 1 for t in ts)
         self._entries: list[Entry] = list(entries)
         if index is None:
             index = self.build_index(self._entries, self.normalizer, s)
@@ -214,13 +145,9 @@ class Matcher:
             raise ValueError("the index was built from other entries")
         self.index = ix = index
         self._ids = {token: i for i, token in enumerate(ix.tokens)}
-        # small numbers ("5 pods", "15 minutes") are incidental; codes like 137 or 502 are not
-        self._idf: dict[str, float] = dict(zip(ix.tokens, ix.idf.tolist(), strict=True))
         self._max_idf = math.log(1.0 + max(len(self._entries), 1))
-        # typos are corrected against words as written (before stemming): "scalling" -> "scaling"
-        self._words = dict(zip(ix.words, (ix.tokens[t] for t in ix.word_tok.tolist()), strict=True))
-        self._typos = TypoIndex([w for w in ix.words if not w.isdigit()])
-        self._corrections: dict[str, tuple[str, float] | None] = {}
+        self._reader = QueryReader(ix, self.normalizer, s, self._max_idf, domain, specific)
+        self._idf = self._reader.idf
         self._titles_made: list[str] | None = None
         self._alternates = AlternateScorer(ix, s.char_weight)
         # each entry as one vector of the static semantic model: the mean of its questions'
@@ -262,84 +189,7 @@ class Matcher:
         return len(self._entries)
 
     # -- per question -------------------------------------------------------------------
-    def _query(self, text: str) -> _Query:
-        """Weigh the words of what the digest kept of ``text``: known words by their IDF (typos
-        corrected), unknown ones less and less as the input grows (names, hosts, paths)."""
-        d = digest(text)
-        pairs, phrases = self.normalizer.analyze(d.text, phrases=bool(self.settings.phrase_weight))
-        unknown = self._max_idf * self.settings.unknown_weight
-        unknown *= min(1.0, self.settings.unknown_reference / max(len(pairs), 1))
-        gains: dict[str, float] = {}
-        total = 0.0
-        domain_mass = 0.0
-        anchors = 0
-        domain = self._domain
-        specifics = 0
-        specific = self._specific
-        emphasis = self.settings.title_weight
-        title = (
-            frozenset(t for _w, t in self.normalizer.pairs(d.title))
-            if emphasis != 1.0 and d.title and d.lines > 1
-            else frozenset()
-        )
-        for word, token in pairs:
-            weight = self._idf.get(token)
-            vocab: str | None = token
-            similarity = 1.0
-            if weight is None:
-                fixed = self._correct(word)
-                if fixed is not None and fixed[0] in self._idf:
-                    vocab, similarity = fixed[0], fixed[1] ** 2
-                    weight = self._idf[vocab]
-                else:
-                    vocab = None
-                    weight = unknown * (0.3 if any(ch.isdigit() for ch in token) else 1.0)
-            if token in title:
-                weight *= emphasis
-            total += weight
-            if vocab is not None:
-                gains[vocab] = gains.get(vocab, 0.0) + weight * similarity
-            if token in domain or vocab in domain:
-                domain_mass += weight
-                anchors += 1
-            if token in specific or vocab in specific:
-                specifics += 1
-        unigrams = frozenset(gains)
-        known = sum(gains.values())
-        if self.settings.phrase_weight:
-            for phrase in phrases:  # phrases the KB never uses are no evidence either way
-                weight = self._idf.get(phrase)
-                if weight is not None:
-                    weight *= self.settings.phrase_weight
-                    gains[phrase] = weight
-                    total += weight
-                    known += weight
-        total = max(total, 1e-9)
-        return _Query(
-            d,
-            gains,
-            unigrams,
-            total,
-            known / total,
-            domain_mass / total,
-            len(pairs),
-            anchors,
-            specifics,
-        )
-
-    def _correct(self, word: str) -> tuple[str, float] | None:
-        """The token of the closest known word for a misspelt one, with its similarity in 0..1."""
-        if len(word) < 6 or not word.isalpha():  # short words are too easy to "correct" into others
-            return None
-        if word in self._corrections:
-            return self._corrections[word]
-        found = self._typos.closest(word, self.settings.typo_cutoff)
-        best = (self._words[found[0]], found[1]) if found is not None else None
-        if len(self._corrections) < _CORRECTIONS_KEPT:
-            self._corrections[word] = best
-        return best
-
-    def _score(self, q: _Query, also: Iterable[int] = ()) -> list[_Scored]:
+    def _score(self, q: Query, also: Iterable[int] = ()) -> list[_Scored]:
         """Every shortlisted entry (and those in ``also``) with its ranking score and the evidence
         behind it, best first."""
         s = self.settings
@@ -411,7 +261,7 @@ class Matcher:
             tied = tied[np.argsort(met)][: n - len(above)]
         return acc, above.tolist() + tied.tolist()
 
-    def _exact(self, q: _Query, q_key: str) -> int | None:
+    def _exact(self, q: Query, q_key: str) -> int | None:
         """The first entry with an alternate made of exactly the question's words."""
         ix = self.index
         h = _fold(sum(map(_token_hash, map(self._ids.__getitem__, q.unigrams))) & _MASK) << 32
@@ -430,11 +280,11 @@ class Matcher:
     def evidence(self, text: str, limit: int | None = None) -> list[Evidence]:
         """The ranked candidates for ``text`` (passed through `clean_input`), each with the
         evidence the decision reads, best first."""
-        q = self._query(text)
+        q = self._reader.read(text)
         # a post is also judged by its title alone: the title says what the post is about, and
         # the entries its title matches best are candidates even when the body drowns them
         if q.digest.title and q.digest.lines > 1:
-            title_scored = self._score(self._query(q.digest.title))
+            title_scored = self._score(self._reader.read(q.digest.title))
             scored = self._score(q, also=[c.entry for c in title_scored[: self.settings.title_candidates]])
             by_title: dict[int, _Scored] | None = {c.entry: c for c in title_scored}
         else:
@@ -447,7 +297,7 @@ class Matcher:
         sims = (self._centroids[pool] @ self._embedder.vector(q.digest.text)).tolist() if pool else []
         best = max(sims, default=0.0)
         out = []
-        asked = _question_features(q)
+        asked = q.features()
         for c, sim in zip(shown, sims, strict=False):
             entry = self._entries[c.entry]
             matched = c.known

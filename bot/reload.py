@@ -29,7 +29,7 @@ from pathlib import Path
 
 from bot.kbcache import default_dirs
 from bot.knowledge import KnowledgeError, Problem, source_files
-from bot.matching import MatchSettings
+from bot.match_settings import MatchSettings
 from bot.memory import paused_gc
 from bot.metrics import METRICS, Metrics, count_reload, set_kb_entries
 from bot.service import KnowledgeHolder, Snapshot

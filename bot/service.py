@@ -15,7 +15,8 @@ from bot.commands import Ask, Help, Learn, Topics, parse_command
 from bot.decision import BUNDLED, Evidence, for_knowledge_base
 from bot.index import Index
 from bot.knowledge import KnowledgeBase, bundled_kb_dir
-from bot.matching import Matcher, MatchSettings
+from bot.match_settings import MatchSettings
+from bot.matching import Matcher
 from bot.models import (
     Band,
     Candidate,

@@ -61,7 +61,7 @@ def cmd_index(args: argparse.Namespace, settings: CoreSettings, out: TextIO) -> 
     import os
 
     from bot.kbcache import default_dirs
-    from bot.matching import MatchSettings
+    from bot.match_settings import MatchSettings
     from bot.service import Snapshot
 
     if args.nice and hasattr(os, "nice"):

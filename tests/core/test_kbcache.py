@@ -16,7 +16,8 @@ import pytest
 from bot.index import Index
 from bot.kbcache import cache_key, default_dirs, load_indexed, read
 from bot.knowledge import KnowledgeBase, KnowledgeError
-from bot.matching import Matcher, MatchSettings
+from bot.match_settings import MatchSettings
+from bot.matching import Matcher
 from bot.service import Snapshot
 from bot.text import Normalizer
 from tests.conftest import FIXTURE_KB

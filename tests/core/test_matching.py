@@ -7,7 +7,8 @@ import pytest
 
 from bot.decision import EXACT_CONFIDENCE
 from bot.knowledge import KnowledgeBase
-from bot.matching import Matcher, MatchSettings
+from bot.match_settings import MatchSettings
+from bot.matching import Matcher
 from bot.models import Band, Entry
 from bot.service import Snapshot
 

@@ -23,7 +23,8 @@ import pytest
 
 from benchmarks.synthetic import big_paste, load_items, synthetic_entries
 from bot.knowledge import load_knowledge
-from bot.matching import Matcher, MatchSettings
+from bot.match_settings import MatchSettings
+from bot.matching import Matcher
 from bot.text import clean_input
 
 ROOT = Path(__file__).resolve().parent.parent.parent

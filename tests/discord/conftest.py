@@ -16,7 +16,7 @@ import pytest
 from bot.adapters.discord.client import KubeBot, build_bot
 from bot.adapters.discord.config import DiscordSettings
 from bot.knowledge import load_knowledge
-from bot.matching import MatchSettings
+from bot.match_settings import MatchSettings
 from bot.models import ClusterReport, Finding, Message
 from bot.ports import ClusterQuery
 from bot.service import KnowledgeHolder, QAService, Snapshot

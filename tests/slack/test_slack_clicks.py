@@ -7,7 +7,8 @@ from typing import Any
 
 from bot.decision import for_knowledge_base
 from bot.knowledge import load_knowledge
-from bot.matching import Matcher, MatchSettings
+from bot.match_settings import MatchSettings
+from bot.matching import Matcher
 from bot.models import Band, ChannelType, PickKind, Platform
 from bot.ports import FeedbackRecord
 from bot.service import KnowledgeHolder, QAService, Snapshot
