@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from itertools import accumulate
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -64,7 +65,7 @@ class AlternateScorer:
         # bounds read from a list), and which of its entry's alternates it belongs to
         toks = self._entry_toks
         bounds = [(toks[e], toks[e + 1]) for e in shortlist]
-        ends = list(accumulate(b - a for a, b in bounds))
+        ends = np.fromiter(accumulate(b - a for a, b in bounds), np.int64, n)
         tokens = np.concatenate([ix.alt_tok[a:b] for a, b in bounds])
         position = self.positions(q_tok)
         try:
@@ -95,7 +96,9 @@ class AlternateScorer:
                     self._spell(keys, first_alt, self._n_alts(shortlist), tokens)
                     for e in shortlist:
                         spelt[e] = True
-                texts = [keys[a] for a in alts.tolist()]
+                texts = (
+                    [keys[a] for a in alts.tolist()] if len(alts) == 1 else itemgetter(*alts.tolist())(keys)
+                )
             else:  # spelt from the alternates' unigrams gathered above
                 n_alts = self._n_alts(shortlist)
                 starts = self._starts(first_alt, n_alts)[

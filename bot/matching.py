@@ -70,7 +70,7 @@ class _Scored(NamedTuple):
     exact: bool
     best_alt: float  # the best single alternate's score
     together: int  # most question words found together in one alternate
-    known: tuple[str, ...] = ()  # the question's tokens the entry's vocabulary has, in question order
+    found: Sequence[bool] = ()  # which of the question's tokens (gains, in order) its vocabulary has
 
 
 def _features(
@@ -198,9 +198,10 @@ class Matcher:
             return []
         q_total = q.total
         q_tok = np.array([self._ids[t] for t in gains], np.int64)
-        q_gain = np.array(list(gains.values()), np.float64)
+        values = list(gains.values())
+        q_gain = np.array(values, np.float64)
         # 1. pooled: how much of the question each entry's vocabulary covers, central terms first
-        acc, shortlist = self._pooled(q_tok, q_gain, min(gains.values()) > 0.0)
+        acc, shortlist = self._pooled(q_tok, q_gain, min(values) > 0.0)
         q_key = " ".join(sorted(q.unigrams))
         exact_entry = self._exact(q, q_key) if q.known_share > 0.999 else None
         for extra in (exact_entry, *also):  # an exact alternate may lie beyond the capped postings
@@ -208,7 +209,9 @@ class Matcher:
                 shortlist.append(extra)
         # 2. best single alternate: weighted token F1 blended with character similarity
         best_alt, together, found = self._alternates.score(shortlist, q_tok, q_gain, q_key, q_total)
-        names, values = list(gains), list(gains.values())
+        pooled_weight, alt_weight, min_covered = s.pooled_weight, 1 - s.pooled_weight, s.min_covered
+        unknown = q.known_share / s.min_known_share if q.known_share < s.min_known_share else 1.0
+        max_idf = self._max_idf
         scored: list[_Scored] = []
         for e, acc_e, best, most, row in zip(
             shortlist,
@@ -219,21 +222,18 @@ class Matcher:
             strict=True,
         ):
             pooled = acc_e / q_total
-            score = s.pooled_weight * pooled + (1 - s.pooled_weight) * best
+            score = pooled_weight * pooled + alt_weight * best
             mass = sum(compress(values, row))  # in question order
             covered = mass / q_total
-            if covered < s.min_covered:  # one generic word in common with an entry is no evidence
-                score *= covered / s.min_covered
+            if covered < min_covered:  # one generic word in common with an entry is no evidence
+                score *= covered / min_covered
             exact = e == exact_entry
             if exact:  # the question is one of this entry's alternates, word for word
                 score = 0.99 + 0.01 * min(pooled, 1.0)
-            if q.known_share < s.min_known_share:
-                score *= q.known_share / s.min_known_share
-            known = tuple(compress(names, row))
-            scored.append(
-                _Scored(min(score, 1.0), e, covered, mass / self._max_idf, exact, best, most, known)
-            )
-        scored.sort(key=lambda c: (-c.score, c.entry))
+            if unknown != 1.0:  # most of the question is words the knowledge base never uses
+                score *= unknown
+            scored.append(_Scored(min(score, 1.0), e, covered, mass / max_idf, exact, best, most, row))
+        scored.sort(key=lambda c: (-c[0], c[1]))  # score, then entry
         return scored
 
     def _pooled(self, q_tok: I64, q_gain: F64, positive: bool) -> tuple[F64, list[int]]:
@@ -298,13 +298,14 @@ class Matcher:
         best = max(sims, default=0.0)
         out = []
         asked = q.features()
+        names = list(q.gains)
+        weights = [0.0 if "_" in t else idf[t] for t in names]  # phrases are never the rarest word
         for c, sim in zip(shown, sims, strict=False):
             entry = self._entries[c.entry]
-            matched = c.known
-            rarest = max([idf[t] for t in matched if "_" not in t], default=0.0) / top
+            rarest = max(compress(weights, c.found), default=0.0) / top
             title = c if by_title is None else by_title.get(c.entry)
             features = _features(c, scored, asked, title, rarest, sim, sim - best)
-            out.append(Evidence(entry.id, entry.title, features, matched))
+            out.append(Evidence(entry.id, entry.title, features, tuple(compress(names, c.found))))
         return out
 
     def rank(self, text: str, limit: int = 10) -> list[Candidate]:
