@@ -58,10 +58,13 @@ def clean_input(text: str) -> str:
     line, and keep only the head and tail of a huge paste."""
     if len(text) > MAX_INPUT_HEAD + MAX_INPUT_TAIL:
         text = text[:MAX_INPUT_HEAD] + "\n" + text[-MAX_INPUT_TAIL:]
-    # UTF-16 round trip: a valid surrogate pair becomes its character, a lone surrogate is dropped
-    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = unicodedata.normalize("NFKC", _CONTROL.sub(" ", text))
+    if text.isascii():  # no surrogates, and NFKC leaves ASCII as it is
+        text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    else:
+        # UTF-16 round trip: a valid surrogate pair becomes its character, a lone surrogate is dropped
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = unicodedata.normalize("NFKC", _CONTROL.sub(" ", text))
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     return _BLANK_RUN.sub("\n\n", text).strip()
 
