@@ -22,7 +22,7 @@ from bot.corpus import I32, I64, ranges
 
 _MAX_FILTERED = 62  # longer words (and bigrams repeated more often) go to the plain scan
 _BIGRAM = 0x110000  # one code point per digit
-_SCAN = 400  # a length with this few words is simply compared word by word
+_SCAN = 150  # a length with this few words is simply compared word by word
 
 
 class TypoIndex:
@@ -101,7 +101,12 @@ class TypoIndex:
         at = np.searchsorted(self._keys, keys)
         np.minimum(at, len(self._keys) - 1, out=at)
         at = at[self._keys[at] == keys]
-        picked = self._posting[ranges(self._starts[at], self._starts[at + 1] - self._starts[at])]
+        posting, starts = self._posting, self._starts
+        if len(at) <= 32:  # slicing beats index arithmetic for a few keys
+            spans = zip(starts[at].tolist(), starts[at + 1].tolist(), strict=True)
+            picked = np.concatenate([posting[a:b] for a, b in spans]) if len(at) else posting[:0]
+        else:
+            picked = posting[ranges(starts[at], starts[at + 1] - starts[at])]
         shared = np.bincount(picked, minlength=len(self._words))  # a word's keys all carry its length
         found = np.flatnonzero(shared)
         need = np.zeros(_MAX_FILTERED + 2, np.int64)
