@@ -58,7 +58,10 @@ MONOTONE = ("score", "covered", "best_alt", "semantic")
 
 @dataclass(frozen=True, slots=True)
 class Targets:
-    declined: float = 0.96  # off-topic questions declined (the held-out target is 95 %)
+    # off-topic questions declined (the held-out target is 95 %): the topic threshold sits at this
+    # quantile of the fit set's out-of-fold predictions, which overstates what unseen questions get
+    # (chosen on 4/5 of the fit threads, measured on the rest: 96 % -> 95.4 %, 97 % -> 96.5 %)
+    declined: float = 0.97
     max_wrong: float = 0.04  # on-topic questions answered with a wrong entry (target: 5 %)
     max_off_topic: float = 0.03  # off-topic questions answered
     precision: float = 0.97  # plain answers that are right

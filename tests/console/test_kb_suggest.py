@@ -59,11 +59,11 @@ def test_picks_are_listed_then_applied_in_place(monkeypatch: pytest.MonkeyPatch,
     assert "pods keep dying -> crashloopbackoff" in new
     assert items["pods keep dying -> oomkilled"]["status"] == "ambiguous"  # 1 pick against 3
     assert items["what is a pod -> pod"]["status"] == "answered"  # nothing to add
-    assert all(
-        s["status"] in ("review", "new-entry", "present", "conflict")
-        for s in items.values()
-        if s["source"] == "declined"
-    )
+    # a question the bot declined is never applied without --only; the knowledge base may answer
+    # some of them by now ("answered": the shipped KB grows, the seeded store does not)
+    declined = {k: s["status"] for k, s in items.items() if s["source"] == "declined"}
+    assert set(declined.values()) <= {"review", "new-entry", "present", "conflict", "answered"}, declined
+    assert "new-entry" in declined.values() and "review" in declined.values(), declined
 
     before = {p: p.read_text(encoding="utf-8") for p in kb.rglob("*.yaml")}
     code, text = run(monkeypatch, db, kb, "--apply")
