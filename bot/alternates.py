@@ -72,15 +72,15 @@ class AlternateScorer:
             at = position[tokens]
         finally:
             position[q_tok] = -1
-        hit = np.flatnonzero(at >= 0)
+        hit = (at >= 0).nonzero()[0]  # methods, not numpy's functions: no Python-level wrapper
         which = at[hit]  # the question token of each hit
-        hit_slot = np.searchsorted(ends, hit, side="right")  # the shortlisted entry of each hit
+        hit_slot = ends.searchsorted(hit, "right")  # the shortlisted entry of each hit
         local = np.concatenate([self._tok_alt[a:b] for a, b in bounds])
         cell = hit_slot * width + local[hit]  # cells: entry slot x alternate
         common = np.bincount(cell, minlength=n * width)
         matched = np.bincount(cell, q_gain[which], n * width)
         weight = np.bincount(cell, ix.idf[q_tok[which]], n * width)
-        used = np.flatnonzero(common)
+        used = common.nonzero()[0]
         blend = np.zeros(n * width)
         if len(used):
             alts = first_alt[used // width] + used % width
@@ -110,7 +110,8 @@ class AlternateScorer:
             blend[used] = (1 - self.char_weight) * f1 + self.char_weight * char
         found = np.zeros((n, len(q_tok)), bool)
         found[hit_slot, which] = True
-        return blend.reshape(n, width).max(axis=1), common.reshape(n, width).max(axis=1), found
+        best = np.maximum.reduce
+        return best(blend.reshape(n, width), axis=1), best(common.reshape(n, width), axis=1), found
 
     def _n_alts(self, shortlist: list[int]) -> I64:
         """How many alternates each shortlisted entry has."""

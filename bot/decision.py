@@ -189,7 +189,7 @@ class TreeModel:
         if x.ndim != 2 or x.shape[1] != len(FEATURES):
             raise ValueError(f"rows of {len(FEATURES)} features expected, got shape {x.shape}")
         bins = np.add.reduceat(x.take(compare_feature, axis=1) > compare_cut, starts, axis=1, dtype=float)
-        sums = cells.take((bins @ strides).astype(np.intp)).sum(axis=1).tolist()
+        sums = np.add.reduce(cells.take((bins @ strides).astype(np.intp)), axis=1).tolist()
         b = float(baseline)
         return [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, b + z)))) for z in sums]
 

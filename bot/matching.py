@@ -243,22 +243,24 @@ class Matcher:
         n = self.settings.shortlist
         entries, tf, lengths = _gather(ix.post_ptr, q_tok, ix.post_entry, ix.post_tf)
         acc: F64 = np.asarray(
-            np.bincount(entries, np.repeat(q_gain, lengths) * ix.impact[tf], len(self._entries)), np.float64
+            np.bincount(entries, q_gain.repeat(lengths) * ix.impact[tf], len(self._entries)), np.float64
         )
         if positive:
-            touched = np.flatnonzero(acc)
+            touched = acc.nonzero()[0]  # (the methods skip numpy's Python-level wrappers)
         else:  # a zero weight still puts an entry in the running, as it always did
-            touched = np.flatnonzero(np.bincount(entries, minlength=len(self._entries)))
+            touched = np.bincount(entries, minlength=len(self._entries)).nonzero()[0]
         if len(touched) <= n:
             return acc, touched.tolist()
         values = acc[touched]
-        kth = np.partition(values, len(values) - n)[len(values) - n]
+        part = values.copy()
+        part.partition(len(values) - n)
+        kth = part[len(values) - n]
         above = touched[values > kth]
         tied = touched[values == kth]
         if len(above) + len(tied) > n:  # the order in which the postings walk met them decides
             distinct, first = np.unique(entries, return_index=True)
-            met = first[np.searchsorted(distinct, tied)]
-            tied = tied[np.argsort(met)][: n - len(above)]
+            met = first[distinct.searchsorted(tied)]
+            tied = tied[met.argsort()][: n - len(above)]
         return acc, above.tolist() + tied.tolist()
 
     def _exact(self, q: Query, q_key: str) -> int | None:
@@ -267,7 +269,7 @@ class Matcher:
         h = _fold(sum(map(_token_hash, map(self._ids.__getitem__, q.unigrams))) & _MASK) << 32
         # the keys h | alt for every alternate: after every key below h, up to the last one of h's
         bounds = np.array([max(h - 1, 0), h | 0xFFFFFFFF], np.uint64)
-        lo, hi = np.searchsorted(ix.exact, bounds, "right").tolist()
+        lo, hi = ix.exact.searchsorted(bounds, "right").tolist()
         if h == 0:
             lo = 0
         if lo == hi:  # no alternate is made of these words (most questions)

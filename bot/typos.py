@@ -98,7 +98,7 @@ class TypoIndex:
             return []
         base = self._word_keys(word)
         keys = (base[None, :] + np.fromiter(bounds, np.int64, len(bounds))[:, None]).reshape(-1)
-        at = np.searchsorted(self._keys, keys)
+        at = self._keys.searchsorted(keys)
         np.minimum(at, len(self._keys) - 1, out=at)
         at = at[self._keys[at] == keys]
         posting, starts = self._posting, self._starts
@@ -108,11 +108,11 @@ class TypoIndex:
         else:
             picked = posting[ranges(starts[at], starts[at + 1] - starts[at])]
         shared = np.bincount(picked, minlength=len(self._words))  # a word's keys all carry its length
-        found = np.flatnonzero(shared)
+        found = shared.nonzero()[0]
         need = np.zeros(_MAX_FILTERED + 2, np.int64)
         need[np.fromiter(bounds, np.int64)] = np.fromiter(bounds.values(), np.int64)
         found = found[shared[found] >= need[self._lengths[found]]]
-        found = found[np.argsort(self._lengths[found], kind="stable")]
+        found = found[self._lengths[found].argsort(kind="stable")]
         return [self._words[i] for i in found.tolist()]
 
     @staticmethod
