@@ -296,7 +296,11 @@ class Matcher:
         shown = scored[: limit or self.settings.candidates]
         # the semantic view of the same candidates (the gap is to the best of the usual pool)
         pool = [c.entry for c in scored[: max(len(shown), self.settings.candidates)]]
-        sims = (self._centroids[pool] @ self._embedder.vector(q.digest.text)).tolist() if pool else []
+        sims = (
+            (self._centroids.take(pool, axis=0) @ self._embedder.vector(q.digest.text)).tolist()
+            if pool
+            else []
+        )
         best = max(sims, default=0.0)
         out = []
         asked = q.features()

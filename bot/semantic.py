@@ -57,7 +57,7 @@ class Embedder:
         if not ids:
             return np.zeros(self.dim, dtype=np.float32)
         index = np.asarray(ids, dtype=np.int64)
-        summed: Vector = self._weight[index] @ self._vectors[index]
+        summed: Vector = self._weight.take(index) @ self._vectors.take(index, axis=0)  # take: cheaper than []
         norm = float(np.sqrt(summed.dot(summed)))  # what np.linalg.norm computes, without its wrapper
         return summed / norm if norm > 0 else summed
 
