@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -209,3 +211,27 @@ def test_a_small_knowledge_base_or_no_cache_builds_in_this_process(kb_dir: Path,
     uncached = KnowledgeReloader(service.holder, kb_dir, metrics=Metrics(), isolate=True, cache=())
     assert not small._isolated() and not uncached._isolated()
     assert KnowledgeReloader(service.holder, kb_dir, metrics=Metrics(), isolate=True)._isolated()
+
+
+def test_a_reload_leaves_the_cycle_collector_nothing_to_walk_and_frees_the_old_kb(kb_dir: Path) -> None:
+    """The new snapshot is frozen before cyclic collection resumes (else the first collection walks
+    every object of the new knowledge base while answers wait), and the replaced one is freed."""
+    service = build_service(kb_dir)
+    reloader = KnowledgeReloader(service.holder, kb_dir, metrics=Metrics())
+    old_entry = service.holder.current.kb.entries["pod"]
+    edit(kb_dir / "entries.yaml", POD_QUESTIONS, f"questions: [{NEW_QUESTION}, what is a pod,")
+    collections: list[int] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(record)
+    try:
+        assert reloader.reload() is True
+    finally:
+        gc.callbacks.remove(record)
+    assert collections == []
+    assert service.holder.current.kb.entries["pod"] is not old_entry
+    assert sys.getrefcount(old_entry) == 2  # this test's reference and getrefcount's: the old KB is gone
