@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 import aiohttp
-from faultkit import Bot, Env, FakeSlack, Fault, Row, Scenario, Sender, summarise
+from faultkit import REPLY_METHODS, Bot, Env, FakeSlack, Row, Scenario, Sender, summarise
 from faults_store import poison, postgres_frozen
 
 
@@ -42,7 +42,8 @@ def slack_status(status: int, window: float = 5.0) -> Scenario:
     async def run(env: Env) -> Row:
         async with env.bot() as (_, sender):
             headers = {"Retry-After": "1"} if status == 429 else {}
-            env.fake.faults.append(Fault(status=status, headers=headers, until=time.monotonic() + window))
+            if window:
+                env.fake.outage(status, *REPLY_METHODS, seconds=window, headers=headers)
             await sender.burst(env.requests, env.concurrency, f"s{status}-")
             await sender.settle(window + 90)
         return summarise(f"Slack {status} for {window:.0f} s" if window else "baseline (no fault)", sender)
@@ -52,7 +53,7 @@ def slack_status(status: int, window: float = 5.0) -> Scenario:
 
 async def slack_hang(env: Env) -> Row:
     async with env.bot() as (_, sender):
-        env.fake.faults.append(Fault(hang=True, until=time.monotonic() + 5))
+        env.fake.hang(*REPLY_METHODS, seconds=5)
         await sender.burst(env.requests, env.concurrency, "hang-")
         await sender.settle(60)
     return summarise("Slack hangs for 5 s", sender)
@@ -77,9 +78,10 @@ def slack_down(seconds: float) -> Scenario:
 def auth_test_failing(hang: bool) -> Scenario:
     async def run(env: Env) -> Row:
         async with env.bot() as (_, sender):
-            env.fake.faults.append(
-                Fault(methods=frozenset({"auth.test"}), status=500, hang=hang, until=time.monotonic() + 30)
-            )
+            if hang:
+                env.fake.hang("auth.test", seconds=30)
+            else:
+                env.fake.outage(500, "auth.test", seconds=30)
             await sender.burst(env.requests, env.concurrency, f"auth{hang}-")
             await sender.settle(30)
         what = "hangs" if hang else "answers 500"
@@ -107,7 +109,7 @@ async def sigterm(env: Env) -> Row:
     bot = Bot(fake, env.workdir)
     await bot.ready(env.session)
     sender = Sender(env.session, bot, fake)
-    fake.faults.append(Fault(methods=frozenset({"response_url"}), hang=True, until=time.monotonic() + 1.0))
+    fake.hang("response_url", seconds=1.0)
     stopped: list[float] = []
 
     async def term_halfway(done: int) -> None:
@@ -121,7 +123,7 @@ async def sigterm(env: Env) -> Row:
         await asyncio.sleep(0.02)
     await asyncio.to_thread(bot.proc.wait, 30)
     exit_s = time.monotonic() - stopped[0]
-    fake.faults.clear()
+    fake.reset_faults()
     row = summarise(
         "SIGTERM with requests in flight", sender, f"exit {bot.proc.returncode} after {exit_s:.1f} s"
     )
@@ -149,7 +151,7 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 async def main_async(names: list[str], requests: int, concurrency: int) -> list[Row]:
-    fake = FakeSlack()
+    fake = FakeSlack(record=False)  # thousands of calls nobody reads: counted in `answers` only
     await fake.start()
     rows: list[Row] = []
     try:

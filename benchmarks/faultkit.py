@@ -1,5 +1,6 @@
-"""What the fault scenarios share: a Slack stand-in with injectable faults (in this process), the
-bot as a real `kubebot serve slack --http` process on loopback, signed traffic, and a table row.
+"""What the fault scenarios share: the bot as a real `kubebot serve slack --http` process on
+loopback, signed traffic, and a table row. Slack is the tests' stand-in (tests/slack/slack_fakes.py,
+in this process, not recording calls), whose outage / hang / down() inject the faults.
 Used by bench_faults.py (Slack-side scenarios) and faults_store.py (store-side scenarios)."""
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.slack.slack_fakes import BOT_TOKEN, BOT_USER
+from tests.slack.slack_fakes import FakeSlack as FakeSlack  # re-exported: bench_faults.py's Slack
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-signing-secret"
-BOT_TOKEN = "xoxb-bench"
-BOT_USER = "UBOT"
-REPLY_METHODS = frozenset({"chat.postMessage", "response_url"})
+REPLY_METHODS = ("chat.postMessage", "response_url")  # what the Slack faults hit, unless named
 JUNK = [
     ('{"type": "event_callback", "event": {', "application/json"),
     ('[{"type": "event_callback"}]', "application/json"),
@@ -47,94 +49,6 @@ def percentile(values: list[float], pct: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
-
-
-# -- a Slack stand-in with injectable faults ---------------------------------------------------
-@dataclass
-class Fault:
-    """While `until` (monotonic) is ahead: answer `status` (with `headers`), or hang till then."""
-
-    methods: frozenset[str] = REPLY_METHODS
-    status: int = 0
-    hang: bool = False
-    headers: dict[str, str] = field(default_factory=dict)
-    until: float = 0.0
-
-    def active(self, method: str) -> bool:
-        return method in self.methods and time.monotonic() < self.until
-
-
-class FakeSlack:
-    def __init__(self) -> None:
-        self.answers: Counter[str] = Counter()  # reply id → deliveries Slack accepted
-        self.faults: list[Fault] = []
-        self.port = free_port()
-        self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/api/{method}", self._api)
-        app.router.add_post("/response/{rid}", self._response)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await self.up()
-
-    async def up(self) -> None:
-        assert self._runner is not None
-        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
-        await self._site.start()
-
-    async def down(self) -> None:
-        """Connections refused from now on: the listening socket and open connections are closed."""
-        if self._site is not None:
-            await self._site.stop()
-            self._site = None
-        if self._runner is not None and self._runner.server is not None:
-            await self._runner.server.shutdown(0.1)
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    @property
-    def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/"
-
-    def response_url(self, rid: str) -> str:
-        return f"http://127.0.0.1:{self.port}/response/{rid}"
-
-    async def _fault(self, method: str) -> web.Response | None:
-        for fault in self.faults:
-            if fault.active(method):
-                if fault.hang:
-                    await asyncio.sleep(max(0.0, fault.until - time.monotonic()))
-                    return None
-                body = {"ok": False, "error": "ratelimited" if fault.status == 429 else "service_unavailable"}
-                return web.json_response(body, status=fault.status, headers=fault.headers)
-        return None
-
-    async def _api(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
-        raw = await request.text()
-        failed = await self._fault(method)
-        if failed is not None:
-            return failed
-        if method == "auth.test":
-            return web.json_response({"ok": True, "user_id": BOT_USER, "bot_id": "BBOT", "team_id": "T1"})
-        if method == "chat.postMessage":
-            data = json.loads(raw or "{}")
-            self.answers[f"m:{data.get('thread_ts', '')}"] += 1
-            return web.json_response({"ok": True, "ts": f"{time.time():.6f}"})
-        return web.json_response({"ok": True})
-
-    async def _response(self, request: web.Request) -> web.Response:
-        await request.read()
-        failed = await self._fault("response_url")
-        if failed is not None:
-            return web.Response(status=failed.status, text="unavailable", headers=failed.headers)
-        self.answers[f"c:{request.match_info['rid']}"] += 1
-        return web.Response(text="ok")
 
 
 # -- the bot, as a process -----------------------------------------------------------------------
@@ -351,11 +265,11 @@ class Env:
     async def bot(
         self, overrides: dict[str, str] | None = None, questions: Questions | None = None
     ) -> AsyncIterator[tuple[Bot, Sender]]:
-        self.fake.faults.clear()
+        self.fake.reset_faults()
         bot = Bot(self.fake, self.workdir, overrides)
         try:
             await bot.ready(self.session)
             yield bot, Sender(self.session, bot, self.fake, questions)
         finally:
-            self.fake.faults.clear()
+            self.fake.reset_faults()
             await bot.stop()

@@ -2,9 +2,12 @@
 
 - `FakeSlack`: the Web API (`/api/<method>`), `response_url`s (`/response/<id>`), file upload URLs
   (`/upload/<file id>`, handed out by files.getUploadURLExternal) and the Socket Mode WebSocket
-  (`/link`). It records every call, checks every message against Slack's Block Kit limits
-  and for unescaped pings, and can be told to fail (429 with Retry-After, 5xx, `ok: false`), to be
-  down (`outage`: every call gets that status) or to hang (`hang`: no answer until `release`).
+  (`/link`). It records every call (unless made with `record=False`, as the fault benchmark's is:
+  thousands of calls nobody reads), checks every message against Slack's Block Kit limits and for
+  unescaped pings, counts accepted replies per thread or response_url (`answers`), and can be told
+  to fail (429 with Retry-After, 5xx, `ok: false`), to be down (`outage`: every call, or those of
+  some methods, gets that status, for good or for some seconds), to hang (`hang`: no answer until
+  `release`, or for some seconds) or to refuse connections (`down` until `up`).
 - `MemoryRecorder`: an in-memory `bot.ports.Recorder`.
 """
 
@@ -13,14 +16,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
+import time
 import urllib.parse
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from tests.helpers import MemoryRecorder, serve_on_loopback  # noqa: F401  (MemoryRecorder: re-exported)
+from tests.helpers import MemoryRecorder  # noqa: F401  (re-exported)
 
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
@@ -45,6 +51,17 @@ class Failure:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Outage:
+    status: int
+    methods: frozenset[str]  # empty: every call
+    until: float = math.inf  # time.monotonic()
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def covers(self, method: str) -> bool:
+        return (not self.methods or method in self.methods) and time.monotonic() < self.until
 
 
 def block_problems(blocks: list[dict[str, Any]], max_blocks: int = 50) -> list[str]:
@@ -116,22 +133,27 @@ def button(data: dict[str, Any], action_id: str) -> dict[str, Any]:
 
 
 class FakeSlack:
-    def __init__(self) -> None:
+    def __init__(self, *, record: bool = True) -> None:
+        self.record = record  # False: no `calls` (so no wait_for) and no `violations`
         self.calls: list[Call] = []
         self.violations: list[str] = []
+        # reply id -> deliveries accepted: "m:<thread_ts>" (chat.postMessage), "c:<rid>" (response_url)
+        self.answers: Counter[str] = Counter()
         self.acks: list[dict[str, Any]] = []
         self.envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.auth_error: str | None = None
-        self.outage_status: int | None = None  # Slack down: every call answered with this status
+        self._outage: Outage | None = None
         self._hanging: set[str] = set()
         self._released = asyncio.Event()
+        self._release_timer: asyncio.TimerHandle | None = None
         self.uploads: dict[str, bytes] = {}  # file id -> the bytes posted to its upload URL
         self._file_ids = itertools.count(1)
         self._failures: dict[str, list[Failure]] = {}
         self._changed = asyncio.Condition()
         self._ts = itertools.count(1)
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self._site: web.TCPSite | None = None
+        self.port = 0  # a free one, picked at start() and kept across down() and up()
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -140,7 +162,24 @@ class FakeSlack:
         app.router.add_post("/response/{rid}", self._response_url)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/link", self._socket)
-        self._runner, self.port = await serve_on_loopback(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await self.up()
+
+    async def up(self) -> None:
+        """Listening (again, on the same port after `down`)."""
+        assert self._runner is not None and self._site is None
+        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
+        await self._site.start()
+        self.port = int(self._runner.addresses[0][1])
+
+    async def down(self) -> None:
+        """Connections refused until `up`: the listening socket and open connections are closed."""
+        if self._site is not None:
+            await self._site.stop()
+            self._site = None
+        if self._runner is not None and self._runner.server is not None:
+            await self._runner.server.shutdown(0.1)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -167,18 +206,43 @@ class FakeSlack:
         failure = Failure(status, {"ok": False, "error": error}, headers or {})
         self._failures.setdefault(method, []).extend([failure] * times)
 
-    def outage(self, status: int | None) -> None:
-        """From now on every call (Web API and response_url) gets `status`; None ends the outage."""
-        self.outage_status = status
+    def outage(
+        self,
+        status: int | None,
+        *methods: str,
+        seconds: float | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """From now on (for `seconds`, if given) every call of `methods` (none named: every call, Web
+        API and response_url) gets `status`, with `headers`; None ends the outage."""
+        if status is None:
+            self._outage = None
+            return
+        until = math.inf if seconds is None else time.monotonic() + seconds
+        self._outage = Outage(status, frozenset(methods), until, headers or {})
 
-    def hang(self, *methods: str) -> None:
-        """Calls of these methods (e.g. "auth.test", "response_url") get no answer until release()."""
+    def hang(self, *methods: str, seconds: float | None = None) -> None:
+        """Calls of these methods (e.g. "auth.test", "response_url") get no answer until release()
+        (with `seconds`: until that many seconds from now, when release() is called)."""
         self._hanging.update(methods)
         self._released.clear()
+        if seconds is not None:
+            if self._release_timer is not None:
+                self._release_timer.cancel()
+            self._release_timer = asyncio.get_running_loop().call_later(seconds, self.release)
 
     def release(self) -> None:
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+            self._release_timer = None
         self._hanging.clear()
         self._released.set()
+
+    def reset_faults(self) -> None:
+        """No outage, nothing hanging (what hung is answered) and no scripted failure left."""
+        self.outage(None)
+        self.release()
+        self._failures.clear()
 
     @property
     def delivered(self) -> list[Call]:
@@ -221,6 +285,8 @@ class FakeSlack:
 
     # -- handlers --------------------------------------------------------------------------------
     async def _record(self, call: Call) -> None:
+        if not self.record:
+            return
         problems: list[str] = []
         if isinstance(call.data.get("blocks"), list):
             problems += block_problems(call.data["blocks"])
@@ -246,8 +312,10 @@ class FakeSlack:
         return parsed
 
     def _failure(self, method: str) -> Failure | None:
-        if self.outage_status is not None:
-            return Failure(self.outage_status, {"ok": False, "error": "service_unavailable"})
+        outage = self._outage
+        if outage is not None and outage.covers(method):
+            error = "ratelimited" if outage.status == 429 else "service_unavailable"
+            return Failure(outage.status, {"ok": False, "error": error}, outage.headers)
         queue = self._failures.get(method)
         return queue.pop(0) if queue else None
 
@@ -284,6 +352,7 @@ class FakeSlack:
         if "blocks" in data and block_problems(data["blocks"] if isinstance(data["blocks"], list) else []):
             return web.json_response({"ok": False, "error": "invalid_blocks"})
         if method == "chat.postMessage":
+            self.answers[f"m:{data.get('thread_ts', '')}"] += 1
             return web.json_response(
                 {"ok": True, "channel": data.get("channel"), "ts": f"{next(self._ts)}.000100"}
             )
@@ -320,6 +389,7 @@ class FakeSlack:
         )
         if failure is not None:
             return web.Response(status=failure.status, text=failure.body["error"], headers=failure.headers)
+        self.answers[f"c:{request.match_info['rid']}"] += 1
         return web.Response(text="ok")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
