@@ -32,6 +32,7 @@ from bot.index import ARRAY_FIELDS, Index, IndexSettings
 from bot.knowledge import KnowledgeBase, load_knowledge, source_files
 from bot.memory import paused_gc
 from bot.models import Entry, LearningPath, Tip
+from bot.pacing import pace
 
 log = logging.getLogger("kubebot.cache")
 
@@ -228,6 +229,7 @@ def _kb_from_json(
     strings: list[str] = []
     s = c = 0
     for n in range(small["entries"]):
+        pace()  # a hot reload reads this on a background thread: leave the event loop its turns
         if n % _CHUNK == 0:
             if s != len(strings):
                 raise ValueError("the entries do not add up")

@@ -32,6 +32,7 @@ from bot.knowledge import KnowledgeError, Problem, source_files
 from bot.match_settings import MatchSettings
 from bot.memory import paused_gc
 from bot.metrics import METRICS, Metrics, count_reload, set_kb_entries
+from bot.pacing import pace, paced
 from bot.service import KnowledgeHolder, Snapshot
 
 log = logging.getLogger("kubebot.reload")
@@ -41,7 +42,7 @@ SETTLE_S = 0.2  # a change must hold still this long, so a half-saved file is no
 ISOLATE_BYTES = 2_000_000  # YAML beyond this is loaded and indexed in a separate process
 BUILD_TIMEOUT_S = 600.0
 SWITCH_INTERVAL_S = 0.0005  # the interpreter's thread switch interval while a snapshot is loaded
-RELEASE_SLICE = 500  # entries of a replaced snapshot freed at a time (~2 ms under the interpreter lock)
+RELEASE_SLICE = 100  # entries of a replaced snapshot freed at a time (~0.4 ms under the interpreter lock)
 RELEASE_WAIT_S = 2.0  # how long a replaced snapshot may stay busy with questions before it is freed
 
 Fingerprint = tuple[tuple[str, int, int], ...]
@@ -87,10 +88,11 @@ def release_gradually(box: list[Snapshot], wait_s: float = RELEASE_WAIT_S) -> No
     while sys.getrefcount(previous) > 2 and time.monotonic() < deadline:
         time.sleep(0.005)
     doomed = list(previous.kb.entries.values())
-    del previous  # the index and the matcher go now; the entries stay alive through ``doomed``
-    while doomed:
-        del doomed[-RELEASE_SLICE:]
-        time.sleep(0)  # the event loop's turn
+    with paced():
+        del previous  # the index and the matcher go now; the entries stay alive through ``doomed``
+        while doomed:
+            del doomed[-RELEASE_SLICE:]
+            pace()  # the event loop's turn now and then
 
 
 class KnowledgeReloader:
@@ -145,7 +147,7 @@ class KnowledgeReloader:
                 if self._isolated():
                     isolated = True
                     self._build_elsewhere(settings)
-                with _yielding_often(), paused_gc(trim=False):
+                with _yielding_often(), paused_gc(trim=False), paced():
                     snapshot = Snapshot.load(self.kb_dir, settings, self._cache)
                     # a knowledge base is a few hundred thousand objects without cycles: left to
                     # the cycle collector, the first collection once it is back on would walk them
