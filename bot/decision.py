@@ -273,9 +273,8 @@ class Calibration:
         if not ranked:
             return MatchResult(Band.DECLINED)
         ps = self.p_answers(ranked)
-        order = sorted(
-            range(len(ps)), key=ps.__getitem__, reverse=True
-        )  # stable: ties keep the matcher's order
+        # most probable first; the sort is stable with reverse too, so ties keep the matcher's order
+        order = sorted(range(len(ps)), key=ps.__getitem__, reverse=True)
         candidates = tuple([Candidate(ranked[i].entry_id, ranked[i].title, round(ps[i], 4)) for i in order])
         top_p, top = ps[order[0]], ranked[order[0]]
         if top.feature("exact") >= 1.0:  # the author's own wording of one of its questions

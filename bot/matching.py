@@ -83,7 +83,7 @@ def _features(
     semantic_gap: float,
 ) -> tuple[float, ...]:
     """The evidence vector of `bot.decision.FEATURES` for candidate ``c``; ``q`` is the question's
-    part (`_question_features`) and ``title`` the same entry scored against a post's title alone."""
+    part (`Query.features`) and ``title`` the same entry scored against a post's title alone."""
     top = ranked[0].score
     margin = top - (ranked[1].score if len(ranked) > 1 else 0.0) if c is ranked[0] else c.score - top
     known_share, domain_share, pasted, length, anchors, specific = q
