@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message says which and how to fix it."""
@@ -29,6 +27,8 @@ def merged_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     path = env.get("KUBEBOT_CONFIG")
     if not path:
         return env
+    import yaml  # only for a config file: a start from the environment alone never loads PyYAML
+
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
