@@ -9,6 +9,7 @@ The questions' evidence is cached in /tmp/decide_lab.pkl: delete it after changi
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import sys
@@ -43,14 +44,29 @@ F = {name: i for i, name in enumerate(FEATURES)}
 Q = _Question
 
 
+def inputs_key() -> str:
+    """A hash of what the cached evidence depends on: the question sets, the knowledge base, the
+    engine's code and its features (a stale cache gave rows of another feature set)."""
+    h = hashlib.sha256(repr(FEATURES).encode())
+    sets = [*FIT_SETS, *DEV_SETS.values(), ROOT / "knowledge", ROOT / "bot"]
+    for top in sets:
+        for file in sorted(top.rglob("*")) if top.is_dir() else [top]:
+            if file.is_file() and file.suffix in (".yaml", ".py"):
+                h.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes())
+    return h.hexdigest()
+
+
 def load() -> tuple[list[Q], dict[str, list[Q]]]:
+    key = inputs_key()
     if CACHE.exists():
-        return pickle.loads(CACHE.read_bytes())  # type: ignore[no-any-return]
+        cached_key, data = pickle.loads(CACHE.read_bytes())
+        if cached_key == key:
+            return data  # type: ignore[no-any-return]
     kb = load_knowledge(ROOT / "knowledge")
     m = unfitted_matcher(kb)
     fit = questions(m, [i for p in FIT_SETS for i in load_eval_file(p)])
     dev = {k: questions(m, load_eval_file(p)) for k, p in DEV_SETS.items()}
-    CACHE.write_bytes(pickle.dumps((fit, dev)))
+    CACHE.write_bytes(pickle.dumps((key, (fit, dev))))
     return fit, dev
 
 
