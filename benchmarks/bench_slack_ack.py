@@ -24,18 +24,19 @@ import sys
 import time
 import urllib.parse
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.slack.slack_fakes import BOT_TOKEN, FakeSlack  # noqa: E402  (Slack's stand-in, unrecorded)
+
 SECRET = "bench-signing-secret"
 P99_TARGET_MS = 150.0  # issue 14: p99 ack at 100 concurrent
-BOT_TOKEN = "xoxb-bench"
 QUESTIONS = [
     "what is a pod",
     "why is my pod in CrashLoopBackOff",
@@ -73,41 +74,6 @@ def serve_bot(port: int, api_url: str, kb: str | None) -> None:
         asyncio.run(run_slack(service, settings, http=True, port=port, host="127.0.0.1"))
 
 
-class FakeSlack:
-    """The Web API (auth.test, anything else ok) and response_urls that timestamp each reply."""
-
-    def __init__(self) -> None:
-        self.replies: dict[str, float] = {}  # first post to each response_url (long replies post several)
-        self.arrived = asyncio.Event()
-        self.expected = 0
-        self.prefix = "w"  # which commands are being counted: warm-up (w) or measured (r)
-
-    async def api(self, request: web.Request) -> web.Response:
-        await request.read()
-        if request.match_info["method"] == "auth.test":
-            return web.json_response({"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"})
-        return web.json_response({"ok": True})
-
-    async def response(self, request: web.Request) -> web.Response:
-        await request.read()
-        rid = request.match_info["rid"]
-        if rid.startswith(self.prefix):
-            self.replies.setdefault(rid, time.perf_counter())
-        if len(self.replies) >= self.expected:
-            self.arrived.set()
-        return web.Response(text="ok")
-
-    async def start(self) -> tuple[web.AppRunner, int]:
-        app = web.Application()
-        app.router.add_post("/api/{method}", self.api)
-        app.router.add_post("/response/{rid}", self.response)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        return runner, port
-
-
 def command(text: str, response_url: str) -> str:
     fields = {
         "token": "x", "team_id": "T1", "team_domain": "bench", "channel_id": "C1", "channel_name": "general",
@@ -142,13 +108,19 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
 
 
+async def until(done: Callable[[], bool], timeout: float) -> None:
+    deadline = time.perf_counter() + timeout
+    while not done():
+        if time.perf_counter() > deadline:
+            raise TimeoutError
+        await asyncio.sleep(0.01)
+
+
 async def run(requests: int, concurrency: int, kb: str | None) -> None:
-    fake = FakeSlack()
-    fake_runner, fake_port = await fake.start()
+    fake = FakeSlack(record=False)
+    await fake.start()
     bot_port = free_port()
-    child = mp.get_context("spawn").Process(
-        target=serve_bot, args=(bot_port, f"http://127.0.0.1:{fake_port}/api/", kb), daemon=True
-    )
+    child = mp.get_context("spawn").Process(target=serve_bot, args=(bot_port, fake.api_url, kb), daemon=True)
     child.start()
     url = f"http://127.0.0.1:{bot_port}/slack/events"
     verifier = SignatureVerifier(SECRET)
@@ -161,7 +133,7 @@ async def run(requests: int, concurrency: int, kb: str | None) -> None:
             await wait_until_up(session, url)
 
             async def one(rid: str, text: str, *, measure: bool) -> None:
-                body = command(text, f"http://127.0.0.1:{fake_port}/response/{rid}")
+                body = command(text, fake.response_url(rid))
                 ts = str(int(time.time()))
                 headers = {
                     "Content-Type": "application/x-www-form-urlencoded",
@@ -178,15 +150,10 @@ async def run(requests: int, concurrency: int, kb: str | None) -> None:
                     statuses[resp.status] = statuses.get(resp.status, 0) + 1
 
             warmup = 20
-            fake.expected = warmup
             await asyncio.gather(
                 *(one(f"w{i}", QUESTIONS[i % len(QUESTIONS)], measure=False) for i in range(warmup))
             )
-            await asyncio.wait_for(fake.arrived.wait(), 30)
-            fake.replies.clear()
-            fake.arrived.clear()
-            fake.expected = requests
-            fake.prefix = "r"
+            await until(lambda: all(f"c:w{i}" in fake.answered_at for i in range(warmup)), 30)
 
             gate = asyncio.Semaphore(concurrency)
             cpu_before = cpu_seconds(child.pid)
@@ -200,13 +167,14 @@ async def run(requests: int, concurrency: int, kb: str | None) -> None:
             ack_wall = time.perf_counter() - started
             cpu_acked = cpu_seconds(child.pid)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(fake.arrived.wait(), 30)
+                await until(lambda: all(f"c:{rid}" in fake.answered_at for rid in sent), 30)
             cpu_after = cpu_seconds(child.pid)
-            replies = [fake.replies[rid] - sent[rid] for rid in sent if rid in fake.replies]
+            at = fake.answered_at  # the first post to each response_url (long replies post several)
+            replies = [at[f"c:{rid}"] - sent[rid] for rid in sent if f"c:{rid}" in at]
     finally:
         child.terminate()
         child.join(10)
-        await fake_runner.cleanup()
+        await fake.stop()
 
     ms = [a * 1000 for a in acks]
     reply_ms = [r * 1000 for r in replies]

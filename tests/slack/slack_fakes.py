@@ -139,6 +139,7 @@ class FakeSlack:
         self.violations: list[str] = []
         # reply id -> deliveries accepted: "m:<thread_ts>" (chat.postMessage), "c:<rid>" (response_url)
         self.answers: Counter[str] = Counter()
+        self.answered_at: dict[str, float] = {}  # reply id -> perf_counter() of its first delivery
         self.acks: list[dict[str, Any]] = []
         self.envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.auth_error: str | None = None
@@ -352,7 +353,7 @@ class FakeSlack:
         if "blocks" in data and block_problems(data["blocks"] if isinstance(data["blocks"], list) else []):
             return web.json_response({"ok": False, "error": "invalid_blocks"})
         if method == "chat.postMessage":
-            self.answers[f"m:{data.get('thread_ts', '')}"] += 1
+            self._answered(f"m:{data.get('thread_ts', '')}")
             return web.json_response(
                 {"ok": True, "channel": data.get("channel"), "ts": f"{next(self._ts)}.000100"}
             )
@@ -389,8 +390,12 @@ class FakeSlack:
         )
         if failure is not None:
             return web.Response(status=failure.status, text=failure.body["error"], headers=failure.headers)
-        self.answers[f"c:{request.match_info['rid']}"] += 1
+        self._answered(f"c:{request.match_info['rid']}")
         return web.Response(text="ok")
+
+    def _answered(self, reply: str) -> None:
+        self.answers[reply] += 1
+        self.answered_at.setdefault(reply, time.perf_counter())
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
