@@ -52,11 +52,14 @@ async def test_an_outage_of_some_methods_ends_after_its_seconds(unrecorded: Fake
 
 async def test_a_hang_with_seconds_is_answered_when_they_are_up(unrecorded: FakeSlack) -> None:
     unrecorded.hang("response_url", seconds=0.3)
-    started = time.monotonic()
+    started, sent = time.monotonic(), time.perf_counter()
     async with aiohttp.ClientSession() as session:
         assert await respond(session, unrecorded, "r1") == 200
+        first = unrecorded.answered_at["c:r1"]
+        assert await respond(session, unrecorded, "r1") == 200  # a long reply's second part
     assert time.monotonic() - started >= 0.25
-    assert unrecorded.answers == {"c:r1": 1}
+    assert unrecorded.answers == {"c:r1": 2}
+    assert unrecorded.answered_at == {"c:r1": first} and first - sent >= 0.25  # when it first arrived
 
 
 async def test_down_refuses_connections_until_up_on_the_same_port(unrecorded: FakeSlack) -> None:
