@@ -338,6 +338,8 @@ VARIANTS: dict[str, Variant] = {
     "hgb-d3-100-lr.1": hgb(learning_rate=0.1),
     "hgb-d3-200-lr.1": hgb(max_iter=200, learning_rate=0.1),
     "hgb-d3-150-lr.1-leaf20": hgb(max_iter=150, learning_rate=0.1, min_samples_leaf=20),
+    "hgb-d3-100-lr.1-leaf20": hgb(max_iter=100, learning_rate=0.1, min_samples_leaf=20),
+    "hgb-d3-75-lr.15-leaf20": hgb(max_iter=75, learning_rate=0.15, min_samples_leaf=20),
     "hgb-d3-150-lr.1-leaf80": hgb(max_iter=150, learning_rate=0.1, min_samples_leaf=80),
     "hgb-d3-150-lr.1-l2-5": hgb(max_iter=150, learning_rate=0.1, l2_regularization=5.0),
     "hgb-d3-150-lr.1-nomono": hgb(max_iter=150, learning_rate=0.1, mono_names=()),
