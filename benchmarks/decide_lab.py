@@ -340,6 +340,13 @@ VARIANTS: dict[str, Variant] = {
     "hgb-d3-150-lr.1-leaf20": hgb(max_iter=150, learning_rate=0.1, min_samples_leaf=20),
     "hgb-d3-100-lr.1-leaf20": hgb(max_iter=100, learning_rate=0.1, min_samples_leaf=20),
     "hgb-d3-75-lr.15-leaf20": hgb(max_iter=75, learning_rate=0.15, min_samples_leaf=20),
+    # depth 3, but each path reads two features at most (tables over pairs, as for depth 2)
+    "hgb-d3-75-lr.15-leaf20-pairs": hgb(
+        max_iter=75, learning_rate=0.15, min_samples_leaf=20, interaction_cst="pairwise"
+    ),
+    "hgb-d3-150-lr.1-leaf20-pairs": hgb(
+        max_iter=150, learning_rate=0.1, min_samples_leaf=20, interaction_cst="pairwise"
+    ),
     "hgb-d3-150-lr.1-leaf80": hgb(max_iter=150, learning_rate=0.1, min_samples_leaf=80),
     "hgb-d3-150-lr.1-l2-5": hgb(max_iter=150, learning_rate=0.1, l2_regularization=5.0),
     "hgb-d3-150-lr.1-nomono": hgb(max_iter=150, learning_rate=0.1, mono_names=()),
