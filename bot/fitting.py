@@ -40,14 +40,16 @@ from bot.matching import Matcher
 from bot.text import clean_input
 
 _TOPIC_INDEX = [FEATURES.index(f) for f in TOPIC_FEATURES]
-# The answer model's trees (benchmarks/decide_lab.py compares them with other models): shallow
-# (two features at a time), every leaf backed by 20 candidates, and never less likely right for a
-# higher score, coverage or similarity.
+# The answer model's trees (benchmarks/decide_lab.py compares them with other models): three
+# splits deep but reading two features at most on a path (so `TreeModel` lays them out as tables
+# over pairs, as for depth 2), every leaf backed by 20 candidates, and never less likely right for
+# a higher score, coverage or similarity.
 TREES_MIN_QUESTIONS = 300  # fewer labelled questions: a logistic answer model
 TREE_PARAMS: dict[str, Any] = {
-    "max_depth": 2,
-    "max_iter": 300,
-    "learning_rate": 0.1,
+    "max_depth": 3,
+    "max_iter": 75,
+    "learning_rate": 0.15,
+    "interaction_cst": "pairwise",
     "l2_regularization": 1.0,
     "min_samples_leaf": 20,
     "early_stopping": False,
