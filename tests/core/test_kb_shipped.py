@@ -32,6 +32,7 @@ OFFICIAL_HOSTS = {
     "w3c.github.io",
     "kubectl.docs.kubernetes.io",
     "opencontainers.org",
+    "argo-cd.readthedocs.io",
     "argo-rollouts.readthedocs.io",
     "docs.flagger.app",
     "kubernetes.github.io",
