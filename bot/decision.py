@@ -91,7 +91,7 @@ class LogisticModel:
 
 # one tree node: (feature, threshold, left, right, value); a leaf has feature -1 and only a value
 Node = tuple[int, float, int, int, float]
-_MAX_TABLE_CELLS = 4_000_000  # the tables of trees deeper than the fitted depth 2 may not fit
+_MAX_TABLE_CELLS = 4_000_000  # tables over three or more features may not fit
 _ALL = range(len(FEATURES))
 
 
@@ -103,11 +103,11 @@ class TreeModel:
 
     At load the trees become tables. Each feature's thresholds (over all trees) cut its values into
     bins, and a leaf depends only on the bins of the few features on its path: so the leaves of all
-    trees whose paths read the same features add up into one table over those features' bins (a
-    ensemble of depth 2: about a hundred small tables). Per question, for all candidates at once: one
-    comparison with every threshold, the bins counted from it, one product of the bins with the
-    tables' strides gives every table's cell, and the cells are summed — a handful of numpy calls
-    whatever the number of trees."""
+    trees whose paths read the same features add up into one table over those features' bins (an
+    ensemble whose paths read two features each: about a hundred small tables). Per question, for
+    all candidates at once: one comparison with every threshold, the bins counted from it, one
+    product of the bins with the tables' strides gives every table's cell, and the cells are summed
+    — a handful of numpy calls whatever the number of trees."""
 
     baseline: float
     trees: tuple[tuple[Node, ...], ...]
