@@ -81,7 +81,8 @@ def cache_key(kb_dir: Path, settings: IndexSettings) -> str:
         h.update(name.encode() + b"\0" + (engine / name).read_bytes() + b"\0")
     for file in source_files(Path(kb_dir)):
         data = file.read_bytes()
-        h.update(f"{file.relative_to(kb_dir)}\0{len(data)}\0".encode() + data)
+        name = file.relative_to(kb_dir) if file.is_relative_to(kb_dir) else file.absolute()
+        h.update(f"{name}\0{len(data)}\0".encode() + data)
     return h.hexdigest()
 
 

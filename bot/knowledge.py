@@ -60,10 +60,25 @@ def _entry_files(root: Path) -> Iterable[Path]:
     )
 
 
+def domain_file(root: Path) -> Path | None:
+    """The domain words of the knowledge base in ``root``: its own ``domain.yaml``, else the bundled
+    knowledge base's (a team's runbooks are about the same Kubernetes and containers; without any
+    domain words a pasted post has no on-topic signal and is rarely answered). A knowledge base
+    that wants none has a ``domain.yaml`` with an empty ``terms:`` list."""
+    own = root / "domain.yaml"
+    if own.is_file():
+        return own
+    bundled = bundled_kb_dir() / "domain.yaml"
+    return bundled if bundled.is_file() else None
+
+
 def source_files(root: Path) -> list[Path]:
-    """Every file `load_knowledge` reads under ``root``, sorted."""
+    """Every file `load_knowledge` reads for ``root``, sorted: those under it, then the bundled
+    domain words when it has none of its own (`domain_file`)."""
     special = [root / name for name in sorted(SPECIAL_FILES) if (root / name).is_file()]
-    return sorted([*_entry_files(root), *special])
+    domain = domain_file(root)
+    outside = [domain] if domain is not None and domain.parent != root else []
+    return [*sorted([*_entry_files(root), *special]), *outside]
 
 
 def _same_words_problems(
@@ -141,9 +156,10 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                 )
     domain: tuple[str, ...] = ()
     specific: tuple[str, ...] = ()
-    if (root / "domain.yaml").is_file():
-        c = kb_yaml.Collector(str(root / "domain.yaml"))
-        domain, specific = kb_yaml.parse_domain(root / "domain.yaml", c)
+    domain_path = domain_file(root)
+    if domain_path is not None:
+        c = kb_yaml.Collector(str(domain_path))
+        domain, specific = kb_yaml.parse_domain(domain_path, c)
         problems.extend(c.problems)
     synonyms: dict[str, str] = {}
     if (root / "synonyms.yaml").is_file():

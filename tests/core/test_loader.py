@@ -207,3 +207,17 @@ def test_domain_specific_must_be_a_list_and_keys_known(tmp_path: Path) -> None:
         f"{tmp_path / 'domain.yaml'}:3: unknown key 'special' in domain.yaml (allowed: specific, terms)",
         f"{tmp_path / 'domain.yaml'}:2: specific must be a list",
     ]
+
+
+def test_without_domain_words_of_its_own_a_kb_reads_the_bundled_ones(tmp_path: Path) -> None:
+    from bot.knowledge import bundled_kb_dir, source_files
+
+    write(tmp_path, GOOD)
+    bundled = load_knowledge(bundled_kb_dir())
+    kb = load_knowledge(tmp_path)
+    assert kb.domain == bundled.domain and kb.specific == bundled.specific and "kubectl" in kb.specific
+    assert source_files(tmp_path)[-1] == bundled_kb_dir() / "domain.yaml"  # so the index cache key covers it
+    (tmp_path / "domain.yaml").write_text("terms: []\n")  # a KB that wants none says so
+    kb = load_knowledge(tmp_path)
+    assert (kb.domain, kb.specific) == ((), ())
+    assert bundled_kb_dir() / "domain.yaml" not in source_files(tmp_path)

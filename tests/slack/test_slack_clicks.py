@@ -179,7 +179,7 @@ async def test_did_you_mean_candidates_are_buttons_that_fetch_the_entry(make_bot
     )
     recorder = MemoryRecorder()
     bot = await make_bot(service=QAService(KnowledgeHolder(strict), recorder=recorder), recorder=recorder)
-    reply = await ask(bot, "pods keep dying")
+    reply = await ask(bot, "things keep restarting")
     assert "Did you mean" in all_text(reply)
     ids = [i for i in action_ids(reply) if i.startswith("kubebot_pick_")]
     assert ids, "candidates are offered as buttons"
@@ -190,7 +190,7 @@ async def test_did_you_mean_candidates_are_buttons_that_fetch_the_entry(make_bot
     # the click is recorded as a pick: this entry was the one wanted for this question
     [pick] = bot.recorder.picks
     assert (pick.question, pick.kind, pick.platform, pick.channel_type) == (
-        "pods keep dying",
+        "things keep restarting",
         PickKind.DID_YOU_MEAN,
         Platform.SLACK,
         ChannelType.COMMAND,  # clicked on the ephemeral reply to /kube
