@@ -70,21 +70,23 @@ def oof_figures(oof: Sequence[Prediction], t: Thresholds) -> OofFigures:
     )
 
 
-def _figures(oof: Sequence[Prediction], t: Thresholds) -> str:
+def _figures(oof: Sequence[Prediction], t: Thresholds, repeats: int = 1) -> str:
     f = oof_figures(oof, t)
     return (
-        f"answered correctly {f.right:.1%} of {f.n_on}, answered wrong {f.wrong:.1%}, "
+        f"answered correctly {f.right:.1%} of {f.n_on // repeats}, answered wrong {f.wrong:.1%}, "
         f"off-topic declined {f.declined:.1%}, on-topic declined {f.declined_on:.1%}"
     )
 
 
-def cv_summary(oof: tuple[Prediction, ...], calibration: Calibration) -> str:
+def cv_summary(oof: tuple[Prediction, ...], calibration: Calibration, repeats: int = 1) -> str:
+    """Out-of-fold figures (``oof``: each question once per repeated split, so shares are their
+    average over the splits) and the reliability table."""
     t = calibration.thresholds
     lines = [
-        f"out-of-fold, all:          {_figures(oof, t)}",
-        f"  real posts (real/fit):   {_figures([r for r in oof if r.item.source], t)}",
-        f"  chat questions (calib/): {_figures([r for r in oof if not r.item.source], t)}",
-        "reliability of the top candidate (out-of-fold): bin  predicted -> observed  (n)",
+        f"out-of-fold, all:          {_figures(oof, t, repeats)}",
+        f"  real posts (real/fit):   {_figures([r for r in oof if r.item.source], t, repeats)}",
+        f"  chat questions (calib/): {_figures([r for r in oof if not r.item.source], t, repeats)}",
+        f"reliability of the top candidate (out-of-fold, {repeats} splits): bin  predicted -> observed  (n)",
     ]
     bins: dict[int, list[tuple[float, bool]]] = {}
     for r in oof:
@@ -96,7 +98,7 @@ def cv_summary(oof: tuple[Prediction, ...], calibration: Calibration) -> str:
         predicted = sum(p for p, _ in rows) / len(rows)
         observed = sum(ok for _, ok in rows) / len(rows)
         ece += len(rows) * abs(predicted - observed) / len(oof)
-        lines.append(f"  {b / 10:.1f}-{(b + 1) / 10:.1f}  {predicted:.2f} -> {observed:.2f}  ({len(rows)})")
+        lines.append(f"  {b / 10:.1f}-{(b + 1) / 10:.1f}  {predicted:.2f} -> {observed:.2f}  ({len(rows) // repeats})")
     lines.append(f"expected calibration error (out-of-fold): {ece:.3f}")
     return "\n".join(lines)
 
@@ -117,7 +119,7 @@ def main() -> int:
     t = result.calibration.thresholds
     print(f"fitted on {result.calibration.meta['questions']} questions ({result.rows} candidate rows)")
     print(f"thresholds: answer {t.answer}, with alternatives {t.alternatives}, on topic {t.topic}")
-    print(cv_summary(result.oof, result.calibration))
+    print(cv_summary(result.oof, result.calibration, result.repeats))
     print(f"wrote {BUNDLED.relative_to(ROOT)}")
     return 0
 

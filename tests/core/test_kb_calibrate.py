@@ -119,3 +119,19 @@ def test_a_knowledge_base_without_its_own_calibration_is_reported(
         Snapshot.build(load_knowledge(team))
         Snapshot.build(load_knowledge(SHIPPED_KB))
     assert not [r for r in caplog.records if "calibration_not_fitted" in r.getMessage()]
+
+
+def test_thresholds_are_chosen_on_every_repeated_split_together() -> None:
+    """Each question is predicted once per repeated grouped split, by models that never saw its
+    thread, and the thresholds come from all those predictions at once."""
+    from bot.fitting import Targets, choose_thresholds, fit, unfitted_matcher
+
+    items = load_eval_file(ROOT / "benchmarks" / "calib" / "on_topic.yaml")[:120]
+    items += load_eval_file(ROOT / "benchmarks" / "calib" / "off_topic.yaml")[:40]
+    targets = Targets(repeats=2)
+    result = fit(unfitted_matcher(load_knowledge(SHIPPED_KB)), items, targets)
+    assert result.repeats == 2 and len(result.oof) == 2 * len(items)
+    first, second = result.oof[: len(items)], result.oof[len(items) :]
+    assert [r.item for r in first] == [r.item for r in second] == items
+    assert [r.p for r in first] != [r.p for r in second]  # other folds, other models
+    assert result.calibration.thresholds == choose_thresholds(result.oof, targets)
