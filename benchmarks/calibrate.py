@@ -98,7 +98,8 @@ def cv_summary(oof: tuple[Prediction, ...], calibration: Calibration, repeats: i
         predicted = sum(p for p, _ in rows) / len(rows)
         observed = sum(ok for _, ok in rows) / len(rows)
         ece += len(rows) * abs(predicted - observed) / len(oof)
-        lines.append(f"  {b / 10:.1f}-{(b + 1) / 10:.1f}  {predicted:.2f} -> {observed:.2f}  ({len(rows) // repeats})")
+        n = len(rows) // repeats
+        lines.append(f"  {b / 10:.1f}-{(b + 1) / 10:.1f}  {predicted:.2f} -> {observed:.2f}  ({n})")
     lines.append(f"expected calibration error (out-of-fold): {ece:.3f}")
     return "\n".join(lines)
 

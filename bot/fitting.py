@@ -268,7 +268,8 @@ def fit(matcher: Matcher, items: Sequence[EvalItem], targets: Targets | None = N
     predictions: list[Prediction] = []
     n_splits = min(t.folds, len(set(groups)))
     for repeat in range(t.repeats):
-        split = GroupKFold(n_splits) if repeat == 0 else GroupKFold(n_splits, shuffle=True, random_state=repeat)
+        shuffled = {"shuffle": True, "random_state": repeat} if repeat else {}
+        split = GroupKFold(n_splits, **shuffled)
         oof: list[Prediction | None] = [None] * len(data)
         for train, held in split.split(data, groups=groups):
             fold_answer, fold_topic, _ = _models([data[i] for i in train], t.folds, trees, cs)
