@@ -81,8 +81,8 @@ def cache_key(kb_dir: Path, settings: IndexSettings) -> str:
         h.update(name.encode() + b"\0" + (engine / name).read_bytes() + b"\0")
     for file in source_files(Path(kb_dir)):
         data = file.read_bytes()
-        name: Path = file.relative_to(kb_dir) if file.is_relative_to(kb_dir) else file.resolve()
-        h.update(f"{name}\0{len(data)}\0".encode() + data)
+        where = file.relative_to(kb_dir) if file.is_relative_to(kb_dir) else file.resolve()
+        h.update(f"{where}\0{len(data)}\0".encode() + data)
     return h.hexdigest()
 
 
