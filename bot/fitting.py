@@ -71,7 +71,9 @@ class Targets:
     declined: float = 0.97
     max_wrong: float = 0.04  # on-topic questions answered with a wrong entry (target: 5 %)
     max_off_topic: float = 0.03  # off-topic questions answered
-    precision: float = 0.97  # plain answers that are right
+    # plain answers (without "Not this?" offers) that are right: at 0.97, a knowledge base with half
+    # the entries removed answered 4 of 161 questions whose entry was gone plainly, with a neighbour
+    precision: float = 0.98
     folds: int = 5
     repeats: int = 3  # grouped splits whose out-of-fold predictions choose the thresholds
 
