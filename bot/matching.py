@@ -258,8 +258,11 @@ class Matcher:
         above = touched[values > kth]
         tied = touched[values == kth]
         if len(above) + len(tied) > n:  # the order in which the postings walk met them decides
-            distinct, first = np.unique(entries, return_index=True)
-            met = first[distinct.searchsorted(tied)]
+            mark = np.zeros(len(self._entries), bool)
+            mark[tied] = True
+            at = mark[entries].nonzero()[0]  # the tied entries' postings, in walk order
+            distinct, first = np.unique(entries[at], return_index=True)
+            met = at[first[distinct.searchsorted(tied)]]
             tied = tied[met.argsort()][: n - len(above)]
         return acc, above.tolist() + tied.tolist()
 
