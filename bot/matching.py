@@ -188,6 +188,12 @@ class Matcher:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def warm(self) -> int:
+        """Do now what the first questions would otherwise do on their way (spell the alternates'
+        keys for the character comparison): for a server, after a load and before traffic. The
+        answers are the same either way. Returns how many entries it warmed."""
+        return self._alternates.spell_all()
+
     # -- per question -------------------------------------------------------------------
     def _score(self, q: Query, also: Iterable[int] = ()) -> list[_Scored]:
         """Every shortlisted entry (and those in ``also``) with its ranking score and the evidence

@@ -145,6 +145,29 @@ def test_keys_spelt_per_question_score_as_keys_kept_whole(
         assert spelt.evidence(q) == whole.evidence(q)
 
 
+def test_warm_spells_every_entry_once_and_changes_no_answer(fixture_kb: KnowledgeBase) -> None:
+    """`Matcher.warm` does ahead of time what first shortlisting would: every entry's keys spelt,
+    the same evidence for every question as a matcher that spells them on the way."""
+    cold = Matcher(fixture_kb.entries.values(), fixture_kb.synonyms)
+    warm = Matcher(fixture_kb.entries.values(), fixture_kb.synonyms, index=cold.index)
+    assert warm.warm() == len(fixture_kb.entries)
+    assert all(warm._alternates._spelt) and None not in (warm._alternates._keys or [None])
+    assert not any(cold._alternates._spelt)
+    assert warm.warm() == 0  # nothing left to do
+    for q in (
+        "what is a pod",
+        "pod in crashlopbackoff",
+        "deployment vs replicaset",
+        "container vm",
+        "kubectl logs",
+    ):
+        assert warm.evidence(q) == cold.evidence(q)
+    cold_keys, warm_keys = cold._alternates._keys, warm._alternates._keys
+    assert cold_keys is not None and warm_keys is not None
+    assert any(k is not None for k in cold_keys)  # the questions spelt some on the way...
+    assert all(c is None or c == w for c, w in zip(cold_keys, warm_keys, strict=True))  # ...as warm did
+
+
 def test_spelt_keys_are_the_sorted_unigrams_of_each_alternate(fixture_kb: KnowledgeBase) -> None:
     from bot.corpus import ranges
     from bot.index import Speller

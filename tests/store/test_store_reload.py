@@ -139,6 +139,27 @@ async def test_questions_in_flight_during_reloads_all_get_answers(kb_dir: Path) 
     assert service.answer(NEW_QUESTION).kind is ReplyKind.ANSWER
 
 
+async def test_the_served_and_each_reloaded_matcher_are_warmed_before_questions_pay_for_it(
+    kb_dir: Path,
+) -> None:
+    service = build_service(kb_dir)
+    first = service.holder.current.matcher
+    assert not any(first._alternates._spelt)  # nothing asked yet
+    reloader = KnowledgeReloader(service.holder, kb_dir, interval=0, metrics=Metrics())
+    await reloader.start(sighup=False)
+    try:
+        deadline = time.monotonic() + 5
+        while not all(first._alternates._spelt):
+            assert time.monotonic() < deadline, "the served matcher was not warmed after start"
+            await asyncio.sleep(0.01)
+        edit(kb_dir / "entries.yaml", POD_QUESTIONS, f"questions: [{NEW_QUESTION}, what is a pod,")
+        assert await asyncio.to_thread(reloader.check) is True
+        swapped = service.holder.current.matcher
+        assert swapped is not first and all(swapped._alternates._spelt)  # warm when it was swapped in
+    finally:
+        await reloader.stop()
+
+
 async def test_sighup_reloads_without_polling(kb_dir: Path) -> None:
     service = build_service(kb_dir)
     reloader = KnowledgeReloader(service.holder, kb_dir, interval=0, metrics=Metrics())
