@@ -50,7 +50,6 @@ class Embedder:
         self._longest = max(map(len, vocab))  # characters in the longest piece
         self._tokenizer: Any = None  # the full tokenizer, built for the first non-ASCII text
         self._known: dict[str, list[int]] = {}  # word -> its word pieces
-        self._weighted: Vector = self._vectors * self._weight[:, None]  # each piece's weighted vector
         self.dim = int(self._vectors.shape[1])
 
     def _sum(self, ids: Sequence[int]) -> Vector:
@@ -121,6 +120,12 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack([self._sum(self.token_ids(t)) for t in texts])
 
+    def weighted(self) -> Vector:
+        """Each piece's vector times its weight: a table for building centroids (7.5 MB, so made
+        for each build and dropped with it rather than kept beside the vectors)."""
+        table: Vector = self._vectors * self._weight[:, None]
+        return table
+
     def fragment_pieces(self, fragment: str) -> list[int]:
         """`token_ids` of a fragment of a plain text (`bot.corpus`: lower-case printable ASCII)."""
         return [i for word in _ASCII_PIECES.findall(fragment) for i in self._pieces(word)]
@@ -148,6 +153,7 @@ class Centroids:
         self._starts = np.cumsum(sizes) - sizes  # each group's first text
         self._sums = np.zeros((len(sizes), embedder.dim), dtype=np.float32)
         self._pieces = FragmentTable([])  # each fragment's word pieces
+        self._table: Vector | None = embedder.weighted()  # until `result`
 
     def add(self, batch: Batch) -> None:
         e, texts = self._embedder, batch.texts
@@ -165,7 +171,9 @@ class Centroids:
             spliced[from_plain] = ids
             spliced[~from_plain] = [i for found in others for i in found]
             ids = spliced
-        table = e._weighted
+        table = self._table
+        if table is None:
+            raise ValueError("the centroids are already built")
 
         def piece(at: npt.NDArray[np.int64]) -> Vector:
             picked: Vector = table[ids[at]]
@@ -181,6 +189,7 @@ class Centroids:
 
     def result(self) -> npt.NDArray[np.float32]:
         """The rows (once: the sums become them, in place)."""
+        self._table = None
         rows = self._sums
         for lo in range(0, len(rows), _ROWS_AT_ONCE):  # a slice at a time: no full-size temporaries
             part, sizes = rows[lo : lo + _ROWS_AT_ONCE], self._sizes[lo : lo + _ROWS_AT_ONCE]
