@@ -95,6 +95,18 @@ def release_gradually(box: list[Snapshot], wait_s: float = RELEASE_WAIT_S) -> No
             pace()  # the event loop's turn now and then
 
 
+def _warm(snapshot: Snapshot) -> None:
+    """`Matcher.warm`, logged; a failure is logged and costs only speed (the questions do the same
+    work on their way), never the snapshot."""
+    started = time.perf_counter()
+    try:
+        entries = snapshot.matcher.warm()
+    except Exception:
+        log.exception("event=kb_warm_error")
+        return
+    log.info("event=kb_warmed entries=%d took_ms=%d", entries, (time.perf_counter() - started) * 1000)
+
+
 class KnowledgeReloader:
     """Watches ``kb_dir`` and swaps a freshly built snapshot into ``holder`` when it changes."""
 
@@ -149,7 +161,7 @@ class KnowledgeReloader:
                     self._build_elsewhere(settings)
                 with _yielding_often(), paused_gc(trim=False), paced():
                     snapshot = Snapshot.load(self.kb_dir, settings, self._cache)
-                    snapshot.matcher.warm()  # before it serves, so its first answers are not slower
+                    _warm(snapshot)  # before it serves, so its first answers are not slower
                     # a knowledge base is a few hundred thousand objects without cycles: left to
                     # the cycle collector, the first collection once it is back on would walk them
                     # all (60-90 ms at 10k entries, answers waiting); frozen before it is back on,
@@ -249,17 +261,12 @@ class KnowledgeReloader:
 
     def warm(self) -> None:
         """Warm the serving snapshot's matcher (`Matcher.warm`) on this thread, pacing itself."""
-        started = time.perf_counter()
         with _yielding_often(), paced():
-            entries = self.holder.current.matcher.warm()
-        log.info("event=kb_warmed entries=%d took_ms=%d", entries, (time.perf_counter() - started) * 1000)
+            _warm(self.holder.current)
 
     async def _run(self) -> None:
         assert self._wake is not None
-        try:
-            await asyncio.to_thread(self.warm)  # the snapshot served from start-up; reloads warm their own
-        except Exception:  # only a cost: the questions would do the same work
-            log.exception("event=kb_warm_error")
+        await asyncio.to_thread(self.warm)  # the snapshot served from start-up; reloads warm their own
         timeout = self.interval if self.interval > 0 else None
         while True:
             forced = False

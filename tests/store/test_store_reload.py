@@ -160,6 +160,33 @@ async def test_the_served_and_each_reloaded_matcher_are_warmed_before_questions_
         await reloader.stop()
 
 
+async def test_a_failing_warm_up_costs_speed_only(
+    kb_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug in the warm-up (forced here: nothing real fails it) neither stops the watcher nor
+    fails a reload: the new snapshot serves, cold."""
+
+    def broken(self: Matcher) -> int:
+        raise RuntimeError("warm-up bug")
+
+    monkeypatch.setattr(Matcher, "warm", broken)
+    service = build_service(kb_dir)
+    reloader = KnowledgeReloader(service.holder, kb_dir, interval=0.02, settle=0.01, metrics=Metrics())
+    caplog.set_level(logging.INFO, logger="kubebot.reload")
+    await reloader.start(sighup=False)
+    try:
+        edit(kb_dir / "entries.yaml", POD_QUESTIONS, f"questions: [{NEW_QUESTION}, what is a pod,")
+        deadline = time.monotonic() + 5
+        while service.holder.reloads == 0:
+            assert time.monotonic() < deadline, "the edit was not reloaded"
+            await asyncio.sleep(0.01)
+    finally:
+        await reloader.stop()
+    assert reloader.failures == 0
+    assert service.answer(NEW_QUESTION).kind is ReplyKind.ANSWER
+    assert sum("event=kb_warm_error" in r.getMessage() for r in caplog.records) == 2  # start-up, reload
+
+
 async def test_sighup_reloads_without_polling(kb_dir: Path) -> None:
     service = build_service(kb_dir)
     reloader = KnowledgeReloader(service.holder, kb_dir, interval=0, metrics=Metrics())
