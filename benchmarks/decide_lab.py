@@ -1,6 +1,8 @@
 """Experiments on the answer model: variants compared on the FIT sets' out-of-fold predictions
 (the same grouped folds and threshold choice as bot/fitting.py) and on the DEV sets.
 
+The variants are in `decide_variants.py`; `decide_lab_columns.py` adds columns to the evidence.
+
 Usage: python benchmarks/decide_lab.py [variant ...]       (default: all; the standard folds + DEV)
        python benchmarks/decide_lab.py --robust variant ...  (five shuffled grouped splits)
        python benchmarks/decide_lab.py --per-form variant    (separate thresholds for pasted posts)
@@ -23,13 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.calibrate import FIT_SETS, oof_figures  # noqa: E402
+from benchmarks.decide_variants import VARIANTS, F, Model, Q, Variant  # noqa: E402
 from bot.decision import FEATURES, Calibration, Evidence, Thresholds  # noqa: E402
 from bot.evaluate import load_eval_file  # noqa: E402
 from bot.fitting import (  # noqa: E402
     Prediction,
     Targets,
     _fit,
-    _Question,
     choose_thresholds,
     questions,
     unfitted_matcher,
@@ -40,8 +42,6 @@ warnings.filterwarnings("ignore")
 # the fit and dev sets' features, computed once (delete it, or name another, after engine changes)
 CACHE = Path(os.environ.get("DECIDE_LAB_CACHE", "/tmp/decide_lab.pkl"))
 DEV_SETS = {"real/dev": ROOT / "benchmarks" / "real" / "dev.yaml", "dev": ROOT / "benchmarks" / "dev"}
-F = {name: i for i, name in enumerate(FEATURES)}
-Q = _Question
 
 
 def inputs_key() -> str:
@@ -68,177 +68,6 @@ def load() -> tuple[list[Q], dict[str, list[Q]]]:
     dev = {k: questions(m, load_eval_file(p)) for k, p in DEV_SETS.items()}
     CACHE.write_bytes(pickle.dumps((key, (fit, dev))))
     return fit, dev
-
-
-# A variant: fitted on questions, returns a function from a question's candidate rows to p per row.
-Model = Callable[[np.ndarray], np.ndarray]
-Variant = Callable[[Sequence[Q]], Model]
-
-
-def rows(data: Sequence[Q]) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
-    x = np.array([f for q in data for f in q.features], dtype=float)
-    y = np.array([int(r) for q in data for r in q.right])
-    g = [q.group for q in data for _ in q.features]
-    qid = np.array([i for i, q in enumerate(data) for _ in q.features])
-    return x, y, g, qid
-
-
-def logistic(data: Sequence[Q]) -> Model:
-    x, y, g, _ = rows(data)
-    model, _c = _fit([tuple(r) for r in x], list(y), g, 5)
-    w, b = np.array(model.coef), model.intercept
-    return lambda m: 1 / (1 + np.exp(-np.clip(m @ w + b, -30, 30)))
-
-
-def hgb(
-    transform: Callable[[np.ndarray], np.ndarray] | None = None,
-    mono_names: Sequence[str] = ("score", "covered", "semantic", "best_alt"),
-    **params: object,
-) -> Variant:
-    def variant(data: Sequence[Q]) -> Model:
-        from sklearn.ensemble import HistGradientBoostingClassifier
-
-        tf = transform or (lambda a: a)
-        x = np.vstack([tf(np.asarray(q.features, dtype=float)) for q in data if q.features])
-        _, y, _, _ = rows(data)
-        mono = [0] * x.shape[1]
-        for name in mono_names:
-            mono[F[name]] = 1
-        p = dict(
-            max_depth=3,
-            max_iter=100,
-            learning_rate=0.05,
-            l2_regularization=1.0,
-            min_samples_leaf=40,
-            monotonic_cst=mono,
-            early_stopping=False,
-            random_state=0,
-        )
-        p.update(params)
-        clf = HistGradientBoostingClassifier(**p).fit(x, y)  # type: ignore[arg-type]
-        return lambda m: clf.predict_proba(tf(m))[:, 1]
-
-    return variant
-
-
-def expand_products(names: Sequence[str]) -> Callable[[np.ndarray], np.ndarray]:
-    idx = [F[n] for n in names]
-    pairs = [(a, b) for i, a in enumerate(idx) for b in idx[i + 1 :]]
-
-    def f(x: np.ndarray) -> np.ndarray:
-        return np.hstack([x] + [x[:, [a]] * x[:, [b]] for a, b in pairs])
-
-    return f
-
-
-def with_pasted(x: np.ndarray) -> np.ndarray:
-    return np.hstack([x, x * x[:, [F["pasted"]]]])
-
-
-def rank_features(x: np.ndarray) -> np.ndarray:
-    """Per question: candidate rank /5, the top row's score/semantic, gap to the best semantic by rank."""
-    n = len(x)
-    rank = np.arange(n, dtype=float)[:, None] / 5
-    best_score = np.full((n, 1), x[:, F["score"]].max())
-    rel = x[:, [F["score"]]] / np.maximum(best_score, 1e-9)
-    best_alt_gap = x[:, [F["best_alt"]]] - x[:, F["best_alt"]].max()
-    cov_gap = x[:, [F["covered"]]] - x[:, F["covered"]].max()
-    return np.hstack([x, rank, rel, best_alt_gap, cov_gap])
-
-
-def logistic_on(transform: Callable[[np.ndarray], np.ndarray], per_question: bool = False) -> Variant:
-    """Logistic regression (bot.fitting._fit) on transformed features."""
-
-    def variant(data: Sequence[Q]) -> Model:
-        if per_question:
-            x = np.vstack([transform(np.asarray(q.features, dtype=float)) for q in data if q.features])
-        else:
-            x = transform(rows(data)[0])
-        _, y, g, _ = rows(data)
-        model, _c = _fit([tuple(r) for r in x], list(y), g, 5)
-        w, b = np.array(model.coef), model.intercept
-        return lambda m: 1 / (1 + np.exp(-np.clip(transform(m) @ w + b, -30, 30)))
-
-    return variant
-
-
-def splines(n_knots: int = 4, names: Sequence[str] = ("score", "best_alt", "semantic", "margin")) -> Variant:
-    def variant(data: Sequence[Q]) -> Model:
-        from sklearn.compose import ColumnTransformer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import GridSearchCV, GroupKFold
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import SplineTransformer, StandardScaler
-
-        x, y, g, _ = rows(data)
-        ct = ColumnTransformer(
-            [("s", SplineTransformer(n_knots=n_knots, degree=3), [F[n] for n in names])],
-            remainder="passthrough",
-        )
-        pipe = make_pipeline(ct, StandardScaler(), LogisticRegression(max_iter=5000))
-        splits = list(GroupKFold(n_splits=5).split(x, y, g))
-        search = GridSearchCV(
-            pipe, {"logisticregression__C": list(np.logspace(-2, 2, 9))}, cv=splits, scoring="neg_log_loss"
-        ).fit(x, y)
-        est = search.best_estimator_
-        return lambda m: est.predict_proba(m)[:, 1]
-
-    return variant
-
-
-def listwise(l2: float = 1.0, extra: Callable[[np.ndarray], np.ndarray] | None = None) -> Variant:
-    """A conditional logit over each question's candidates plus a 'none of them' option (score 0):
-    p_i = exp(s_i) / (1 + sum_j exp(s_j)), s = w.x + b."""
-
-    def variant(data: Sequence[Q]) -> Model:
-        from scipy.optimize import minimize
-
-        tf = extra or (lambda a: a)
-        qs = [
-            (tf(np.asarray(q.features, dtype=float)), np.asarray(q.right, dtype=float))
-            for q in data
-            if q.features
-        ]
-        allx = np.vstack([a for a, _ in qs])
-        mu, sd = allx.mean(0), allx.std(0) + 1e-9
-        qs = [((a - mu) / sd, r) for a, r in qs]
-        big = np.vstack([a for a, _ in qs])
-        ys = np.concatenate([r for _, r in qs])
-        bounds = np.cumsum([0] + [len(a) for a, _ in qs])
-        nq = len(qs)
-        seg = np.repeat(np.arange(nq), np.diff(bounds))
-
-        def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            w, b = theta[:-1], theta[-1]
-            s = big @ w + b
-            e = np.exp(np.clip(s, -50, 50))
-            z = 1 + np.bincount(seg, e, minlength=nq)
-            p = e / z[seg]
-            ll = np.sum(ys * s) - np.sum(np.log(z))
-            grad_s = ys - p
-            gw = big.T @ grad_s - l2 * w
-            gb = grad_s.sum()
-            return -(ll - 0.5 * l2 * w @ w), -np.append(gw, gb)
-
-        res = minimize(loss, np.zeros(big.shape[1] + 1), jac=True, method="L-BFGS-B")
-        w, b = res.x[:-1], res.x[-1]
-
-        def predict(m: np.ndarray) -> np.ndarray:
-            s = ((tf(m) - mu) / sd) @ w + b
-            e = np.exp(np.clip(s, -50, 50))
-            return e / (1 + e.sum())
-
-        return predict
-
-    return variant
-
-
-def mean_of(*variants: Variant) -> Variant:
-    def variant(data: Sequence[Q]) -> Model:
-        models = [v(data) for v in variants]
-        return lambda m: np.mean([model(m) for model in models], axis=0)
-
-    return variant
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -327,45 +156,6 @@ def run(name: str, variant: Variant, fit: list[Q], dev: dict[str, list[Q]]) -> N
         f"{'':28s} DEV {devs}",
         flush=True,
     )
-
-
-VARIANTS: dict[str, Variant] = {
-    "logistic": logistic,
-    "hgb-d3-100": hgb(),
-    "hgb-d3-150-lr.1": hgb(max_iter=150, learning_rate=0.1),
-    "hgb-d2-150": hgb(max_depth=2, max_iter=150, learning_rate=0.1),
-    "hgb-d3-50": hgb(max_iter=50, learning_rate=0.1),
-    "hgb-d3-100-lr.1": hgb(learning_rate=0.1),
-    "hgb-d3-200-lr.1": hgb(max_iter=200, learning_rate=0.1),
-    "hgb-d3-150-lr.1-leaf20": hgb(max_iter=150, learning_rate=0.1, min_samples_leaf=20),
-    "hgb-d3-100-lr.1-leaf20": hgb(max_iter=100, learning_rate=0.1, min_samples_leaf=20),
-    "hgb-d3-75-lr.15-leaf20": hgb(max_iter=75, learning_rate=0.15, min_samples_leaf=20),
-    # depth 3, but each path reads two features at most (tables over pairs, as for depth 2)
-    "hgb-d3-75-lr.15-leaf20-pairs": hgb(
-        max_iter=75, learning_rate=0.15, min_samples_leaf=20, interaction_cst="pairwise"
-    ),
-    "hgb-d3-150-lr.1-leaf20-pairs": hgb(
-        max_iter=150, learning_rate=0.1, min_samples_leaf=20, interaction_cst="pairwise"
-    ),
-    "hgb-d3-150-lr.1-leaf80": hgb(max_iter=150, learning_rate=0.1, min_samples_leaf=80),
-    "hgb-d3-150-lr.1-l2-5": hgb(max_iter=150, learning_rate=0.1, l2_regularization=5.0),
-    "hgb-d3-150-lr.1-nomono": hgb(max_iter=150, learning_rate=0.1, mono_names=()),
-    "hgb-d3-150-lr.1-rank": hgb(rank_features, max_iter=150, learning_rate=0.1),
-    "hgb-d3-100-lr.1-rank": hgb(rank_features, max_iter=100, learning_rate=0.1),
-    "hgb-d4-100-lr.1": hgb(max_depth=4, max_iter=100, learning_rate=0.1),
-    "hgb-d3-150-lr.1-leaf20-rank": hgb(rank_features, max_iter=150, learning_rate=0.1, min_samples_leaf=20),
-    "hgb-d3-300-lr.05-leaf20": hgb(max_iter=300, learning_rate=0.05, min_samples_leaf=20),
-    "hgb-d2-300-lr.1-leaf20": hgb(max_depth=2, max_iter=300, learning_rate=0.1, min_samples_leaf=20),
-    "mean-logistic-hgb-leaf20": mean_of(logistic, hgb(max_iter=150, learning_rate=0.1, min_samples_leaf=20)),
-    "products": logistic_on(
-        expand_products(("score", "best_alt", "margin", "semantic", "semantic_gap", "pasted"))
-    ),
-    "pasted-interaction": logistic_on(with_pasted),
-    "rank-features": logistic_on(rank_features, per_question=True),
-    "splines": splines(),
-    "listwise": listwise(),
-    "listwise-rank": listwise(extra=rank_features),
-}
 
 
 def main() -> None:
