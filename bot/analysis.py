@@ -30,9 +30,17 @@ def _counts(text: I32, n: int) -> I32:
 
 
 def _first_of_each(keys: Ints) -> I64:
-    """Positions of the first occurrence of each distinct key, in order of position."""
-    _, first = np.unique(keys, return_index=True)
-    first.sort()
+    """Positions of the first occurrence of each distinct key, in order of position: after a
+    stable sort, each run of equal keys starts at its first occurrence. (What np.unique's
+    return_index gives, 3-4 times faster: the positions come text by text, nearly in order, which
+    the stable sorts' runs take whole.)"""
+    order = keys.argsort(kind="stable")
+    ordered = keys[order]
+    head = np.empty(len(ordered), bool)
+    head[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=head[1:])
+    first = order[head]
+    first.sort(kind="stable")
     return first.astype(np.int64)
 
 
