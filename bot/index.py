@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.analysis import analyze_all
-from bot.corpus import F64, I32, I64, U32, U64, Batch, Ints, ranges
+from bot.corpus import F64, I32, I64, U32, U64, Batch, Ints, ranges, sorted_runs
 from bot.memory import drain, paused_gc, release_memory
 from bot.text import Normalizer
 
@@ -254,10 +254,11 @@ def _entry_vocab(
     t0, t1 = entry_toks[lo], entry_toks[hi]
     alts = np.repeat(np.arange(a0, a1), alt_len[a0:a1])
     width = max(n_tokens, 1)
-    keys, inverse = np.unique(
-        (alt_entry[alts] - lo).astype(np.int64) * width + elem_tok[t0:t1], return_inverse=True
-    )
-    tf = np.rint(np.bincount(inverse.reshape(-1), weights=np.where(alt_title[alts], boost, 1)))
+    order, ordered, head = sorted_runs((alt_entry[alts] - lo).astype(np.int64) * width + elem_tok[t0:t1])
+    keys = ordered[head]  # the distinct (entry, token) pairs, sorted ...
+    inverse = np.empty(len(order), np.int64)
+    inverse[order] = np.cumsum(head) - 1  # ... and each element's pair
+    tf = np.rint(np.bincount(inverse, weights=np.where(alt_title[alts], boost, 1)))
     per_entry = np.bincount(keys // width, minlength=hi - lo)
     return per_entry, (keys % width).astype(elem_tok.dtype), _narrow(tf.astype(np.int64))
 
