@@ -30,12 +30,11 @@ def _counts(text: I32, n: int) -> I32:
 
 
 def _first_of_each(keys: Ints) -> I64:
-    """Positions of the first occurrence of each distinct key, in order of position (the heads
-    come text by text, nearly in order, which a stable sort takes in whole runs)."""
+    """Positions of the first occurrence of each distinct key, in order of position."""
     order, _ordered, head = sorted_runs(keys)
-    first = order[head]
-    first.sort(kind="stable")
-    return first.astype(np.int64)
+    first = np.zeros(len(keys), bool)
+    first[order[head]] = True
+    return np.flatnonzero(first).astype(np.int64)
 
 
 class _Interned:
