@@ -212,7 +212,8 @@ def _build(
         # then each alternate's unigrams in id order, so that `Speller` spells its key straight
         unigrams = ranges(starts + t0, uni_lengths) if len(elem_tok) > len(uni_tok) else slice(t0, t1)
         local = np.repeat(np.arange(hi - lo, dtype=np.int64), uni_lengths)
-        elem_tok[unigrams] = np.sort(local * width + elem_tok[unigrams]) % width
+        # (stable: the values come alternate by alternate, runs the stable sort takes whole)
+        elem_tok[unigrams] = np.sort(local * width + elem_tok[unigrams], kind="stable") % width
         t0, u0 = t1, u1
     exact.sort()
     return Index(
