@@ -52,11 +52,21 @@ FEATURES = (
     "semantic",  # cosine of the question and the entry in static word-piece vectors (bot/semantic.py)
     "semantic_gap",  # that cosine minus the best among the ranked candidates (0 for the closest)
     "specific",  # distinct specific domain words (kubectl, pod, docker; not node, nginx), /2, capped
+    # the entry itself (bot/entry_facts.py)
+    "answer_covered",  # share of the question's weight found in the entry's answer text
+    "answer_gap",  # that share minus the best among the ranked candidates (0 for the highest)
+    "answer_rarest",  # the heaviest question word the answer text has, as a share of the rarest possible
+    "answer_new",  # share of the question's weight in the answer text but not in the entry's questions
+    "entry_questions",  # the entry's questions, log1p, /4, capped
+    "entry_words",  # distinct words of its title and questions, log1p, /6, capped
+    "entry_idf",  # the mean IDF share of those words
+    "entry_idf_top",  # the mean IDF share of its five rarest words
 )
 EXACT_CONFIDENCE = 0.99  # the question is one of the entry's own questions, word for word
 _FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}
 _EXACT = FEATURES.index("exact")
-TOPIC_FEATURES = tuple(f for f in FEATURES if f != "margin")
+# the topic model reads the question's evidence, not the facts of one entry (bot/entry_facts.py)
+TOPIC_FEATURES = tuple(f for f in FEATURES[: FEATURES.index("answer_covered")] if f != "margin")
 _TOPIC_INDEX = tuple(FEATURES.index(f) for f in TOPIC_FEATURES)
 
 

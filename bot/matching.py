@@ -8,7 +8,8 @@ compares are spelt when first needed (`bot.alternates`).
 Per question: normalise → correct unknown tokens against the vocabulary → accumulate weights
 from (capped) posting lists → weighted Dice shortlist → rerank the shortlist with a blend of
 weighted token F1 and rapidfuzz ``ratio`` on sorted tokens → best alternate per entry → band.
-Only questions and titles are indexed, never answer text.
+Only questions and titles are indexed, never answer text; the decision reads how much of the
+question a candidate's answer text covers (`bot.entry_facts`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bot import semantic
 from bot.alternates import AlternateScorer
 from bot.corpus import F64, I64, ranges, sorted_runs
 from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
+from bot.entry_facts import EntryFacts
 from bot.index import Index, build_index
 from bot.match_settings import MatchSettings
 from bot.models import Candidate, Entry, MatchResult
@@ -150,6 +152,7 @@ class Matcher:
         self._idf = self._reader.idf
         self._titles_made: list[str] | None = None
         self._alternates = AlternateScorer(ix, s.char_weight)
+        self._facts = EntryFacts(self._entries, ix, self.normalizer, self._max_idf)
         # each entry as one vector of the static semantic model: the mean of its questions'
         self._embedder = semantic.shared()
         self._centroids = (
@@ -190,9 +193,11 @@ class Matcher:
 
     def warm(self) -> int:
         """Do now what the first questions would otherwise do on their way (spell the alternates'
-        keys for the character comparison): for a server, after a load and before traffic. The
-        answers are the same either way. Returns how many entries it warmed."""
-        return self._alternates.spell_all()
+        keys for the character comparison, read each entry's answer text): for a server, after a
+        load and before traffic. The answers are the same either way. Returns how many entries it
+        warmed."""
+        spelt = self._alternates.spell_all()
+        return max(spelt, self._facts.warm())
 
     # -- per question -------------------------------------------------------------------
     def _score(self, q: Query, also: Iterable[int] = ()) -> list[_Scored]:
@@ -315,11 +320,12 @@ class Matcher:
         asked = q.features()
         names = list(q.gains)
         weights = [0.0 if "_" in t else idf[t] for t in names]  # phrases are never the rarest word
-        for c, sim in zip(shown, sims, strict=False):
+        facts = self._facts.columns([c.entry for c in shown], q.weights, q.total)
+        for c, sim, about in zip(shown, sims, facts, strict=False):
             entry = self._entries[c.entry]
             rarest = max(compress(weights, c.found), default=0.0) / top
             title = c if by_title is None else by_title.get(c.entry)
-            features = _features(c, scored, asked, title, rarest, sim, sim - best)
+            features = (*_features(c, scored, asked, title, rarest, sim, sim - best), *about)
             out.append(Evidence(entry.id, entry.title, features, tuple(compress(names, c.found))))
         return out
 

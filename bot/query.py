@@ -30,6 +30,7 @@ class Query:
     words: int
     anchors: int  # distinct domain words
     specific: int  # distinct specific domain words (kubectl, pod, docker: not node, nginx, api)
+    weights: dict[str, float]  # every content token as written (known or not) -> its weight
 
     def features(self) -> tuple[float, float, float, float, float, float]:
         """The evidence that is the same for every candidate (`bot.decision.FEATURES`: known_share,
@@ -79,6 +80,7 @@ class QueryReader:
         unknown *= min(1.0, s.unknown_reference / max(len(pairs), 1))
         idf, domain, specific = self.idf, self._domain, self._specific
         gains: dict[str, float] = {}
+        weights: dict[str, float] = {}
         total = domain_mass = 0.0
         anchors = specifics = 0
         emphasis = s.title_weight
@@ -102,6 +104,7 @@ class QueryReader:
             if token in title:
                 weight *= emphasis
             total += weight
+            weights[token] = weights.get(token, 0.0) + weight
             if vocab is not None:
                 gains[vocab] = gains.get(vocab, 0.0) + weight * similarity
             if token in domain or vocab in domain:
@@ -121,7 +124,16 @@ class QueryReader:
                     known += weight
         total = max(total, 1e-9)
         return Query(
-            d, gains, unigrams, total, known / total, domain_mass / total, len(pairs), anchors, specifics
+            d,
+            gains,
+            unigrams,
+            total,
+            known / total,
+            domain_mass / total,
+            len(pairs),
+            anchors,
+            specifics,
+            weights,
         )
 
     def _correct(self, word: str) -> tuple[str, float] | None:

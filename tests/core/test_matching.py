@@ -153,6 +153,7 @@ def test_warm_spells_every_entry_once_and_changes_no_answer(fixture_kb: Knowledg
     assert warm.warm() == len(fixture_kb.entries)
     assert all(warm._alternates._spelt) and None not in (warm._alternates._keys or [None])
     assert not any(cold._alternates._spelt)
+    assert None not in warm._facts._facts  # every entry's answer text read too
     assert warm.warm() == 0  # nothing left to do
     for q in (
         "what is a pod",

@@ -1,0 +1,136 @@
+"""What the decision reads about a candidate entry itself, beside how well its questions match:
+how much of the question its answer text speaks of, and how broad the entry is.
+
+The index reads only titles and questions (`bot.index`): an answer's text would make every long
+answer a candidate for everything. But real posts quote the errors, flags and commands that the
+right entry's answer names ("manifest unknown", ``host.docker.internal``, ``--restart``), so the
+share of the question's weight found in the answer text tells near neighbours apart once the
+questions have shortlisted them. An entry with many questions and words gets a high coverage or
+best-alternate score by chance more often; its breadth lets the model discount that.
+
+Each entry's facts are made the first time it is a candidate (reading an answer costs ~0.15 ms),
+or all at once by `EntryFacts.warm` on a server's reload thread, and kept.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.index import Index
+from bot.models import Entry
+from bot.pacing import pace
+from bot.text import Normalizer
+
+_TOP = 5  # breadth: the mean IDF share of the entry's this many rarest words
+
+
+class _Facts(NamedTuple):
+    # the tokens of the answer text (answer, analogy, tips and commands) as sorted keys: the entry
+    # << 32 | the token's id in `EntryFacts._ids`; and which of them none of the entry's title and
+    # questions use (~1 KB an entry, where sets of words took ~8 KB)
+    keys: npt.NDArray[np.int64]
+    fresh: npt.NDArray[np.bool_]
+    breadth: tuple[float, ...]
+
+
+_END = np.array([np.iinfo(np.int64).max], np.int64)
+_NO = np.zeros(1, bool)
+
+
+class EntryFacts:
+    """Per-entry facts for one index, made on first use (thread-safe: a fact is the same whoever
+    makes it)."""
+
+    def __init__(
+        self, entries: Sequence[Entry], index: Index, normalizer: Normalizer, max_idf: float
+    ) -> None:
+        self._entries = entries
+        self._index = index
+        self._normalizer = normalizer
+        self._max_idf = max_idf
+        self._facts: list[_Facts | None] = [None] * len(entries)
+        self._lock = threading.Lock()
+        self._ids: dict[str, int] = {}  # every answer token read so far -> its id
+        self._unigram: np.ndarray | None = None  # token id -> not a phrase
+
+    def columns(
+        self, shown: Sequence[int], weights: dict[str, float], total: float
+    ) -> list[tuple[float, ...]]:
+        """For each entry in ``shown`` (the candidates, best first), the `bot.decision.FEATURES`
+        from ``answer_covered`` on, given the question's token weights and total weight."""
+        facts = [self._facts[e] or self._make(e) for e in shown]
+        if not facts:
+            return []
+        ids = self._ids
+        q_ids = np.array([ids.get(t, -1) for t in weights], np.int64)  # (after the facts are made)
+        q_w = np.fromiter(weights.values(), np.float64, len(q_ids))
+        # one sorted haystack: the candidates' keys (entry << 32 | answer token id) in entry order,
+        # then a key above them all so that every search lands on a key
+        order = sorted(range(len(shown)), key=shown.__getitem__)
+        hay = np.concatenate([*(facts[i].keys for i in order), _END])
+        fresh = np.concatenate([*(facts[i].fresh for i in order), _NO])
+        needles = np.array([shown[i] << 32 for i in order], np.int64)[:, None] + q_ids
+        at = hay.searchsorted(needles)
+        found = hay[at] == needles  # (an unknown word's -1 never meets a key)
+        found_w = found * q_w
+        covered = (found_w.sum(axis=1) / total).tolist()
+        rarest = (found_w.max(axis=1, initial=0.0) / self._max_idf).tolist()
+        new = (((found & fresh[at]) * q_w).sum(axis=1) / total).tolist()
+        best = max(covered)
+        out: list[tuple[float, ...]] = [()] * len(shown)
+        for row, i in enumerate(order):
+            out[i] = (covered[row], covered[row] - best, min(rarest[row], 1.0), new[row], *facts[i].breadth)
+        return out
+
+    def warm(self, chunk: int = 64) -> int:
+        """Make every entry's facts not made yet, resting between chunks (`bot.pacing`): for a
+        server after a load. Returns how many it made."""
+        made = 0
+        for start in range(0, len(self._facts), chunk):
+            for e in range(start, min(start + chunk, len(self._facts))):
+                if self._facts[e] is None:
+                    self._make(e)
+                    made += 1
+            pace()
+        return made
+
+    def _make(self, e: int) -> _Facts:
+        entry, ix = self._entries[e], self._index
+        parts = [entry.answer, entry.analogy or ""]
+        for tip in entry.tips:
+            parts.append(tip.text)
+            if tip.command:
+                parts.append(tip.command)
+        words = set(self._normalizer.tokens(" ".join(parts)))
+        toks = np.unique(ix.alt_tok[ix.entry_toks[e] : ix.entry_toks[e + 1]])
+        toks = toks[self._unigrams()[toks]]
+        tokens = ix.tokens
+        questions = {tokens[t] for t in toks.tolist()}
+        with self._lock:  # ids are handed out in one place
+            ids = self._ids
+            pairs = sorted((ids.setdefault(t, len(ids)), t) for t in words)
+        keys = np.array([e << 32 | i for i, _ in pairs], np.int64)
+        fresh = np.array([t not in questions for _, t in pairs], bool)
+        shares = np.sort(ix.idf[toks] / self._max_idf)[::-1] if len(toks) else np.zeros(1)
+        breadth = (
+            min(math.log1p(len(entry.questions)) / 4, 1.0),
+            min(math.log1p(len(toks)) / 6, 1.0),
+            float(shares.mean()),
+            float(shares[:_TOP].mean()),
+        )
+        facts = _Facts(keys, fresh, breadth)
+        self._facts[e] = facts  # a list item: the same facts whichever thread stores them
+        return facts
+
+    def _unigrams(self) -> np.ndarray:
+        if self._unigram is None:
+            with self._lock:
+                if self._unigram is None:
+                    self._unigram = np.fromiter(("_" not in t for t in self._index.tokens), bool)
+        return self._unigram
