@@ -1,7 +1,8 @@
 """Answer-model experiments that add columns to the evidence (`decide_lab.py` compares variants of
 the model on the same columns): each experiment computes its columns per candidate from the
 knowledge base, appends them to the fit set's rows and runs `decide_lab.robust` on the shipped
-tree model with and without them.
+tree model with and without them, on the evidence as it was before the matcher's entry facts
+(`bot/entry_facts.py`, which came from the first and third experiments here).
 
   entry-breadth  per entry: its questions (log), its distinct tokens (log), the mean and the
                  top-5 mean of its tokens' IDF (the more questions and words an entry has, the
@@ -9,16 +10,27 @@ tree model with and without them.
   alt-semantic   the question's closest single question of the entry in the static semantic
                  vectors (max and top-3 mean cosine, each also minus the best among candidates);
                  the shipped feature compares with the entry's centroid
+  answer-text    how much of the question the entry's answer text covers (answer, analogy, tips,
+                 commands; words weighed by an IDF over the answers): the share, minus the best
+                 candidate's, the rarest word found, the share the entry's questions lack
+  answer-text+entry-breadth  both
 
-Usage: python benchmarks/decide_lab_columns.py entry-breadth|alt-semantic [--seeds 0-4]
+Usage: python benchmarks/decide_lab_columns.py EXPERIMENT [--seeds 0-4]
 Figures: right / wrong / off-topic declined / on-topic declined, out of fold on the fit sets.
 
-Outcomes (2026-12-06, 1,371 fit questions): alt-semantic 66.5 % right against 67.1 % (seeds 0-4).
-entry-breadth 67.9 % against 67.1 % (seeds 0-4) and 69.0 % against 67.7 % (seeds 5-14), with
-wrong 3.9 % against 3.8 %; built into the matcher and refitted (`calibrate.py`: 67.8 % / 3.9 %
-against 67.1 % / 4.0 %), it answered real/dev 92.5 % (91.7 %) and tests/eval 80.4 % (79.0 %), but
-the held-out real questions 62.6 % (63.0 %) with 3.4 % wrong (4.6 %): below the gate of
-`tests/core/test_kb_shipped.py`, so it was not kept.
+Outcomes (2026-12-06, 1,371 fit questions, against 67.1 % right / 3.8 % wrong for seeds 0-4 and
+67.7 % / 3.8 % for seeds 5-14):
+- alt-semantic: 66.5 % right (seeds 0-4).
+- entry-breadth: 67.9 % (0-4), 69.0 % (5-14), wrong 3.9 %. Built in alone and refitted, it answered
+  the held-out real questions 62.6 % (63.0 %) with 3.4 % wrong (4.6 %): below the gate of
+  `tests/core/test_kb_shipped.py`, so it was not kept then.
+- answer-text: 68.2 % / 3.9 % (0-4). Its variants: the share alone 68.0 %; the share of the
+  entry's answer and questions together 67.8 %; the question's words as the index weighs them
+  (only words some question uses) 67.5 %; as the reader weighs them, unknown words included, 67.7 %.
+- answer-text+entry-breadth: 69.3 % / 3.9 % (0-4), 69.6 % / 3.8 % (5-14, better on 10 of 10
+  seeds); with the reader's weights (what the matcher computes without an IDF over every answer,
+  which would cost the 10k build ~1.6 s) 69.5 % / 3.8 % and 69.4 % / 3.8 %. Built in
+  (`bot/entry_facts.py`) and refitted: 69.2 % / 4.0 % out of fold (`calibrate.py`).
 """
 
 from __future__ import annotations
@@ -41,6 +53,7 @@ from bot.knowledge import load_knowledge  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
 from bot.text import clean_input  # noqa: E402
 
+BASE = lab.FEATURES.index("answer_covered")
 Columns = Callable[[lab.Q], list[tuple[float, ...]]]  # per candidate of a question, the added values
 
 
@@ -74,15 +87,53 @@ def alt_semantic(m: Matcher) -> Columns:
     return columns
 
 
+def answer_text(m: Matcher) -> Columns:
+    """How much of the question the entry's answer text (answer, analogy, tips and their commands)
+    covers, the question's words weighed by an IDF over the answers: the share, that share minus
+    the best among the candidates, the rarest word found, and the share its questions lack."""
+    norm = m._reader.normalizer
+    vocab: dict[str, frozenset[str]] = {}
+    for e in m.entries:
+        parts = [e.answer, e.analogy or "", *(t.text for t in e.tips), *(t.command or "" for t in e.tips)]
+        vocab[e.id] = frozenset(t for part in parts for t in norm.tokens(part))
+    asked = {e.id: frozenset(t for x in (e.title, *e.questions) for t in norm.tokens(x)) for e in m.entries}
+    df: dict[str, int] = {}
+    for words in vocab.values():
+        for t in words:
+            df[t] = df.get(t, 0) + 1
+    idf = {t: math.log(1 + len(vocab) / c) for t, c in df.items()}
+    top = math.log(1 + len(vocab))
+
+    def columns(q: lab.Q) -> list[tuple[float, ...]]:
+        text = m._reader.read(clean_input(q.item.question)).digest.text
+        words = sorted({t for t in norm.tokens(text) if t in idf})
+        total = sum(idf[t] for t in words) or 1.0
+        found = [[t for t in words if t in vocab[i]] for i in q.ids]
+        covered = [sum(idf[t] for t in f) / total for f in found]
+        rarest = [max((idf[t] for t in f), default=0.0) / top for f in found]
+        new = [sum(idf[t] for t in f if t not in asked[i]) / total for f, i in zip(found, q.ids, strict=True)]
+        best = max(covered, default=0.0)
+        return [(c, c - best, r, w) for c, r, w in zip(covered, rarest, new, strict=True)]
+
+    return columns
+
+
+def both(m: Matcher) -> Columns:
+    text, breadth = answer_text(m), entry_breadth(m)
+    return lambda q: [(*a, *b) for a, b in zip(text(q), breadth(q), strict=True)]
+
+
 EXPERIMENTS: dict[str, Callable[[Matcher], Columns]] = {
     "entry-breadth": entry_breadth,
     "alt-semantic": alt_semantic,
+    "answer-text": answer_text,
+    "answer-text+entry-breadth": both,
 }
 
 
-def trees(extra: int) -> lab.Variant:
-    """The shipped tree model (bot.fitting.TREE_PARAMS, its monotone features) on the evidence
-    plus ``extra`` added columns."""
+def trees() -> lab.Variant:
+    """The shipped tree model (bot.fitting.TREE_PARAMS, its monotone features) on whatever columns
+    the rows have."""
 
     def variant(data: Sequence[lab.Q]) -> lab.Model:
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -106,6 +157,9 @@ def main() -> None:
     lo, _, hi = args.seeds.partition("-")
     seeds = tuple(range(int(lo), int(hi or lo) + 1))
     fit, dev = lab.load()
+    # the comparison runs on the evidence before the matcher's own entry facts (bot/entry_facts.py,
+    # which came from these experiments), so each experiment reads as it did when it was run
+    fit = [_only(q, BASE) for q in fit]
     columns = EXPERIMENTS[args.experiment](unfitted_matcher(load_knowledge(ROOT / "knowledge")))
     extended = [
         replace(q, features=tuple((*f, *c) for f, c in zip(q.features, columns(q), strict=True)))
@@ -113,11 +167,10 @@ def main() -> None:
         else q
         for q in fit
     ]
-    added = len(extended[0].features[0]) - len(lab.FEATURES) if extended and extended[0].features else 0
-    lab.VARIANTS["shipped trees"] = trees(0)
-    lab.VARIANTS[f"+ {args.experiment}"] = trees(added)
-    lab.load = lambda: ([_only(q, len(lab.FEATURES)) for q in extended], dev)
-    lab.robust(["shipped trees"], seeds)
+    lab.VARIANTS["trees before entry facts"] = trees()
+    lab.VARIANTS[f"+ {args.experiment}"] = trees()
+    lab.load = lambda: (fit, dev)
+    lab.robust(["trees before entry facts"], seeds)
     lab.load = lambda: (extended, dev)
     lab.robust([f"+ {args.experiment}"], seeds)
 
