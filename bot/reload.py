@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -95,16 +95,24 @@ def release_gradually(box: list[Snapshot], wait_s: float = RELEASE_WAIT_S) -> No
             pace()  # the event loop's turn now and then
 
 
-def _warm(snapshot: Snapshot) -> None:
+def _warm(
+    snapshot: Snapshot, keys: bool = True, answers: bool = True, stop: Callable[[], bool] | None = None
+) -> None:
     """`Matcher.warm`, logged; a failure is logged and costs only speed (the questions do the same
     work on their way), never the snapshot."""
     started = time.perf_counter()
     try:
-        entries = snapshot.matcher.warm()
+        entries = snapshot.matcher.warm(keys, answers, stop)
     except Exception:
         log.exception("event=kb_warm_error")
         return
-    log.info("event=kb_warmed entries=%d took_ms=%d", entries, (time.perf_counter() - started) * 1000)
+    log.info(
+        "event=kb_warmed entries=%d keys=%s answers=%s took_ms=%d",
+        entries,
+        keys,
+        answers,
+        (time.perf_counter() - started) * 1000,
+    )
 
 
 class KnowledgeReloader:
@@ -133,6 +141,8 @@ class KnowledgeReloader:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self.warmed = threading.Event()  # set once the snapshot served at start-up is warm
+        self._again = threading.Event()  # a reload was requested (the warm-up after a swap stops)
         self._sighup = False
         self._isolate = isolate
         self._cache = default_dirs() if cache is None else cache
@@ -151,6 +161,7 @@ class KnowledgeReloader:
     def reload(self) -> bool:
         """Load, validate and swap in the knowledge base now; keep the old one on any failure."""
         with self._lock:
+            self._again.clear()
             started = time.perf_counter()
             previous = self.holder.current
             isolated = False
@@ -161,7 +172,9 @@ class KnowledgeReloader:
                     self._build_elsewhere(settings)
                 with _yielding_often(), paused_gc(trim=False), paced():
                     snapshot = Snapshot.load(self.kb_dir, settings, self._cache)
-                    _warm(snapshot)  # before it serves, so its first answers are not slower
+                    # the keys before it serves, so its first answers are not slower; the answer
+                    # texts (50 times the work: a 10k reload would serve seconds later) after
+                    _warm(snapshot, answers=False)
                     # a knowledge base is a few hundred thousand objects without cycles: left to
                     # the cycle collector, the first collection once it is back on would walk them
                     # all (60-90 ms at 10k entries, answers waiting); frozen before it is back on,
@@ -194,6 +207,8 @@ class KnowledgeReloader:
             box = [previous]  # hand the last reference over
             del previous
             release_gradually(box)
+            with _yielding_often(), paced():  # stops early for the next reload: its answers will be
+                _warm(snapshot, keys=False, stop=self._again.is_set)  # read when they are asked
             return True
 
     def _isolated(self) -> bool:
@@ -233,6 +248,7 @@ class KnowledgeReloader:
     def request_reload(self) -> None:
         """Reload as soon as possible (SIGHUP); safe to call from any thread."""
         loop, wake = self._loop, self._wake
+        self._again.set()  # a warm-up in progress gives way
         if loop is not None and wake is not None:
             loop.call_soon_threadsafe(wake.set)
 
@@ -263,6 +279,7 @@ class KnowledgeReloader:
         """Warm the serving snapshot's matcher (`Matcher.warm`) on this thread, pacing itself."""
         with _yielding_often(), paced():
             _warm(self.holder.current)
+        self.warmed.set()
 
     async def _run(self) -> None:
         assert self._wake is not None

@@ -128,3 +128,12 @@ def test_the_facts_are_the_same_in_every_process() -> None:
         runs.append(json.loads(out.stdout))
     assert runs[0] == runs[1]
     assert any(row[FEATURES.index("answer_covered")] > 0 for q in runs[0] for row in q)
+
+
+def test_a_warm_up_gives_way_when_asked_to_stop() -> None:
+    """A reload requested during the warm-up after a swap stops it (the rest is read when asked)."""
+    m = Matcher(ENTRIES)
+    asked = iter([False, True])  # the first entry, then stop
+    assert m.warm(keys=False, stop=lambda: next(asked)) == 1
+    assert m._facts._facts.count(None) == len(ENTRIES) - 1
+    assert m.warm(keys=False) == len(ENTRIES) - 1  # the rest, when nothing stops it

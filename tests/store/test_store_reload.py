@@ -148,16 +148,35 @@ async def test_the_served_and_each_reloaded_matcher_are_warmed_before_questions_
     reloader = KnowledgeReloader(service.holder, kb_dir, interval=0, metrics=Metrics())
     await reloader.start(sighup=False)
     try:
-        deadline = time.monotonic() + 5
-        while not all(first._alternates._spelt):
-            assert time.monotonic() < deadline, "the served matcher was not warmed after start"
-            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(reloader.warmed.wait, 5), "the served matcher was not warmed"
+        assert all(first._alternates._spelt) and None not in first._facts._facts
         edit(kb_dir / "entries.yaml", POD_QUESTIONS, f"questions: [{NEW_QUESTION}, what is a pod,")
         assert await asyncio.to_thread(reloader.check) is True
         swapped = service.holder.current.matcher
         assert swapped is not first and all(swapped._alternates._spelt)  # warm when it was swapped in
+        assert None not in swapped._facts._facts  # its answer texts read right after, by the reload
     finally:
         await reloader.stop()
+
+
+async def test_a_reload_serves_before_it_reads_the_answer_texts(
+    kb_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keys are spelt before the swap; the answer texts (50 times the work) only after it, so a
+    big knowledge base serves seconds sooner."""
+    service = build_service(kb_dir)
+    reloader = KnowledgeReloader(service.holder, kb_dir, interval=0, metrics=Metrics())
+    seen: list[tuple[bool, bool, bool]] = []  # (keys, answers, served yet) per warm-up
+    warm = Matcher.warm
+
+    def watched(self: Matcher, keys: bool = True, answers: bool = True, stop: object = None) -> int:
+        seen.append((keys, answers, service.holder.current.matcher is self))
+        return warm(self, keys, answers, stop)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Matcher, "warm", watched)
+    edit(kb_dir / "entries.yaml", POD_QUESTIONS, f"questions: [{NEW_QUESTION}, what is a pod,")
+    assert await asyncio.to_thread(reloader.check) is True
+    assert seen == [(True, False, False), (False, True, True)]
 
 
 async def test_a_failing_warm_up_costs_speed_only(
@@ -166,7 +185,7 @@ async def test_a_failing_warm_up_costs_speed_only(
     """A bug in the warm-up (forced here: nothing real fails it) neither stops the watcher nor
     fails a reload: the new snapshot serves, cold."""
 
-    def broken(self: Matcher) -> int:
+    def broken(self: Matcher, keys: bool = True, answers: bool = True, stop: object = None) -> int:
         raise RuntimeError("warm-up bug")
 
     monkeypatch.setattr(Matcher, "warm", broken)
@@ -177,14 +196,14 @@ async def test_a_failing_warm_up_costs_speed_only(
     try:
         edit(kb_dir / "entries.yaml", POD_QUESTIONS, f"questions: [{NEW_QUESTION}, what is a pod,")
         deadline = time.monotonic() + 5
-        while service.holder.reloads == 0:
-            assert time.monotonic() < deadline, "the edit was not reloaded"
+        # start-up, then the reload's two (the keys before the swap, the answer texts after it)
+        while sum("event=kb_warm_error" in r.getMessage() for r in caplog.records) < 3:
+            assert time.monotonic() < deadline, "the edit was not reloaded and warmed"
             await asyncio.sleep(0.01)
     finally:
         await reloader.stop()
-    assert reloader.failures == 0
+    assert reloader.failures == 0 and service.holder.reloads == 1
     assert service.answer(NEW_QUESTION).kind is ReplyKind.ANSWER
-    assert sum("event=kb_warm_error" in r.getMessage() for r in caplog.records) == 2  # start-up, reload
 
 
 async def test_sighup_reloads_without_polling(kb_dir: Path) -> None:
