@@ -71,6 +71,8 @@ async def measure(kb_dir: Path, cache: Path, isolate: bool, reloads: int) -> dic
 
     for q in questions:  # warm: every question once, as a running bot has seen such words
         service.answer(q)
+    # reloads from a steady state: the start-up warm-up (`serve` does it once) is over
+    await asyncio.to_thread(reloader.warmed.wait)
     asker = asyncio.create_task(ask())
     await asyncio.sleep(1.0)
     target = sorted(kb_dir.glob("part-*.yaml"))[0]
