@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
+from math import fsum
 from typing import NamedTuple
 
 import numpy as np
@@ -30,15 +31,24 @@ from bot.text import Normalizer
 _TOP = 5  # breadth: the mean IDF share of the entry's this many rarest words
 
 
+SETS_KEPT = 2_048  # knowledge bases up to this many entries keep each answer's words as sets
+
+
 class _Facts(NamedTuple):
-    # the tokens of the answer text (answer, analogy, tips and commands) as sorted keys: the entry
-    # << 32 | the token's id in `EntryFacts._ids`; and which of them none of the entry's title and
-    # questions use (~1 KB an entry, where sets of words took ~8 KB)
+    # the tokens of the answer text (answer, analogy, tips and commands), and those of them that
+    # none of the entry's title and questions use: as sets of words (~8 KB an entry, fast), or,
+    # for a big knowledge base, as sorted keys (the entry << 32 | the token's id in
+    # `EntryFacts._ids`) and a flag per key (~1.5 KB an entry)
+    words: frozenset[str]
+    fresh_words: frozenset[str]
     keys: npt.NDArray[np.int64]
     fresh: npt.NDArray[np.bool_]
     breadth: tuple[float, ...]
 
 
+_NONE: frozenset[str] = frozenset()
+_EMPTY_KEYS = np.zeros(0, np.int64)
+_EMPTY_FLAGS = np.zeros(0, bool)
 _END = np.array([np.iinfo(np.int64).max], np.int64)
 _NO = np.zeros(1, bool)
 
@@ -58,6 +68,7 @@ class EntryFacts:
         self._lock = threading.Lock()
         self._ids: dict[str, int] = {}  # every answer token read so far -> its id
         self._unigram: np.ndarray | None = None  # token id -> not a phrase
+        self._sets = len(entries) <= SETS_KEPT
 
     def columns(
         self, shown: Sequence[int], weights: dict[str, float], total: float
@@ -67,26 +78,44 @@ class EntryFacts:
         facts = [self._facts[e] or self._make(e) for e in shown]
         if not facts:
             return []
+        rows = self._found_sets(facts, weights) if self._sets else self._found_keys(shown, facts, weights)
+        top = self._max_idf
+        # exact sums (fsum): the same whatever order the words come in, in every process
+        sums = [
+            (fsum(found) / total, min(max(found, default=0.0) / top, 1.0), fsum(new) / total)
+            for found, new in rows
+        ]
+        best = max(c for c, _r, _n in sums)
+        return [(c, c - best, r, n, *f.breadth) for (c, r, n), f in zip(sums, facts, strict=True)]
+
+    @staticmethod
+    def _found_sets(facts: list[_Facts], weights: dict[str, float]) -> list[tuple[list[float], list[float]]]:
+        """Per candidate, the weights of the question's words its answer has, and of those its
+        questions lack."""
+        weight = weights.__getitem__
+        asked = set(weights)
+        return [(list(map(weight, f.words & asked)), list(map(weight, f.fresh_words & asked))) for f in facts]
+
+    def _found_keys(
+        self, shown: Sequence[int], facts: list[_Facts], weights: dict[str, float]
+    ) -> list[tuple[list[float], list[float]]]:
+        """`_found_sets` from sorted keys, with a zero for each word not found (no sum changes)."""
         ids = self._ids
         q_ids = np.array([ids.get(t, -1) for t in weights], np.int64)  # (after the facts are made)
         q_w = np.fromiter(weights.values(), np.float64, len(q_ids))
-        # one sorted haystack: the candidates' keys (entry << 32 | answer token id) in entry order,
-        # then a key above them all so that every search lands on a key
+        # one sorted haystack: the candidates' keys in entry order, then a key above them all so
+        # that every search lands on a key
         order = sorted(range(len(shown)), key=shown.__getitem__)
         hay = np.concatenate([*(facts[i].keys for i in order), _END])
         fresh = np.concatenate([*(facts[i].fresh for i in order), _NO])
         needles = np.array([shown[i] << 32 for i in order], np.int64)[:, None] + q_ids
         at = hay.searchsorted(needles)
         found = hay[at] == needles  # (an unknown word's -1 never meets a key)
-        found_w = found * q_w
-        covered = (found_w.sum(axis=1) / total).tolist()
-        rarest = (found_w.max(axis=1, initial=0.0) / self._max_idf).tolist()
-        new = (((found & fresh[at]) * q_w).sum(axis=1) / total).tolist()
-        best = max(covered)
-        out: list[tuple[float, ...]] = [()] * len(shown)
+        found_w, new_w = (found * q_w).tolist(), ((found & fresh[at]) * q_w).tolist()
+        rows: list[tuple[list[float], list[float]]] = [([], [])] * len(shown)
         for row, i in enumerate(order):
-            out[i] = (covered[row], covered[row] - best, min(rarest[row], 1.0), new[row], *facts[i].breadth)
-        return out
+            rows[i] = (found_w[row], new_w[row])
+        return rows
 
     def warm(self, stop: Callable[[], bool] | None = None) -> int:
         """Make every entry's facts not made yet, ready to rest after each (`bot.pacing`: an entry is
@@ -114,11 +143,14 @@ class EntryFacts:
         toks = toks[self._unigrams()[toks]]
         tokens = ix.tokens
         questions = {tokens[t] for t in toks.tolist()}
-        with self._lock:  # ids are handed out in one place
-            ids = self._ids
-            pairs = sorted((ids.setdefault(t, len(ids)), t) for t in words)
-        keys = np.array([e << 32 | i for i, _ in pairs], np.int64)
-        fresh = np.array([t not in questions for _, t in pairs], bool)
+        if self._sets:
+            made = (frozenset(words), frozenset(words - questions), _EMPTY_KEYS, _EMPTY_FLAGS)
+        else:
+            with self._lock:  # ids are handed out in one place
+                ids = self._ids
+                pairs = sorted((ids.setdefault(t, len(ids)), t) for t in words)
+            keys = np.array([e << 32 | i for i, _ in pairs], np.int64)
+            made = (_NONE, _NONE, keys, np.array([t not in questions for _, t in pairs], bool))
         shares = np.sort(ix.idf[toks] / self._max_idf)[::-1] if len(toks) else np.zeros(1)
         breadth = (
             min(math.log1p(len(entry.questions)) / 4, 1.0),
@@ -126,7 +158,7 @@ class EntryFacts:
             float(shares.mean()),
             float(shares[:_TOP].mean()),
         )
-        facts = _Facts(keys, fresh, breadth)
+        facts = _Facts(*made, breadth)
         self._facts[e] = facts  # a list item: the same facts whichever thread stores them
         return facts
 
