@@ -38,7 +38,7 @@ class _Facts(NamedTuple):
     # the tokens of the answer text (answer, analogy, tips and commands), and those of them that
     # none of the entry's title and questions use: as sets of words (~8 KB an entry, fast), or,
     # for a big knowledge base, as sorted keys (the entry << 32 | the token's id in
-    # `EntryFacts._ids`) and a flag per key (~1.5 KB an entry)
+    # `EntryFacts._ids`) and a flag per key (~1.2 KB an entry)
     words: frozenset[str]
     fresh_words: frozenset[str]
     keys: npt.NDArray[np.int64]
