@@ -24,7 +24,9 @@ KEYS_KEPT = 200_000  # alternates whose keys are kept as separate objects (~80 b
 class AlternateScorer:
     """Scores the alternates of shortlisted entries against a question (`score`), for one index."""
 
-    def __init__(self, index: Index, char_weight: float) -> None:
+    def __init__(self, index: Index, char_weight: float, phrases: frozenset[str] = frozenset()) -> None:
+        """``phrases``: tokens that stand for several words (`Normalizer.phrase_tokens`); each
+        counts as two question words found together."""
         self.index = index
         self.char_weight = char_weight  # within an alternate's score: characters vs weighted tokens
         self._scratch = threading.local()  # per-thread work arrays
@@ -40,6 +42,10 @@ class AlternateScorer:
         self._entry_alts = index.entry_alts[:-1]  # each entry's first alternate
         # for each token of the alternates, its alternate's place among its entry's alternates
         self._tok_alt = _places(index, np.uint8 if self._max_alts <= 256 else np.int32)
+        self._words = np.ones(len(index.tokens))  # question words each token stands for
+        for i, token in enumerate(index.tokens):
+            if token in phrases:
+                self._words[i] = 2.0
 
     def positions(self, q_tok: I64) -> npt.NDArray[np.int32]:
         """A vocabulary-sized array holding each question token's position and -1 elsewhere: this
@@ -52,10 +58,10 @@ class AlternateScorer:
 
     def score(
         self, shortlist: list[int], q_tok: I64, q_gain: F64, q_key: str, q_total: float
-    ) -> tuple[F64, I64, npt.NDArray[np.bool_]]:
+    ) -> tuple[F64, F64, npt.NDArray[np.bool_]]:
         """Per shortlisted entry: its best alternate's score, the most question words found
-        together in one alternate, and which of the question's tokens its vocabulary has (a row
-        of ``q_tok`` flags)."""
+        together in one alternate (a phrase token counting two), and which of the question's
+        tokens its vocabulary has (a row of ``q_tok`` flags)."""
         ix = self.index
         n, width = len(shortlist), self._max_alts
         first_alt = self._entry_alts.take(shortlist)
@@ -75,7 +81,7 @@ class AlternateScorer:
         hit_slot = ends.searchsorted(hit, "right")  # the shortlisted entry of each hit
         local = np.concatenate([self._tok_alt[a:b] for a, b in bounds])
         cell = hit_slot * width + local[hit]  # cells: entry slot x alternate
-        common = np.bincount(cell, minlength=n * width)
+        common = np.bincount(cell, self._words.take(q_tok[which]), n * width)
         matched = np.bincount(cell, q_gain[which], n * width)
         weight = np.bincount(cell, ix.idf[q_tok[which]], n * width)
         used = common.nonzero()[0]

@@ -71,7 +71,7 @@ class _Scored(NamedTuple):
     mass: float  # that weight, in units of the rarest word's weight: how much evidence there is
     exact: bool
     best_alt: float  # the best single alternate's score
-    together: int  # most question words found together in one alternate
+    together: float  # most question words found together in one alternate (a phrase: two)
     found: Sequence[bool] = ()  # which of the question's tokens (gains, in order) its vocabulary has
 
 
@@ -151,7 +151,7 @@ class Matcher:
         self._reader = QueryReader(ix, self.normalizer, s, self._max_idf, domain, specific)
         self._idf = self._reader.idf
         self._titles_made: list[str] | None = None
-        self._alternates = AlternateScorer(ix, s.char_weight)
+        self._alternates = AlternateScorer(ix, s.char_weight, self.normalizer.phrase_tokens())
         self._facts = EntryFacts(self._entries, ix, self.normalizer, self._max_idf)
         # each entry as one vector of the static semantic model: the mean of its questions'
         self._embedder = semantic.shared()

@@ -207,6 +207,19 @@ class Normalizer:
         pairs = self._expanded.get(word)
         return self._expand(word) if pairs is None else pairs
 
+    def phrase_tokens(self) -> frozenset[str]:
+        """Tokens that stand for a synonym phrase of several words ("too many open files" ->
+        toomanyopenfiles): found in a question, they are several words found together."""
+        out = set()
+        for key, value in self._phrases.items():
+            words = key.split()
+            tokens = self.tokens(value)
+            # not a word dropped ("aws lambda" -> lambda), nor two stop words renamed ("how many")
+            content = sum(w not in STOP_WORDS for w in words)
+            if len(tokens) == 1 and value not in words and (content > 1 or len(words) > 2):
+                out.add(tokens[0])
+        return frozenset(out)
+
     @property
     def phrase_keys(self) -> dict[str, dict[str, list[tuple[list[str], list[str]]]]] | None:
         """Synonym phrases made of plain words: first word -> second word -> (words, replacement),

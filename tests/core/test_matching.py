@@ -214,3 +214,32 @@ def test_specific_counts_only_words_that_mark_the_domain_on_their_own(
     assert evidence and {e.feature("specific") for e in evidence} == {specific}
     if specific == 0.0:
         assert evidence[0].feature("anchors") > 0.0
+
+
+def test_a_phrase_kept_whole_counts_as_words_found_together() -> None:
+    # "too many open files" is one token (a synonym phrase kept whole); typed alone it is still
+    # several words found together, enough evidence to answer, where one ordinary word is not
+    synonyms = {"too many open files": "toomanyopenfiles", "aws lambda": "lambda", "how many": "number"}
+    entries = [
+        Entry(
+            "fds",
+            "too many open files",
+            ("too many open files in a container",),
+            "a",
+            ("https://kubernetes.io/",),
+        ),
+        Entry(
+            "fn", "lambda timeouts", ("why does my aws lambda time out",), "a", ("https://kubernetes.io/",)
+        ),
+        Entry("count", "counting replicas", ("how many replicas run",), "a", ("https://kubernetes.io/",)),
+    ]
+    m = Matcher(entries, synonyms)
+    assert m.normalizer.phrase_tokens() == frozenset({"toomanyopenfil"})
+    top = {q: m.evidence(q)[0] for q in ("too many open files", "lambda", "how many")}
+    assert [e.entry_id for e in top.values()] == ["fds", "fn", "count"]
+    assert top["too many open files"].feature("together") == 0.5
+    assert m.calibration.supported(top["too many open files"])
+    # a word the phrase merely drops ("aws") or stop words renamed stay one word
+    assert top["lambda"].feature("together") == 0.25
+    assert top["how many"].feature("together") == 0.25
+    assert not m.calibration.supported(top["lambda"])
