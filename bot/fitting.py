@@ -67,8 +67,11 @@ MONOTONE = ("score", "covered", "best_alt", "semantic")
 class Targets:
     # off-topic questions declined (the held-out target is 95 %): the topic threshold sits at this
     # quantile of the fit set's out-of-fold predictions, which overstates what unseen questions get
-    # (chosen on 4/5 of the fit threads, measured on the rest: 96 % -> 95.4 %, 97 % -> 96.5 %)
-    declined: float = 0.97
+    # (chosen on 4/5 of the fit threads, measured on the rest: 96 % -> 95.4 %, 97 % -> 96.5 %).
+    # The answer bands take nearly 3 % of off-topic questions, so at 97 % did-you-mean had almost
+    # no room: out of fold (1,501 questions), 97.0 % declined off topic meant 14.0 % of on-topic
+    # questions declined, 96.5 % meant 7.5 % (`benchmarks/README.md`, "the topic threshold")
+    declined: float = 0.965
     max_wrong: float = 0.04  # on-topic questions answered with a wrong entry (target: 5 %)
     max_off_topic: float = 0.03  # off-topic questions answered
     # plain answers (without "Not this?" offers) that are right: at 0.97, a knowledge base with half
