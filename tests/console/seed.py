@@ -20,6 +20,7 @@ ANSWERED = [
 ]
 ALTERNATIVES = [("my pod restarts all the time", "crashloopbackoff"), ("ingress returns 404", "ingress-404")]
 SUGGESTED = ["pods keep dying", "container networking", "rollout"]
+CLOSE_GUESS = "vault agent sidecar injection not working"
 DECLINED = [
     "how do i set up istio",
     "installing istio on eks",
@@ -78,6 +79,8 @@ def seed(url: str, *, end: date, days: int = 14) -> None:
             feedback.append(FeedbackRow(noon(day, n), entry, rng.random() > 0.25, "slack", "channel"))
             n += 1
     questions.append(QuestionRow(noon(end, 99), "slack", "channel", "declined", None, 0.05, XSS))
+    # declined, though an entry is close: a guess to review (the KB has grown to answer the istio ones)
+    questions.append(QuestionRow(noon(end, 98), "slack", "channel", "declined", None, 0.1, CLOSE_GUESS))
     feedback.append(
         FeedbackRow(noon(end, 100), "ingress-404", False, "slack", "channel", "ingress returns 404")
     )
