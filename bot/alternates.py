@@ -24,9 +24,9 @@ KEYS_KEPT = 200_000  # alternates whose keys are kept as separate objects (~80 b
 class AlternateScorer:
     """Scores the alternates of shortlisted entries against a question (`score`), for one index."""
 
-    def __init__(self, index: Index, char_weight: float, phrases: frozenset[str] = frozenset()) -> None:
-        """``phrases``: tokens that stand for several words (`Normalizer.phrase_tokens`); each
-        counts as two question words found together."""
+    def __init__(self, index: Index, char_weight: float, phrases: Sequence[int] = ()) -> None:
+        """``phrases``: the ids of tokens that stand for several words (`Normalizer.phrase_tokens`);
+        each counts as two question words found together."""
         self.index = index
         self.char_weight = char_weight  # within an alternate's score: characters vs weighted tokens
         self._scratch = threading.local()  # per-thread work arrays
@@ -42,10 +42,8 @@ class AlternateScorer:
         self._entry_alts = index.entry_alts[:-1]  # each entry's first alternate
         # for each token of the alternates, its alternate's place among its entry's alternates
         self._tok_alt = _places(index, np.uint8 if self._max_alts <= 256 else np.int32)
-        self._words = np.ones(len(index.tokens))  # question words each token stands for
-        for i, token in enumerate(index.tokens):
-            if token in phrases:
-                self._words[i] = 2.0
+        self._words = np.ones(len(index.tokens), np.uint8)  # question words each token stands for
+        self._words[list(phrases)] = 2
 
     def positions(self, q_tok: I64) -> npt.NDArray[np.int32]:
         """A vocabulary-sized array holding each question token's position and -1 elsewhere: this

@@ -151,7 +151,8 @@ class Matcher:
         self._reader = QueryReader(ix, self.normalizer, s, self._max_idf, domain, specific)
         self._idf = self._reader.idf
         self._titles_made: list[str] | None = None
-        self._alternates = AlternateScorer(ix, s.char_weight, self.normalizer.phrase_tokens())
+        phrases = [self._ids[t] for t in self.normalizer.phrase_tokens() if t in self._ids]
+        self._alternates = AlternateScorer(ix, s.char_weight, phrases)
         self._facts = EntryFacts(self._entries, ix, self.normalizer, self._max_idf)
         # each entry as one vector of the static semantic model: the mean of its questions'
         self._embedder = semantic.shared()
