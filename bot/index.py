@@ -29,6 +29,7 @@ from bot.text import Normalizer
 _ENTRIES_PER_CHUNK = 5_000
 _ALTS_PER_CHUNK = 20_000
 _PAIRS_PER_SLICE = 100_000
+_TOKENS_PER_CHUNK = 65_536
 
 
 def fold(hashes: U64) -> U32:
@@ -182,13 +183,14 @@ def _build(
     df = np.bincount(vocab_tok, minlength=n_tokens)
     n = max(n_entries, 1)
     # small numbers ("5 pods", "15 minutes") are incidental; codes like 137 or 502 are not
-    idf = np.array(
-        [
-            math.log(1.0 + n / d) * (settings.small_number_weight if t.isdigit() and len(t) < 3 else 1.0)
-            for t, d in zip(tokens, df.tolist(), strict=True)
-        ],
-        np.float64,
-    )
+    idf = np.empty(n_tokens, np.float64)
+    small = settings.small_number_weight
+    for lo in range(0, n_tokens, _TOKENS_PER_CHUNK):  # a chunk at a time: whole, the Python lists of
+        hi = min(lo + _TOKENS_PER_CHUNK, n_tokens)  # a 100k-entry vocabulary were ~60 MB at the peak
+        idf[lo:hi] = [
+            math.log(1.0 + n / d) * (small if t.isdigit() and len(t) < 3 else 1.0)
+            for t, d in zip(tokens[lo:hi], df[lo:hi].tolist(), strict=True)
+        ]
     k = settings.tf_saturation
     impact = np.array([c * (k + 1) / (c + k) / (k + 1) for c in range(int(tf.max(initial=0)) + 1)])
     post_order = _postings_order(vocab_tok, vocab_ptr, tf, impact, df, postings_cap)
