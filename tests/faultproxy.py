@@ -26,6 +26,7 @@ class FaultProxy:
         self._open = asyncio.Event()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # the connections being served
 
     def via(self, url: str) -> str:
         """``url`` (a postgresql:// URL) with its port replaced, to go through this proxy."""
@@ -69,10 +70,19 @@ class FaultProxy:
             self._server.close()
         for writer in list(self._writers):
             writer.close()
+        # a connection still waiting (frozen, or connecting upstream) ends here, on its own loop,
+        # not when it is collected after the loop has closed ("Event loop is closed")
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         self.connections += 1
         self._writers.add(client_w)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
         try:
             await self._open.wait()  # frozen: accepted, never connected upstream
             server_r, server_w = await asyncio.open_connection(*self.target)
@@ -82,6 +92,8 @@ class FaultProxy:
             pass
         finally:
             client_w.close()
+            if task is not None:
+                self._tasks.discard(task)
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
