@@ -185,8 +185,8 @@ def _build(
     # small numbers ("5 pods", "15 minutes") are incidental; codes like 137 or 502 are not
     idf = np.empty(n_tokens, np.float64)
     small = settings.small_number_weight
-    for lo in range(0, n_tokens, _TOKENS_PER_CHUNK):  # a chunk at a time: whole, the Python lists of
-        hi = min(lo + _TOKENS_PER_CHUNK, n_tokens)  # a 100k-entry vocabulary were ~60 MB at the peak
+    for lo in range(0, n_tokens, _TOKENS_PER_CHUNK):  # a chunk at a time, so that the Python lists
+        hi = min(lo + _TOKENS_PER_CHUNK, n_tokens)  # (two objects per token) stay small
         idf[lo:hi] = [
             math.log(1.0 + n / d) * (small if t.isdigit() and len(t) < 3 else 1.0)
             for t, d in zip(tokens[lo:hi], df[lo:hi].tolist(), strict=True)
