@@ -243,3 +243,18 @@ def test_a_phrase_kept_whole_counts_as_words_found_together() -> None:
     assert top["lambda"].feature("together") == 0.25
     assert top["how many"].feature("together") == 0.25
     assert not m.calibration.supported(top["lambda"])
+
+
+def test_idf_made_a_chunk_of_tokens_at_a_time_is_the_same(
+    fixture_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import index
+
+    def idf() -> np.ndarray:
+        m = Matcher(fixture_kb.entries.values(), fixture_kb.synonyms)
+        assert len(m.index.tokens) > 20
+        return np.asarray(m.index.idf)
+
+    whole = idf()
+    monkeypatch.setattr(index, "_TOKENS_PER_CHUNK", 7)  # many chunks, the last one partial
+    assert np.array_equal(idf(), whole)
