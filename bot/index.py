@@ -26,7 +26,7 @@ from bot.corpus import F64, I32, I64, U32, U64, Batch, Ints, ranges, sorted_runs
 from bot.memory import drain, paused_gc, release_memory
 from bot.text import Normalizer
 
-_ENTRIES_PER_CHUNK = 5_000
+_ENTRIES_PER_CHUNK = 1_000
 _ALTS_PER_CHUNK = 20_000
 _PAIRS_PER_SLICE = 100_000
 _TOKENS_PER_CHUNK = 65_536
@@ -151,14 +151,15 @@ def _build(
     n_alts = len(alt_entry)
     # lengths only (offsets are made a chunk at a time: at 100k entries they would be 12 MB each)
     uni_len = _narrow(a.uni_count[is_alt])
-    if len(a.phr_tok):
+    has_phrases = len(a.phr_tok) > 0
+    if has_phrases:
         phr_len = a.phr_count[is_alt].astype(np.int64)
         alt_len = _narrow(uni_len + phr_len)
         starts = np.cumsum(alt_len, dtype=np.int64) - alt_len
         elem_tok = np.empty(int(alt_len.sum(dtype=np.int64)), uni_tok.dtype)
         elem_tok[ranges(starts, uni_len)] = uni_tok
         elem_tok[ranges(starts + uni_len, phr_len)] = a.phr_tok
-        del starts, phr_len
+        del starts, phr_len, uni_tok  # the unigrams are read from elem_tok from here on
     else:
         alt_len, elem_tok = uni_len, uni_tok
     del is_alt, a
@@ -176,9 +177,12 @@ def _build(
     top_tf = max((int(v[2].max(initial=0)) for v in vocab), default=0)
     # pairs entry by entry: vocab_ptr[e]:vocab_ptr[e+1] are entry e's (no entry id per pair)
     vocab_ptr = np.concatenate([[0], np.cumsum(np.concatenate([v[0] for v in vocab]) if vocab else [])])
-    vocab_tok = drain([v[1] for v in vocab], elem_tok.dtype.type)
-    tf = drain([v[2] for v in vocab], _narrow(np.array([top_tf])).dtype.type)
-    del vocab
+    # the chunks in lists of their own, so that each is freed once drained
+    tok_chunks, tf_chunks = [v[1] for v in vocab], [v[2] for v in vocab]
+    del vocab, alt_title
+    release_memory()  # the chunks' temporaries
+    vocab_tok = drain(tok_chunks, elem_tok.dtype.type)
+    tf = drain(tf_chunks, _narrow(np.array([top_tf])).dtype.type)
     release_memory()
     df = np.bincount(vocab_tok, minlength=n_tokens)
     n = max(n_entries, 1)
@@ -202,21 +206,22 @@ def _build(
         raise ValueError("more than 2**32 alternates")
     alt_weight, exact = np.empty(n_alts, np.float64), np.empty(n_alts, np.uint64)
     width = max(n_tokens, 1)
-    t0 = u0 = 0  # where the chunk's alternates start in elem_tok and uni_tok
+    t0 = 0  # where the chunk's alternates start in elem_tok
     for lo in range(0, n_alts, _ALTS_PER_CHUNK):
         hi = min(lo + _ALTS_PER_CHUNK, n_alts)
         lengths, uni_lengths = alt_len[lo:hi].astype(np.int64), uni_len[lo:hi].astype(np.int64)
         starts, uni_starts = np.cumsum(lengths) - lengths, np.cumsum(uni_lengths) - uni_lengths
-        t1, u1 = t0 + int(lengths.sum()), u0 + int(uni_lengths.sum())
+        t1 = t0 + int(lengths.sum())
         alt_weight[lo:hi] = np.add.reduceat(idf[elem_tok[t0:t1]], starts)
-        hashed = fold(np.add.reduceat(token_hash(uni_tok[u0:u1]), uni_starts)).astype(np.uint64)
+        # the unigrams of the chunk's alternates (their phrases follow each one's unigrams)
+        unigrams = ranges(starts + t0, uni_lengths) if has_phrases else slice(t0, t1)
+        hashed = fold(np.add.reduceat(token_hash(elem_tok[unigrams]), uni_starts)).astype(np.uint64)
         exact[lo:hi] = hashed << np.uint64(32) | np.arange(lo, hi, dtype=np.uint64)
         # then each alternate's unigrams in id order, so that `Speller` spells its key straight
-        unigrams = ranges(starts + t0, uni_lengths) if len(elem_tok) > len(uni_tok) else slice(t0, t1)
         local = np.repeat(np.arange(hi - lo, dtype=np.int64), uni_lengths)
         # (stable: the values come alternate by alternate, runs the stable sort takes whole)
         elem_tok[unigrams] = np.sort(local * width + elem_tok[unigrams], kind="stable") % width
-        t0, u0 = t1, u1
+        t0 = t1
     exact.sort()
     return Index(
         tokens=tokens,
@@ -281,6 +286,20 @@ def _by_token(tok: Ints, df: I64) -> I32:
     return order
 
 
+def _positions(mask: npt.NDArray[np.bool_]) -> Ints:
+    """``np.flatnonzero(mask)``, as int32 when that holds them, made a slice at a time (no int64
+    array of the full size)."""
+    if len(mask) >= 2**31:
+        return np.flatnonzero(mask)
+    out = np.empty(int(np.count_nonzero(mask)), np.int32)
+    at = 0
+    for lo in range(0, len(mask), _PAIRS_PER_SLICE):
+        found = np.flatnonzero(mask[lo : lo + _PAIRS_PER_SLICE]) + lo
+        out[at : at + len(found)] = found
+        at += len(found)
+    return out
+
+
 def _owner(ptr: I64, positions: Ints) -> I32:
     """The row of each position of a CSR layout (``ptr``: the rows' offsets)."""
     return (np.searchsorted(ptr, positions, side="right") - 1).astype(np.int32)
@@ -291,7 +310,7 @@ def _postings_order(tok: Ints, vocab_ptr: I64, tf: Ints, impact: F64, df: I64, c
     token used by more than ``cap`` entries, its ``cap`` highest-impact entries (ties by entry).
     Impact grows with the count, so pairs of a capped token whose count is below its cap-th
     highest can never be kept: they are dropped before sorting (most pairs, in a big KB)."""
-    pairs: I64 | None = None
+    pairs: Ints | None = None
     capped = np.flatnonzero(df > cap)  # their postings are in rank order, the others' by entry
     if len(capped):
         levels = int(tf.max(initial=0)) + 1
@@ -303,7 +322,7 @@ def _postings_order(tok: Ints, vocab_ptr: I64, tf: Ints, impact: F64, df: I64, c
         lowest = np.where(df > cap, (at_least >= cap).sum(axis=1) - 1, 0).astype(tf.dtype)  # count needed
         needed = tf >= lowest[tok]
         if np.count_nonzero(needed) < len(tok) // 2:  # else (counts tie a lot) not worth a copy
-            pairs = np.flatnonzero(needed)
+            pairs = _positions(needed)
             tok = tok[pairs]
             df = np.bincount(tok, minlength=len(df))
         del needed

@@ -64,14 +64,25 @@ def _load_libc() -> ctypes.CDLL | None:
 _libc = _load_libc()
 
 
+_DRAINED_PER_TRIM = 4 << 20  # bytes of chunks freed between two `release_memory` calls
+
+
 def drain(chunks: list[npt.NDArray[Any]], dtype: type[np.generic], mapping: Ints | None = None) -> Any:
     """The concatenated ``chunks`` (through ``mapping``), as ``dtype``; the list is emptied as it
-    goes, so each chunk is freed once copied (the build's largest arrays are made this way)."""
+    goes, so each chunk is freed once copied (the build's largest arrays are made this way). Small
+    chunks live in malloc's heap, which keeps their pages when they are freed: those are handed
+    back every few MB, so the output (whose pages are only taken as they are written) grows while
+    the chunks shrink, and both are never held whole."""
     out = np.empty(sum(map(len, chunks)), dtype)
-    at = 0
+    at = freed = 0
     chunks.reverse()
     while chunks:
         chunk = chunks.pop()
         out[at : at + len(chunk)] = chunk if mapping is None else mapping[chunk]
         at += len(chunk)
+        freed += chunk.nbytes
+        del chunk
+        if freed >= _DRAINED_PER_TRIM:
+            release_memory()
+            freed = 0
     return out

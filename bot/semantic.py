@@ -173,7 +173,7 @@ class Centroids:
             ids = spliced
         table = self._table
         if table is None:
-            raise ValueError("the centroids are already built")
+            raise ValueError("every group is already summed")
 
         def piece(at: npt.NDArray[np.int64]) -> Vector:
             picked: Vector = table[ids[at]]
@@ -186,6 +186,9 @@ class Centroids:
             raise ValueError("a batch must hold whole groups")
         starts = self._starts[lo:hi] - batch.start
         self._sums[lo:hi] = _sums_in_order(per_text.__getitem__, starts, self._sizes[lo:hi], e.dim)
+        if hi == len(self._sizes):  # the last group: the rest of the build does without the table
+            self._table = None
+            self._pieces = FragmentTable([])
 
     def result(self) -> npt.NDArray[np.float32]:
         """The rows (once: the sums become them, in place)."""

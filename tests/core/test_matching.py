@@ -258,3 +258,28 @@ def test_idf_made_a_chunk_of_tokens_at_a_time_is_the_same(
     whole = idf()
     monkeypatch.setattr(index, "_TOKENS_PER_CHUNK", 7)  # many chunks, the last one partial
     assert np.array_equal(idf(), whole)
+
+
+def test_an_index_made_in_small_pieces_is_the_same(
+    shipped_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build's chunked paths (entries per vocabulary chunk, pairs per slice when a capped
+    token's postings are picked, chunks drained with the heap trimmed on the way) give the arrays
+    one piece would."""
+    from bot import index, memory
+
+    settings = MatchSettings(postings_cap=2)  # most tokens capped: fewer than half their pairs kept
+
+    def arrays() -> dict[str, np.ndarray]:
+        m = Matcher(shipped_kb.entries.values(), shipped_kb.synonyms, settings=settings)
+        return m.index.arrays()
+
+    whole = arrays()
+    assert int(np.diff(whole["post_ptr"]).max()) == 2  # the cap was reached
+    monkeypatch.setattr(index, "_ENTRIES_PER_CHUNK", 40)
+    monkeypatch.setattr(index, "_PAIRS_PER_SLICE", 1_000)
+    monkeypatch.setattr(memory, "_DRAINED_PER_TRIM", 1)
+    pieces = arrays()
+    assert whole.keys() == pieces.keys()
+    for name, values in whole.items():
+        assert np.array_equal(pieces[name], values), name
