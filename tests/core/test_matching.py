@@ -65,8 +65,9 @@ def test_ambiguous_question_suggests_candidates_by_gap() -> None:
         questions = (f"{word} probe failed", f"what is a {word} probe", f"{word} probe settings")
         return Entry(entry_id, f"{word} probe", questions, "answer", ("https://kubernetes.io/",))
 
-    # thresholds fixed here so the test checks the gap rule, not the shipped calibration
-    settings = MatchSettings(answer_threshold=0.6, topic_threshold=0.0)
+    # the shipped answer model and answer thresholds decide (a three-way tie must stay below them);
+    # the topic threshold is pinned so that a tiny knowledge base is not declined as off topic
+    settings = MatchSettings(topic_threshold=0.0)
     m = Matcher(
         [entry("readiness", "readiness"), entry("liveness", "liveness"), entry("pod", "pod")], None, settings
     )
