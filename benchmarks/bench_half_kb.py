@@ -87,7 +87,8 @@ def main() -> int:
         # what `kubebot kb calibrate` does: refit, and leave calibration.json in the KB directory
         fit(shipped.matcher, fit_items).calibration.save(Path(tmp) / "kb" / "calibration.json")
         refitted = Snapshot.build(load_knowledge(Path(tmp) / "kb"))
-        print(f"knowledge base halved: {len(half.entries)} of {len(kept) * 2} entries kept")
+        total = len(load_knowledge(ROOT / "knowledge").entries)
+        print(f"knowledge base halved: {len(half.entries)} of {total} entries kept")
         for name in args.sets.split(","):
             items = relabel(load_eval_file(ROOT / name), kept)
             print(name)
