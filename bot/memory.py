@@ -31,12 +31,16 @@ def paused_gc(trim: bool = True) -> Iterator[None]:
     by the cache read inside it."""
     collecting = gc.isenabled()
     depth = getattr(_paused, "depth", 0)
+    trimming = getattr(_paused, "trim", True)
     _paused.depth = depth + 1
+    if depth == 0:
+        _paused.trim = trim
     gc.disable()
     try:
         yield
     finally:
         _paused.depth = depth
+        _paused.trim = trimming
         if collecting:
             gc.enable()
         if trim and depth == 0:
@@ -45,8 +49,9 @@ def paused_gc(trim: bool = True) -> Iterator[None]:
 
 def release_memory() -> None:
     """Hand freed heap pages back to the operating system (glibc keeps them otherwise, so a big
-    build would leave the process hundreds of MB larger than what it holds)."""
-    if _libc is not None:
+    build would leave the process hundreds of MB larger than what it holds); not inside a
+    ``paused_gc(trim=False)`` block (a build in a serving process: see `paused_gc`)."""
+    if _libc is not None and getattr(_paused, "trim", True):
         _libc.malloc_trim(0)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import threading
 
+import numpy as np
 import pytest
 
 from bot import memory
@@ -52,3 +53,32 @@ def test_nesting_is_counted_per_thread(trims: list[str]) -> None:
 def _block() -> None:
     with memory.paused_gc():
         pass
+
+
+class _FakeLibc:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def malloc_trim(self, pad: int) -> int:
+        self.calls += 1
+        return 1
+
+
+def test_a_build_inside_a_block_that_does_not_trim_does_not_trim_either(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The build's own trims (between its steps, while draining chunks) wait, in a serving
+    process, for the block that said not to trim: the hot reload's."""
+    libc = _FakeLibc()
+    monkeypatch.setattr(memory, "_libc", libc)
+    with memory.paused_gc(trim=False):
+        with memory.paused_gc():  # the index build's own block
+            memory.release_memory()
+            memory.drain([np.arange(10), np.arange(10)], np.int64)
+        memory.release_memory()
+    assert libc.calls == 0
+    memory.release_memory()  # outside any block
+    monkeypatch.setattr(memory, "_DRAINED_PER_TRIM", 1)
+    with memory.paused_gc():
+        memory.drain([np.arange(10), np.arange(10)], np.int64)  # a trim after each chunk
+    assert libc.calls == 1 + 2 + 1  # the call outside, one per chunk, the block's own at its end
