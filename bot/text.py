@@ -184,7 +184,8 @@ class Normalizer:
         found: dict[str, None] = {}
         previous = ""
         expanded = self._expanded
-        for word in words:
+        # without phrases a word met again adds nothing: each distinct one, in order (posts repeat)
+        for word in words if phrases else dict.fromkeys(words):
             pairs = expanded.get(word)
             if pairs is None:
                 pairs = self._expand(word)
