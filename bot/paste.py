@@ -251,12 +251,34 @@ def _signal(line: str, errors_possible: bool = True) -> str | None:
     return None
 
 
-def _lines_with_error_letters(text: str, starts: list[int]) -> set[int] | None:
-    """Which of the lines (starting at ``starts`` in ``text``) could hold an error word, found in
-    one pass over the whole text; None when that cannot be told (non-ASCII text)."""
-    if _ERROR_LETTERS is None or not text.isascii():
-        return None
-    return {bisect_right(starts, m.start()) - 1 for m in _ERROR_LETTERS.finditer(text.lower())}
+_ASKED_ONE_BY_ONE = 32  # lines looked at one by one before the whole paste is read in one pass
+
+
+class _ErrorLetters:
+    """Which lines of a text could hold an error word (the letters one starts with; a match never
+    spans lines): for the first few lines asked about, a search of that line alone; then, for a long
+    paste that asks about many, one pass over the whole text for all of them."""
+
+    def __init__(self, text: str, lines: list[str], starts: list[int]) -> None:
+        """``lines``: the text's non-empty lines, starting at ``starts`` in it."""
+        self._lowered = text.lower() if _ERROR_LETTERS is not None and text.isascii() else None
+        self._lines, self._starts = lines, starts
+        self._asked = 0
+        self._found: set[int] | None = None
+
+    def could(self, number: int) -> bool:
+        """Whether line ``number`` could hold an error word (always, when that cannot be told:
+        non-ASCII text)."""
+        lowered, letters = self._lowered, _ERROR_LETTERS
+        if lowered is None or letters is None:
+            return True
+        if self._found is None:
+            self._asked += 1
+            if self._asked <= _ASKED_ONE_BY_ONE:
+                start = self._starts[number]
+                return letters.search(lowered, start, start + len(self._lines[number])) is not None
+            self._found = {bisect_right(self._starts, m.start()) - 1 for m in letters.finditer(lowered)}
+        return number in self._found
 
 
 def digest(text: str) -> Digest:
@@ -280,11 +302,11 @@ def digest(text: str) -> Digest:
     looks: dict[str, bool] = {}  # logs repeat lines: each distinct one is classified once
     says: dict[str, str | None] = {}
     scrubbed: dict[str, str] = {}
-    erring = _lines_with_error_letters(text, starts)
+    erring = _ErrorLetters(text, lines, starts)
 
     def signal(number: int, line: str) -> str | None:
         if line not in says:
-            says[line] = _signal(line, erring is None or number in erring)
+            says[line] = _signal(line, erring.could(number))
         return says[line]
 
     for number, line in enumerate(lines):
