@@ -133,6 +133,12 @@ class Digest:
         return self.output_lines > 0 or self.lines > 2
 
 
+def _may_have_space_run(line: str) -> bool:
+    """Whether ``line`` could hold two white-space characters in a row (``\\s{2,}``): in printable
+    ASCII text only two spaces are."""
+    return "  " in line or not (line.isascii() and line.isprintable())
+
+
 # what each scrub pattern cannot match without, checked first (a pattern's scan costs 1-3 us a
 # line, these a fraction of that): a hex run shows as a run of x once every other character is a
 # space; a pod-name suffix ends both pod patterns; an age has a digit right before its unit; in
@@ -150,7 +156,7 @@ _SCRUB_NEEDS: tuple[Callable[[str], object], ...] = (
     _POD_SUFFIX.search,
     _AGE_UNIT.search,
     lambda line: "(x" in line,
-    lambda line: "  " in line or not (line.isascii() and line.isprintable()),
+    _may_have_space_run,
 )
 
 
@@ -218,7 +224,7 @@ def has_error_words(text: str) -> bool:
 def _is_output(line: str, in_fence: bool) -> bool:
     if in_fence or line.startswith(("    ", "\t")):
         return True
-    if _LOG_START.match(line) or _HEADER.match(line) or _TABLE.search(line):
+    if _LOG_START.match(line) or _HEADER.match(line) or (_may_have_space_run(line) and _TABLE.search(line)):
         return True
     kv = _KEY_VALUE.match(line)
     return bool(

@@ -19,6 +19,7 @@ MAX_QUESTION_CHARS = 4_000  # how much of a question is kept with its reply (rec
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _APOSTROPHES = re.compile(r"(?<=[a-z])['’](?=[a-z])")
+_ASCII_APOSTROPHES = re.compile(r"'(?<=[a-z]')(?=[a-z])")  # the same in ASCII, led by its literal: found fast
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # keeps \t \n \r
 _BLANK_RUN = re.compile(r"\n{3,}")
 
@@ -103,7 +104,7 @@ def _basic_words(text: str) -> list[str]:
     if text.isascii():  # NFKD and accent stripping change nothing in ASCII text
         text = text.lower()
         if "'" in text:
-            text = _APOSTROPHES.sub("", text)
+            text = _ASCII_APOSTROPHES.sub("", text)
         return text.translate(_ASCII_NON_WORD).split()
     text = unicodedata.normalize("NFKD", text.lower())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
