@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from itertools import accumulate
 from operator import itemgetter
 from typing import Any
 
@@ -39,6 +38,7 @@ class AlternateScorer:
         if len(index.alt_entry) <= KEYS_KEPT:
             self._keys = [None] * len(index.alt_entry)
         self._entry_toks: list[int] = index.entry_toks.tolist()
+        self._tok_count = np.diff(index.entry_toks)  # how many tokens each entry's alternates have
         self._entry_alts = index.entry_alts[:-1]  # each entry's first alternate
         # for each token of the alternates, its alternate's place among its entry's alternates
         self._tok_alt = _places(index, np.uint8 if self._max_alts <= 256 else np.int32)
@@ -65,10 +65,9 @@ class AlternateScorer:
         first_alt = self._entry_alts.take(shortlist)
         # every token of the shortlisted entries' alternates (slices: a dozen entries, their
         # bounds read from a list), and which of its entry's alternates it belongs to
-        toks = self._entry_toks
+        toks, alt_tok, tok_alt = self._entry_toks, ix.alt_tok, self._tok_alt
         bounds = [(toks[e], toks[e + 1]) for e in shortlist]
-        ends = np.fromiter(accumulate(b - a for a, b in bounds), np.int64, n)
-        tokens = np.concatenate([ix.alt_tok[a:b] for a, b in bounds])
+        tokens = np.concatenate([alt_tok[a:b] for a, b in bounds])
         position = self.positions(q_tok)
         try:
             at = position[tokens]
@@ -76,16 +75,18 @@ class AlternateScorer:
             position[q_tok] = -1
         hit = (at >= 0).nonzero()[0]  # methods, not numpy's functions: no Python-level wrapper
         which = at[hit]  # the question token of each hit
-        hit_slot = ends.searchsorted(hit, "right")  # the shortlisted entry of each hit
-        local = np.concatenate([self._tok_alt[a:b] for a, b in bounds])
-        cell = hit_slot * width + local[hit]  # cells: entry slot x alternate
-        common = np.bincount(cell, self._words.take(q_tok[which]), n * width)
+        hit_slot = self._tok_count.take(shortlist).cumsum().searchsorted(hit, "right")  # its entry
+        cell = hit_slot * width + np.concatenate([tok_alt[a:b] for a, b in bounds])[hit]
+        # cells: entry slot x alternate
+        hit_tok = q_tok[which]
+        common = np.bincount(cell, self._words.take(hit_tok), n * width)
         matched = np.bincount(cell, q_gain[which], n * width)
-        weight = np.bincount(cell, ix.idf[q_tok[which]], n * width)
+        weight = np.bincount(cell, ix.idf.take(hit_tok), n * width)
         used = common.nonzero()[0]
         blend = np.zeros(n * width)
         if len(used):
-            alts = first_alt[used // width] + used % width
+            slot, place = used // width, used % width
+            alts = first_alt[slot] + place
             precision = weight[used] / ix.alt_weight[alts]
             recall = matched[used] / q_total
             f1 = 2 * precision * recall / (precision + recall)
@@ -94,7 +95,7 @@ class AlternateScorer:
             texts: list[Any]  # keys: bytes or text
             if keys is not None:
                 spelt = self._spelt
-                if not all(spelt[e] for e in shortlist):  # first use of some entry: spell the shortlist's
+                if not all(map(spelt.__getitem__, shortlist)):  # some entry first used: spell them
                     self._spell(keys, first_alt, self._n_alts(shortlist), tokens)
                     for e in shortlist:
                         spelt[e] = True
@@ -103,9 +104,7 @@ class AlternateScorer:
                 )
             else:  # spelt from the alternates' unigrams gathered above
                 n_alts = self._n_alts(shortlist)
-                starts = self._starts(first_alt, n_alts)[
-                    (np.cumsum(n_alts) - n_alts)[used // width] + used % width
-                ]
+                starts = self._starts(first_alt, n_alts)[(np.cumsum(n_alts) - n_alts)[slot] + place]
                 uni = ix.alt_uni[alts]
                 texts = self._speller.keys(tokens[ranges(starts, uni)], uni)
             char = process.cdist([query], texts, scorer=fuzz.ratio, dtype=np.float64)[0] / 100.0

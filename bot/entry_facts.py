@@ -94,7 +94,11 @@ class EntryFacts:
         questions lack."""
         weight = weights.__getitem__
         asked = set(weights)
-        return [(list(map(weight, f.words & asked)), list(map(weight, f.fresh_words & asked))) for f in facts]
+        found = [f.words & asked for f in facts]  # (the fresh words are among them: a smaller probe)
+        return [
+            (list(map(weight, words)), list(map(weight, words & f.fresh_words)))
+            for words, f in zip(found, facts, strict=True)
+        ]
 
     def _found_keys(
         self, shown: Sequence[int], facts: list[_Facts], weights: dict[str, float]

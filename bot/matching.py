@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import compress
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -73,6 +74,9 @@ class _Scored(NamedTuple):
     best_alt: float  # the best single alternate's score
     together: float  # most question words found together in one alternate (a phrase: two)
     found: Sequence[bool] = ()  # which of the question's tokens (gains, in order) its vocabulary has
+
+
+_SCORE, _ENTRY = itemgetter(0), itemgetter(1)
 
 
 def _features(
@@ -245,7 +249,8 @@ class Matcher:
             if unknown != 1.0:  # most of the question is words the knowledge base never uses
                 score *= unknown
             scored.append(_Scored(min(score, 1.0), e, covered, mass / max_idf, exact, best, most, row))
-        scored.sort(key=lambda c: (-c[0], c[1]))  # score, then entry
+        scored.sort(key=_ENTRY)  # best score first, then (a stable sort) the lowest entry
+        scored.sort(key=_SCORE, reverse=True)
         return scored
 
     def _pooled(self, q_tok: I64, q_gain: F64, positive: bool) -> tuple[F64, list[int]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,13 +133,36 @@ class Digest:
         return self.output_lines > 0 or self.lines > 2
 
 
-# what each scrub pattern cannot match without (checked first: a regex scan costs much more)
-_SCRUB_NEEDS = ("-", "]", ":", "", "-", "-", "-", "", "(x", "")
+def _may_have_space_run(line: str) -> bool:
+    """Whether ``line`` could hold two white-space characters in a row (``\\s{2,}``): in printable
+    ASCII text only two spaces are."""
+    return "  " in line or not (line.isascii() and line.isprintable())
+
+
+# what each scrub pattern cannot match without, checked first (a pattern's scan costs 1-3 us a
+# line, these a fraction of that): a hex run shows as a run of x once every other character is a
+# space; a pod-name suffix ends both pod patterns; an age has a digit right before its unit; in
+# printable ASCII text the only white space is the space
+_HEX = str.maketrans({chr(c): "x" if chr(c) in "0123456789abcdef" else " " for c in range(128)})
+_POD_SUFFIX = re.compile(r"-[bcdfghjklmnpqrstvwxz2456789]{5}\b")
+_AGE_UNIT = re.compile(r"\d[dhms]")
+_SCRUB_NEEDS: tuple[Callable[[str], object], ...] = (
+    lambda line: "-" in line and ":" in line,
+    lambda line: "]" in line,
+    lambda line: ":" in line,
+    lambda line: "x" * 12 in line.translate(_HEX),
+    lambda line: line.count("-") >= 4,
+    _POD_SUFFIX.search,
+    _POD_SUFFIX.search,
+    _AGE_UNIT.search,
+    lambda line: "(x" in line,
+    _may_have_space_run,
+)
 
 
 def scrub(line: str) -> str:
     for (pattern, replacement), needs in zip(_SCRUB, _SCRUB_NEEDS, strict=True):
-        if needs in line:
+        if needs(line):
             line = pattern.sub(replacement, line)
     return line.strip()
 
@@ -200,7 +224,7 @@ def has_error_words(text: str) -> bool:
 def _is_output(line: str, in_fence: bool) -> bool:
     if in_fence or line.startswith(("    ", "\t")):
         return True
-    if _LOG_START.match(line) or _HEADER.match(line) or _TABLE.search(line):
+    if _LOG_START.match(line) or _HEADER.match(line) or (_may_have_space_run(line) and _TABLE.search(line)):
         return True
     kv = _KEY_VALUE.match(line)
     return bool(
@@ -233,12 +257,34 @@ def _signal(line: str, errors_possible: bool = True) -> str | None:
     return None
 
 
-def _lines_with_error_letters(text: str, starts: list[int]) -> set[int] | None:
-    """Which of the lines (starting at ``starts`` in ``text``) could hold an error word, found in
-    one pass over the whole text; None when that cannot be told (non-ASCII text)."""
-    if _ERROR_LETTERS is None or not text.isascii():
-        return None
-    return {bisect_right(starts, m.start()) - 1 for m in _ERROR_LETTERS.finditer(text.lower())}
+_ASKED_ONE_BY_ONE = 32  # lines looked at one by one before the whole paste is read in one pass
+
+
+class _ErrorLetters:
+    """Which lines of a text could hold an error word (the letters one starts with; a match never
+    spans lines): for the first few lines asked about, a search of that line alone; then, for a long
+    paste that asks about many, one pass over the whole text for all of them."""
+
+    def __init__(self, text: str, lines: list[str], starts: list[int]) -> None:
+        """``lines``: the text's non-empty lines, starting at ``starts`` in it."""
+        self._lowered = text.lower() if _ERROR_LETTERS is not None and text.isascii() else None
+        self._lines, self._starts = lines, starts
+        self._asked = 0
+        self._found: set[int] | None = None
+
+    def could(self, number: int) -> bool:
+        """Whether line ``number`` could hold an error word (always, when that cannot be told:
+        non-ASCII text)."""
+        lowered, letters = self._lowered, _ERROR_LETTERS
+        if lowered is None or letters is None:
+            return True
+        if self._found is None:
+            self._asked += 1
+            if self._asked <= _ASKED_ONE_BY_ONE:
+                start = self._starts[number]
+                return letters.search(lowered, start, start + len(self._lines[number])) is not None
+            self._found = {bisect_right(self._starts, m.start()) - 1 for m in letters.finditer(lowered)}
+        return number in self._found
 
 
 def digest(text: str) -> Digest:
@@ -262,11 +308,11 @@ def digest(text: str) -> Digest:
     looks: dict[str, bool] = {}  # logs repeat lines: each distinct one is classified once
     says: dict[str, str | None] = {}
     scrubbed: dict[str, str] = {}
-    erring = _lines_with_error_letters(text, starts)
+    erring = _ErrorLetters(text, lines, starts)
 
     def signal(number: int, line: str) -> str | None:
         if line not in says:
-            says[line] = _signal(line, erring is None or number in erring)
+            says[line] = _signal(line, erring.could(number))
         return says[line]
 
     for number, line in enumerate(lines):

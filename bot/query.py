@@ -100,7 +100,8 @@ class QueryReader:
                     weight = idf[vocab]
                 else:
                     vocab = None
-                    weight = unknown * (0.3 if any(ch.isdigit() for ch in token) else 1.0)
+                    digits = not token.isalpha() and any(ch.isdigit() for ch in token)  # (letters: none)
+                    weight = unknown * (0.3 if digits else 1.0)
             if token in title:
                 weight *= emphasis
             total += weight
