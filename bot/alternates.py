@@ -35,8 +35,8 @@ class AlternateScorer:
         # when that is affordable (else spelt for each question)
         self._keys: list[bytes | str | None] | None = None
         self._spelt = [False] * (len(index.entry_alts) - 1)  # entries whose keys are in _keys
-        if len(index.alt_entry) <= KEYS_KEPT:
-            self._keys = [None] * len(index.alt_entry)
+        if len(index.alt_len) <= KEYS_KEPT:
+            self._keys = [None] * len(index.alt_len)
         self._entry_toks: list[int] = index.entry_toks.tolist()
         self._tok_count = np.diff(index.entry_toks)  # how many tokens each entry's alternates have
         self._entry_alts = index.entry_alts[:-1]  # each entry's first alternate

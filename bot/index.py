@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.analysis import analyze_all
-from bot.corpus import F64, I32, I64, U32, U64, Batch, Ints, ranges, sorted_runs
+from bot.corpus import F32, F64, I32, I64, U32, U64, Batch, Ints, ranges, sorted_runs
 from bot.memory import drain, paused_gc, release_memory
 from bot.text import Normalizer
 
@@ -77,8 +77,7 @@ class Index:
     alt_len: Ints  # [A]: how many tokens each alternate has (they follow one another in alt_tok) ...
     alt_uni: Ints  # [A]: ... the first this many its unigrams, in id order (its phrases after them)
     alt_tok: Ints  # uint16 for a vocabulary that fits, else int32
-    alt_weight: F64  # [A]: the summed weight of each alternate's tokens
-    alt_entry: I32  # [A]
+    alt_weight: F32  # [A]: the summed weight of each alternate's tokens
     # [A], sorted: per alternate, the hash of its unigram set (`fold`) in the high 32 bits and the
     # alternate in the low 32 (so equal hashes keep alternate order)
     exact: U64
@@ -90,14 +89,18 @@ class Index:
     word_tok: I32  # ... and their tokens (for typo correction)
     ascii: bool  # every token is ASCII
     # each entry as one unit vector of the static semantic model (`bot.semantic`), when computed
-    centroids: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    centroids: npt.NDArray[np.float16] = field(default_factory=lambda: np.zeros((0, 0), np.float16))
 
     def key(self, alt: int) -> str:
         """The rapidfuzz key of alternate ``alt``: its unigrams in id order, space-separated."""
-        entry = int(self.alt_entry[alt])
+        entry = self.entry_of(alt)
         first = int(self.entry_alts[entry])
         start = int(self.entry_toks[entry]) + int(self.alt_len[first:alt].sum())
         return " ".join(self.tokens[t] for t in self.alt_tok[start : start + int(self.alt_uni[alt])].tolist())
+
+    def entry_of(self, alt: int) -> int:
+        """The entry alternate ``alt`` belongs to (not stored per alternate: 6 MB at 100k entries)."""
+        return int(self.entry_alts.searchsorted(alt, "right")) - 1
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
         """The numeric fields, by name (the text fields are stored apart by `bot.kbcache`)."""
@@ -204,7 +207,7 @@ def _build(
     # per alternate: summed weight and exact-match hash, a chunk of alternates at a time
     if n_alts >= 2**32:
         raise ValueError("more than 2**32 alternates")
-    alt_weight, exact = np.empty(n_alts, np.float64), np.empty(n_alts, np.uint64)
+    alt_weight, exact = np.empty(n_alts, np.float32), np.empty(n_alts, np.uint64)
     width = max(n_tokens, 1)
     t0 = 0  # where the chunk's alternates start in elem_tok
     for lo in range(0, n_alts, _ALTS_PER_CHUNK):
@@ -232,7 +235,6 @@ def _build(
         alt_uni=uni_len,
         alt_tok=elem_tok,
         alt_weight=alt_weight,
-        alt_entry=alt_entry,
         exact=exact,
         post_ptr=post_ptr,
         post_entry=post_entry,

@@ -36,7 +36,7 @@ from bot.pacing import pace
 
 log = logging.getLogger("kubebot.cache")
 
-FORMAT = 4
+FORMAT = 5
 KEEP = 4  # cache files kept per directory (the newest); older ones are stale
 _ENGINE = (
     "analysis.py",

@@ -296,7 +296,7 @@ class Matcher:
             return None
         for alt in (ix.exact[lo:hi] & np.uint64(0xFFFFFFFF)).tolist():
             if ix.key(alt) == q_key:
-                return int(ix.alt_entry[alt])
+                return ix.entry_of(alt)
         return None
 
     def evidence(self, text: str, limit: int | None = None) -> list[Evidence]:

@@ -24,6 +24,7 @@ from bot.corpus import Batch, Fragments, FragmentTable
 DATA = Path(__file__).resolve().parent / "data" / "semantic.npz"
 
 Vector = npt.NDArray[np.float32]
+Rows = npt.NDArray[np.float16]  # the entries' centroids
 
 # BERT's normaliser and pre-tokeniser on ASCII: control characters go (tab and line ends are
 # spaces), then letter-digit runs and single punctuation marks are the words
@@ -32,7 +33,6 @@ _ASCII_PIECES = re.compile(r"[a-z0-9]+|[^a-z0-9\s]")
 _WORDS_KEPT = 200_000
 _MAX_WORD = 100  # WordPiece's longest word; longer ones are [UNK]
 _TEXTS_PER_BATCH = 25_000
-_ROWS_AT_ONCE = 8_192
 
 
 class Embedder:
@@ -130,7 +130,7 @@ class Embedder:
         """`token_ids` of a fragment of a plain text (`bot.corpus`: lower-case printable ASCII)."""
         return [i for word in _ASCII_PIECES.findall(fragment) for i in self._pieces(word)]
 
-    def centroids(self, groups: Sequence[Sequence[str]]) -> npt.NDArray[np.float32]:
+    def centroids(self, groups: Sequence[Sequence[str]]) -> Rows:
         """One row per group of texts (an entry's title and questions): the normalised mean of
         the texts' unit vectors (`Centroids`, in one pass of its own)."""
         sizes = np.fromiter(map(len, groups), np.int64, len(groups))
@@ -151,9 +151,11 @@ class Centroids:
         self._embedder = embedder
         self._sizes = sizes
         self._starts = np.cumsum(sizes) - sizes  # each group's first text
-        self._sums = np.zeros((len(sizes), embedder.dim), dtype=np.float32)
+        # each group's normalised mean in half precision, written as its batch comes: no
+        # full-precision table (25 MB at 100k entries); a cosine's error stays under 1e-3
+        self._rows: Rows = np.zeros((len(sizes), embedder.dim), dtype=np.float16)
         self._pieces = FragmentTable([])  # each fragment's word pieces
-        self._table: Vector | None = embedder.weighted()  # until `result`
+        self._table: Vector | None = embedder.weighted()  # until the last group
 
     def add(self, batch: Batch) -> None:
         e, texts = self._embedder, batch.texts
@@ -184,23 +186,19 @@ class Centroids:
         lo, hi = np.searchsorted(self._starts, [batch.start, batch.start + len(texts)])
         if self._sizes[lo:hi].sum() != len(texts):
             raise ValueError("a batch must hold whole groups")
-        starts = self._starts[lo:hi] - batch.start
-        self._sums[lo:hi] = _sums_in_order(per_text.__getitem__, starts, self._sizes[lo:hi], e.dim)
+        starts, sizes = self._starts[lo:hi] - batch.start, self._sizes[lo:hi]
+        sums = _sums_in_order(per_text.__getitem__, starts, sizes, e.dim)
+        used = sizes > 0
+        sums[used] /= sizes[used, None]
+        sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+        self._rows[lo:hi] = sums
         if hi == len(self._sizes):  # the last group: the rest of the build does without the table
-            self._table = None
-            self._pieces = FragmentTable([])
+            self._table, self._pieces = None, FragmentTable([])
 
-    def result(self) -> npt.NDArray[np.float32]:
-        """The rows (once: the sums become them, in place)."""
+    def result(self) -> Rows:
+        """The rows: each group's normalised mean (zero for a group without texts)."""
         self._table = None
-        rows = self._sums
-        for lo in range(0, len(rows), _ROWS_AT_ONCE):  # a slice at a time: no full-size temporaries
-            part, sizes = rows[lo : lo + _ROWS_AT_ONCE], self._sizes[lo : lo + _ROWS_AT_ONCE]
-            used = sizes > 0
-            part[used] = part[used] / sizes[used, None]
-            part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
-        return rows
-
+        return self._rows
 
 def _sums_in_order(
     rows: Callable[[npt.NDArray[np.int64]], Vector],

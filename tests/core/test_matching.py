@@ -177,7 +177,7 @@ def test_spelt_keys_are_the_sorted_unigrams_of_each_alternate(fixture_kb: Knowle
     ix = Matcher(fixture_kb.entries.values(), fixture_kb.synonyms).index
     starts = np.cumsum(ix.alt_len, dtype=np.int64) - ix.alt_len
     keys = Speller(ix.tokens).keys(ix.alt_tok[ranges(starts, ix.alt_uni)], ix.alt_uni)
-    assert len(keys) == len(ix.alt_entry) > 0
+    assert len(keys) == len(ix.alt_len) > 0
     for alt, key in enumerate(keys):
         words = key.decode() if isinstance(key, bytes) else key
         assert words == ix.key(alt) == " ".join(sorted(words.split()))
