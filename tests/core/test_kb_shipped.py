@@ -45,6 +45,8 @@ OFFICIAL_HOSTS = {
     "minikube.sigs.k8s.io",
     "gateway-api.sigs.k8s.io",
     "metallb.universe.tf",
+    "dev.mysql.com",
+    "mariadb.com",
 }
 
 
