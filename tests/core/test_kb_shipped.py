@@ -47,6 +47,7 @@ OFFICIAL_HOSTS = {
     "metallb.universe.tf",
     "dev.mysql.com",
     "mariadb.com",
+    "learn.microsoft.com",
 }
 
 
