@@ -200,6 +200,7 @@ class Centroids:
         self._table = None
         return self._rows
 
+
 def _sums_in_order(
     rows: Callable[[npt.NDArray[np.int64]], Vector],
     starts: npt.NDArray[np.int64],
