@@ -41,6 +41,8 @@ def logistic(data: Sequence[Q]) -> Model:
 def hgb(
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
     mono_names: Sequence[str] = ("score", "covered", "semantic", "best_alt"),
+    chat_weight: float = 1.0,
+    per_question: bool = False,
     **params: object,
 ) -> Variant:
     def variant(data: Sequence[Q]) -> Model:
@@ -49,6 +51,10 @@ def hgb(
         tf = transform or (lambda a: a)
         x = np.vstack([tf(np.asarray(q.features, dtype=float)) for q in data if q.features])
         _, y, _, _ = rows(data)
+        # chat-style questions (no source) weigh ``chat_weight`` rows each
+        w = np.array([1.0 if q.item.source else chat_weight for q in data for _ in q.features])
+        if per_question:  # every question weighs the same, however many candidates it has
+            w = w * np.array([8.0 / len(q.features) for q in data for _ in q.features])
         mono = [0] * x.shape[1]
         for name in mono_names:
             mono[F[name]] = 1
@@ -63,10 +69,26 @@ def hgb(
             random_state=0,
         )
         p.update(params)
-        clf = HistGradientBoostingClassifier(**p).fit(x, y)  # type: ignore[arg-type]
+        clf = HistGradientBoostingClassifier(**p).fit(x, y, sample_weight=w)  # type: ignore[arg-type]
         return lambda m: clf.predict_proba(tf(m))[:, 1]
 
     return variant
+
+
+def without(*names: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The features ``names`` held constant (the trees cannot split on them)."""
+    cols = [F[n] for n in names]
+
+    def f(x: np.ndarray) -> np.ndarray:
+        x = x.copy()
+        x[:, cols] = 0.0
+        return x
+
+    return f
+
+
+BREADTH = ("entry_questions", "entry_words", "entry_idf", "entry_idf_top")
+SHIPPED = dict(max_iter=75, learning_rate=0.15, min_samples_leaf=20, interaction_cst="pairwise")
 
 
 def expand_products(names: Sequence[str]) -> Callable[[np.ndarray], np.ndarray]:
@@ -207,6 +229,14 @@ VARIANTS: dict[str, Variant] = {
     "hgb-d3-150-lr.1-leaf20-pairs": hgb(
         max_iter=150, learning_rate=0.1, min_samples_leaf=20, interaction_cst="pairwise"
     ),
+    "shipped": hgb(**SHIPPED),  # bot/fitting.py's TREE_PARAMS
+    "shipped-chat2": hgb(chat_weight=2.0, **SHIPPED),
+    "shipped-chat3": hgb(chat_weight=3.0, **SHIPPED),
+    "shipped-chat1.5": hgb(chat_weight=1.5, **SHIPPED),
+    "shipped-perq": hgb(per_question=True, **SHIPPED),
+    "shipped-perq-chat2": hgb(per_question=True, chat_weight=2.0, **SHIPPED),
+    "shipped-no-breadth": hgb(without(*BREADTH), **SHIPPED),
+    "shipped-no-entry-words": hgb(without("entry_words", "entry_questions"), **SHIPPED),
     "hgb-d3-150-lr.1-leaf80": hgb(max_iter=150, learning_rate=0.1, min_samples_leaf=80),
     "hgb-d3-150-lr.1-l2-5": hgb(max_iter=150, learning_rate=0.1, l2_regularization=5.0),
     "hgb-d3-150-lr.1-nomono": hgb(max_iter=150, learning_rate=0.1, mono_names=()),
