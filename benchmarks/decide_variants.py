@@ -232,6 +232,9 @@ VARIANTS: dict[str, Variant] = {
     "shipped": hgb(**SHIPPED),  # bot/fitting.py's TREE_PARAMS
     "shipped-chat2": hgb(chat_weight=2.0, **SHIPPED),
     "shipped-chat3": hgb(chat_weight=3.0, **SHIPPED),
+    "shipped-chat2-100": hgb(chat_weight=2.0, **{**SHIPPED, "max_iter": 100}),
+    "shipped-chat2-leaf40": hgb(chat_weight=2.0, **{**SHIPPED, "min_samples_leaf": 40}),
+    "shipped-chat2-d4": hgb(chat_weight=2.0, **{**SHIPPED, "max_depth": 4}),
     "shipped-chat1.5": hgb(chat_weight=1.5, **SHIPPED),
     "shipped-perq": hgb(per_question=True, **SHIPPED),
     "shipped-perq-chat2": hgb(per_question=True, chat_weight=2.0, **SHIPPED),
