@@ -204,7 +204,11 @@ def _fit_trees(xs: list[tuple[float, ...]], ys: list[int], ws: list[float]) -> T
 
     monotone = [int(f in MONOTONE) for f in FEATURES]
     classifier = HistGradientBoostingClassifier(monotonic_cst=monotone, **TREE_PARAMS)
-    # one weight for every row is no weighting (and keeps the fit of a one-kind set unchanged)
+    # one weight for every row is no weighting (and keeps the fit of a one-kind set unchanged).
+    # scikit-learn's sample_weight path is ~20 times slower a fit (1.9 s against 0.09 s on 16k
+    # rows): the bundled refit takes ~65 s instead of ~25 s. Giving a chat row twice is the faster
+    # near-equivalent (62.0 % against 62.5 % out of fold in one refit, within refit noise); untried
+    # on the held-out sets, so not switched at the end of the stop that found it
     weights = np.asarray(ws, dtype=float) if len(set(ws)) > 1 else None
     x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=int)
     return export_trees(classifier.fit(x, y, sample_weight=weights))
