@@ -207,8 +207,9 @@ def _fit_trees(xs: list[tuple[float, ...]], ys: list[int], ws: list[float]) -> T
     # one weight for every row is no weighting (and keeps the fit of a one-kind set unchanged).
     # scikit-learn's sample_weight path is ~20 times slower a fit (1.9 s against 0.09 s on 16k
     # rows): the bundled refit takes ~65 s instead of ~25 s. Giving a chat row twice is the faster
-    # near-equivalent (62.0 % against 62.5 % out of fold in one refit, within refit noise); untried
-    # on the held-out sets, so not switched at the end of the stop that found it
+    # near-equivalent (62.0 % against 62.5 % out of fold in one refit); tried once and reverted when
+    # the held-out rounds 1-5 gate read 62.2 % (benchmarks/README.md): to be chosen again on the
+    # fit set and speed alone
     weights = np.asarray(ws, dtype=float) if len(set(ws)) > 1 else None
     x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=int)
     return export_trees(classifier.fit(x, y, sample_weight=weights))

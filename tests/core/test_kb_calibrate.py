@@ -135,3 +135,21 @@ def test_thresholds_are_chosen_on_every_repeated_split_together() -> None:
     assert [r.item for r in first] == [r.item for r in second] == items
     assert [r.p for r in first] != [r.p for r in second]  # other folds, other models
     assert result.calibration.thresholds == choose_thresholds(result.oof, targets)
+
+
+def test_chat_rows_weigh_more_in_the_trees_and_a_one_kind_set_is_unweighted() -> None:
+    """`Targets.chat_weight`: rows of questions without a source thread weigh more in the answer
+    model's trees; when every row has the same weight (a team's eval file of one kind) the fit is
+    the unweighted one."""
+    import random
+
+    from bot.decision import FEATURES
+    from bot.fitting import _fit_trees
+
+    rng = random.Random(3)
+    xs = [tuple(rng.random() for _ in FEATURES) for _ in range(400)]
+    ys = [int(x[0] + rng.random() * 0.5 > 0.8) for x in xs]
+    plain = _fit_trees(xs, ys, [1] * len(xs))
+    assert _fit_trees(xs, ys, [2] * len(xs)) == plain
+    mixed = _fit_trees(xs, ys, [2 if i % 3 == 0 else 1 for i in range(len(xs))])
+    assert mixed != plain
