@@ -153,3 +153,34 @@ def test_chat_rows_weigh_more_in_the_trees_and_a_one_kind_set_is_unweighted() ->
     assert _fit_trees(xs, ys, [2] * len(xs)) == plain
     mixed = _fit_trees(xs, ys, [2 if i % 3 == 0 else 1 for i in range(len(xs))])
     assert mixed != plain
+
+
+def test_the_weighted_fit_on_bin_numbers_is_scikit_learns_weighted_fit() -> None:
+    """`bot.fit_bins`: fitting the trees on bin numbers gives the trees scikit-learn fits on the
+    raw features with the same weights (its slow path), splits at the same raw edges."""
+    import random
+
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from bot.decision import FEATURES
+    from bot.fitting import MONOTONE, TREE_PARAMS, _fit_trees, export_trees
+
+    rng = random.Random(5)
+    # many-valued features (binned), few-valued ones (left as they are) and ties
+    xs = [
+        tuple(
+            round(rng.random(), 2) if i % 3 == 1 else rng.random() ** (1 + i % 4)
+            for i in range(len(FEATURES))
+        )
+        for _ in range(1500)
+    ]
+    ys = [int(x[0] + x[1] * 0.3 + rng.random() * 0.6 > 0.9) for x in xs]
+    ws = [2.0 if i % 4 == 0 else 1.0 for i in range(len(xs))]
+    reference = HistGradientBoostingClassifier(
+        monotonic_cst=[int(f in MONOTONE) for f in FEATURES], **TREE_PARAMS
+    )
+    reference.fit(np.asarray(xs), np.asarray(ys), sample_weight=np.asarray(ws))
+    fitted = _fit_trees(xs, ys, ws)
+    assert fitted == export_trees(reference)
+    assert fitted != _fit_trees(xs, ys, [1.0] * len(xs))
