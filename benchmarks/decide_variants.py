@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.decision import FEATURES  # noqa: E402
+from bot.fit_bins import bin_features, to_bins  # noqa: E402
 from bot.fitting import _fit, _Question  # noqa: E402
 
 F = {name: i for i, name in enumerate(FEATURES)}
@@ -69,8 +70,10 @@ def hgb(
             random_state=0,
         )
         p.update(params)
-        clf = HistGradientBoostingClassifier(**p).fit(x, y, sample_weight=w)  # type: ignore[arg-type]
-        return lambda m: clf.predict_proba(tf(m))[:, 1]
+        # scikit-learn's weighted fit on bin numbers (bot/fit_bins.py: the same trees, ~10x faster)
+        binned, bins = bin_features(x, w)
+        clf = HistGradientBoostingClassifier(**p).fit(binned, y, sample_weight=w)  # type: ignore[arg-type]
+        return lambda m: clf.predict_proba(to_bins(bins, tf(m)))[:, 1]
 
     return variant
 

@@ -55,3 +55,18 @@ def edge(bins: Bins, threshold: float) -> float:
 
     below = bins.present[np.searchsorted(bins.present, threshold, side="right") - 1]
     return float(bins.edges[below])
+
+
+def to_bins(bins: list[Bins | None], x: Any) -> Any:
+    """New rows for a model fitted on `bin_features`'s output: each binned feature as the bin
+    number that falls on the same side of every split as the raw value does under `edge` (a bin
+    without training values counts as the next bin with some)."""
+    import numpy as np
+
+    out = np.array(x, dtype=np.float64, copy=True)
+    for f, b in enumerate(bins):
+        if b is not None:
+            numbers = np.searchsorted(b.edges, out[:, f], side="left")
+            at = np.minimum(np.searchsorted(b.present, numbers, side="left"), len(b.present) - 1)
+            out[:, f] = b.present[at]
+    return out

@@ -164,6 +164,7 @@ def test_the_weighted_fit_on_bin_numbers_is_scikit_learns_weighted_fit() -> None
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from bot.decision import FEATURES
+    from bot.fit_bins import bin_features, to_bins
     from bot.fitting import MONOTONE, TREE_PARAMS, _fit_trees, export_trees
 
     rng = random.Random(5)
@@ -177,10 +178,15 @@ def test_the_weighted_fit_on_bin_numbers_is_scikit_learns_weighted_fit() -> None
     ]
     ys = [int(x[0] + x[1] * 0.3 + rng.random() * 0.6 > 0.9) for x in xs]
     ws = [2.0 if i % 4 == 0 else 1.0 for i in range(len(xs))]
-    reference = HistGradientBoostingClassifier(
-        monotonic_cst=[int(f in MONOTONE) for f in FEATURES], **TREE_PARAMS
-    )
+    monotone = [int(f in MONOTONE) for f in FEATURES]
+    reference = HistGradientBoostingClassifier(monotonic_cst=monotone, **TREE_PARAMS)
     reference.fit(np.asarray(xs), np.asarray(ys), sample_weight=np.asarray(ws))
     fitted = _fit_trees(xs, ys, ws)
     assert fitted == export_trees(reference)
+    # and a classifier fitted on the bin numbers predicts new rows as scikit-learn's does
+    binned, bins = bin_features(np.asarray(xs), np.asarray(ws))
+    on_bins = HistGradientBoostingClassifier(monotonic_cst=monotone, **TREE_PARAMS)
+    on_bins.fit(binned, np.asarray(ys), sample_weight=np.asarray(ws))
+    new = np.asarray([[rng.random() * 1.2 - 0.1 for _ in FEATURES] for _ in range(500)])
+    assert np.array_equal(on_bins.predict_proba(to_bins(bins, new)), reference.predict_proba(new))
     assert fitted != _fit_trees(xs, ys, [1.0] * len(xs))
