@@ -182,7 +182,7 @@ def _build(
     vocab_ptr = np.concatenate([[0], np.cumsum(np.concatenate([v[0] for v in vocab]) if vocab else [])])
     # the chunks in lists of their own, so that each is freed once drained
     tok_chunks, tf_chunks = [v[1] for v in vocab], [v[2] for v in vocab]
-    del vocab, alt_title
+    del vocab, alt_title, alt_entry
     release_memory()  # the chunks' temporaries
     vocab_tok = drain(tok_chunks, elem_tok.dtype.type)
     tf = drain(tf_chunks, _narrow(np.array([top_tf])).dtype.type)

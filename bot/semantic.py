@@ -41,24 +41,31 @@ class Embedder:
     def __init__(self, path: Path = DATA) -> None:
         with np.load(path) as data:  # stored uncompressed: a plain read
             vocab = bytes(data["vocab"]).decode("utf-8").split("\n")
-            self._vectors: Vector = (data["vectors"].astype(np.float32) * data["scale"][:, None]).astype(
-                np.float32
-            )
+            # kept as stored (a byte a value and a scale per row: 2 MB, not 7.8 MB in float32),
+            # scaled row by row when read, to the same float32 values
+            self._codes: npt.NDArray[np.int8] = data["vectors"]
+            self._scale: Vector = data["scale"].astype(np.float32)
             self._weight: Vector = data["weight"].astype(np.float32)  # 0 for [CLS], [UNK], [unused…]
         self._ids = {p: i for i, p in enumerate(vocab)}
         self._unk = self._ids["[UNK]"]
         self._longest = max(map(len, vocab))  # characters in the longest piece
         self._tokenizer: Any = None  # the full tokenizer, built for the first non-ASCII text
         self._known: dict[str, list[int]] = {}  # word -> its word pieces
-        self.dim = int(self._vectors.shape[1])
+        self.dim = int(self._codes.shape[1])
 
     def _sum(self, ids: Sequence[int]) -> Vector:
         if not ids:
             return np.zeros(self.dim, dtype=np.float32)
         index = np.asarray(ids, dtype=np.int64)
-        summed: Vector = self._weight.take(index) @ self._vectors.take(index, axis=0)  # take: cheaper than []
+        summed: Vector = self._weight.take(index) @ self.rows(index)  # take: cheaper than []
         norm = float(np.sqrt(summed.dot(summed)))  # what np.linalg.norm computes, without its wrapper
         return summed / norm if norm > 0 else summed
+
+    def rows(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        """The vectors of these word pieces, one row each."""
+        rows: npt.NDArray[np.float32] = self._codes.take(ids, axis=0).astype(np.float32)
+        rows *= self._scale.take(ids)[:, None]
+        return rows
 
     def vector(self, text: str) -> Vector:
         return self._sum(self.token_ids(text))
@@ -123,7 +130,7 @@ class Embedder:
     def weighted(self) -> Vector:
         """Each piece's vector times its weight: a table for building centroids (7.5 MB, so made
         for each build and dropped with it rather than kept beside the vectors)."""
-        table: Vector = self._vectors * self._weight[:, None]
+        table: Vector = self._codes.astype(np.float32) * self._scale[:, None] * self._weight[:, None]
         return table
 
     def fragment_pieces(self, fragment: str) -> list[int]:

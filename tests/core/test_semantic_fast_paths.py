@@ -57,7 +57,7 @@ def sequential_centroids(embedder: Embedder, groups: Sequence[Sequence[str]]) ->
             ids = embedder._full_tokenizer().encode(text, add_special_tokens=False).ids
             total = np.zeros(embedder.dim, dtype=np.float32)
             for k, i in enumerate(ids):
-                term = embedder._vectors[i] * embedder._weight[i]
+                term = embedder.rows(np.array([i]))[0] * embedder._weight[i]
                 total = term.copy() if k == 0 else total + term
             units.append(total / np.maximum(np.linalg.norm(total[None, :], axis=1, keepdims=True)[0], 1e-12))
         if units:
@@ -78,7 +78,7 @@ def reference_centroids(embedder: Embedder, groups: Sequence[Sequence[str]]) -> 
     encoded = embedder._full_tokenizer().encode_batch(texts, add_special_tokens=False)
     lengths = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(encoded))
     ids = np.fromiter((i for e in encoded for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
-    weighted = embedder._vectors[ids] * embedder._weight[ids, None]
+    weighted = embedder.rows(ids) * embedder._weight[ids, None]
     per_text = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     filled = lengths > 0
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[filled]
