@@ -91,7 +91,9 @@ def without(*names: str) -> Callable[[np.ndarray], np.ndarray]:
 
 
 BREADTH = ("entry_questions", "entry_words", "entry_idf", "entry_idf_top")
-SHIPPED = dict(max_iter=75, learning_rate=0.15, min_samples_leaf=20, interaction_cst="pairwise")
+# the trees shipped until stop 14; the variants named "shipped-..." change these
+BASE75 = dict(max_iter=75, learning_rate=0.15, min_samples_leaf=20, interaction_cst="pairwise")
+SHIPPED = {**BASE75, "max_iter": 250, "learning_rate": 0.1}  # bot/fitting.py's TREE_PARAMS since stop 14
 
 
 def expand_products(names: Sequence[str]) -> Callable[[np.ndarray], np.ndarray]:
@@ -232,17 +234,31 @@ VARIANTS: dict[str, Variant] = {
     "hgb-d3-150-lr.1-leaf20-pairs": hgb(
         max_iter=150, learning_rate=0.1, min_samples_leaf=20, interaction_cst="pairwise"
     ),
-    "shipped": hgb(**SHIPPED),  # bot/fitting.py's TREE_PARAMS
-    "shipped-chat2": hgb(chat_weight=2.0, **SHIPPED),
-    "shipped-chat3": hgb(chat_weight=3.0, **SHIPPED),
-    "shipped-chat2-100": hgb(chat_weight=2.0, **{**SHIPPED, "max_iter": 100}),
-    "shipped-chat2-leaf40": hgb(chat_weight=2.0, **{**SHIPPED, "min_samples_leaf": 40}),
-    "shipped-chat2-d4": hgb(chat_weight=2.0, **{**SHIPPED, "max_depth": 4}),
-    "shipped-chat1.5": hgb(chat_weight=1.5, **SHIPPED),
-    "shipped-perq": hgb(per_question=True, **SHIPPED),
-    "shipped-perq-chat2": hgb(per_question=True, chat_weight=2.0, **SHIPPED),
-    "shipped-no-breadth": hgb(without(*BREADTH), **SHIPPED),
-    "shipped-no-entry-words": hgb(without("entry_words", "entry_questions"), **SHIPPED),
+    "shipped": hgb(chat_weight=2.0, **SHIPPED),  # bot/fitting.py's TREE_PARAMS and chat weight
+    "shipped-75": hgb(**BASE75),  # before the chat weight
+    "shipped-chat2": hgb(chat_weight=2.0, **BASE75),
+    "shipped-chat3": hgb(chat_weight=3.0, **BASE75),
+    "shipped-chat2-100": hgb(chat_weight=2.0, **{**BASE75, "max_iter": 100}),
+    "shipped-chat2-leaf40": hgb(chat_weight=2.0, **{**BASE75, "min_samples_leaf": 40}),
+    "shipped-chat2-d4": hgb(chat_weight=2.0, **{**BASE75, "max_depth": 4}),
+    "shipped-chat1.5": hgb(chat_weight=1.5, **BASE75),
+    "shipped-chat2-150-lr.1": hgb(chat_weight=2.0, **{**BASE75, "max_iter": 150, "learning_rate": 0.1}),
+    "shipped-chat2-leaf10": hgb(chat_weight=2.0, **{**BASE75, "min_samples_leaf": 10}),
+    "shipped-chat2-250-lr.1": hgb(chat_weight=2.0, **{**BASE75, "max_iter": 250, "learning_rate": 0.1}),
+    "shipped-chat2-400-lr.1": hgb(chat_weight=2.0, **{**BASE75, "max_iter": 400, "learning_rate": 0.1}),
+    "shipped-chat2-250-lr.15": hgb(chat_weight=2.0, **{**BASE75, "max_iter": 250}),
+    "shipped-chat2-250-lr.1-leaf40": hgb(
+        chat_weight=2.0, **{**BASE75, "max_iter": 250, "learning_rate": 0.1, "min_samples_leaf": 40}
+    ),
+    "shipped-chat2-150-lr.15": hgb(chat_weight=2.0, **{**BASE75, "max_iter": 150}),
+    "shipped-chat2-100-lr.1": hgb(chat_weight=2.0, **{**BASE75, "max_iter": 100, "learning_rate": 0.1}),
+    "shipped-chat2-allpairs": hgb(chat_weight=2.0, **{**BASE75, "interaction_cst": None}),
+    "shipped-chat2-200-lr.05": hgb(chat_weight=2.0, **{**BASE75, "max_iter": 200, "learning_rate": 0.05}),
+    "shipped-chat2-l2-0": hgb(chat_weight=2.0, **{**BASE75, "l2_regularization": 0.0}),
+    "shipped-perq": hgb(per_question=True, **BASE75),
+    "shipped-perq-chat2": hgb(per_question=True, chat_weight=2.0, **BASE75),
+    "shipped-no-breadth": hgb(without(*BREADTH), **BASE75),
+    "shipped-no-entry-words": hgb(without("entry_words", "entry_questions"), **BASE75),
     "hgb-d3-150-lr.1-leaf80": hgb(max_iter=150, learning_rate=0.1, min_samples_leaf=80),
     "hgb-d3-150-lr.1-l2-5": hgb(max_iter=150, learning_rate=0.1, l2_regularization=5.0),
     "hgb-d3-150-lr.1-nomono": hgb(max_iter=150, learning_rate=0.1, mono_names=()),
