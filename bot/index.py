@@ -171,12 +171,14 @@ def _build(
     entry_toks = np.concatenate([[0], np.cumsum(per_entry)])
     entry_alts = _offsets(alt_entry, n_entries)
     # each entry's vocabulary: how many of its alternates use a token, the title counting more
-    vocab = [
-        _entry_vocab(
-            lo, alt_len, entry_alts, entry_toks, alt_entry, alt_title, elem_tok, n_tokens, title_boost
+    vocab = []
+    for lo in range(0, n_entries, _ENTRIES_PER_CHUNK):
+        vocab.append(
+            _entry_vocab(
+                lo, alt_len, entry_alts, entry_toks, alt_entry, alt_title, elem_tok, n_tokens, title_boost
+            )
         )
-        for lo in range(0, n_entries, _ENTRIES_PER_CHUNK)
-    ]
+        release_memory()  # the chunk's temporaries (else the kept chunks pin freed pages between them)
     top_tf = max((int(v[2].max(initial=0)) for v in vocab), default=0)
     # pairs entry by entry: vocab_ptr[e]:vocab_ptr[e+1] are entry e's (no entry id per pair)
     vocab_ptr = np.concatenate([[0], np.cumsum(np.concatenate([v[0] for v in vocab]) if vocab else [])])
@@ -204,6 +206,7 @@ def _build(
     post_ptr = _offsets(vocab_tok[post_order], n_tokens)
     post_entry, post_tf = _owner(vocab_ptr, post_order), tf[post_order]
     del vocab_ptr, vocab_tok, tf, post_order
+    release_memory()  # the postings' temporaries, before the per-alternate arrays are filled
     # per alternate: summed weight and exact-match hash, a chunk of alternates at a time
     if n_alts >= 2**32:
         raise ValueError("more than 2**32 alternates")
