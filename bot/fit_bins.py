@@ -12,9 +12,13 @@ ones scikit-learn fits on the raw features.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+Rows = npt.NDArray[np.float64]
 MAX_BINS = 255  # HistGradientBoosting's default `max_bins`: bins for non-missing values
 
 
@@ -23,14 +27,13 @@ class Bins:
     """One feature's bin edges (`x` is in bin i iff edges[i-1] < x <= edges[i]) and the bin
     numbers that hold training values."""
 
-    edges: Any  # numpy float array
-    present: Any  # numpy int array, sorted
+    edges: npt.NDArray[np.float64]
+    present: npt.NDArray[np.int64]  # sorted
 
 
-def bin_features(x: Any, weights: Any) -> tuple[Any, list[Bins | None]]:
+def bin_features(x: npt.ArrayLike, weights: npt.ArrayLike) -> tuple[Rows, list[Bins | None]]:
     """`x` with each many-valued feature replaced by its bin number under the weighted
     percentiles that scikit-learn uses, and those bins (None: the feature is unchanged)."""
-    import numpy as np
     from sklearn.utils.stats import _weighted_percentile
 
     ranks = np.linspace(0, 100, num=MAX_BINS + 1)[1:-1]
@@ -51,18 +54,14 @@ def bin_features(x: Any, weights: Any) -> tuple[Any, list[Bins | None]]:
 def edge(bins: Bins, threshold: float) -> float:
     """The edge on the raw feature for a split at `threshold` between two bin numbers: the upper
     edge of the highest bin with training values at or below it."""
-    import numpy as np
-
     below = bins.present[np.searchsorted(bins.present, threshold, side="right") - 1]
     return float(bins.edges[below])
 
 
-def to_bins(bins: list[Bins | None], x: Any) -> Any:
+def to_bins(bins: Sequence[Bins | None], x: npt.ArrayLike) -> Rows:
     """New rows for a model fitted on `bin_features`'s output: each binned feature as the bin
     number that falls on the same side of every split as the raw value does under `edge` (a bin
     without training values counts as the next bin with some)."""
-    import numpy as np
-
     out = np.array(x, dtype=np.float64, copy=True)
     for f, b in enumerate(bins):
         if b is not None:
