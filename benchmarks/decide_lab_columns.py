@@ -17,6 +17,10 @@ tree model with and without them, on the evidence as it was before the matcher's
   answer-semantic  the cosine of the question and the entry's answer text (answer, analogy, tips)
                  in the static semantic vectors, and minus the best candidate's (run it with
                  --shipped: on top of the shipped evidence, entry facts included)
+  title-semantic the cosine of a post's title alone and the entry's centroid, and minus the best
+                 candidate's (--shipped)
+  title-gap      the title features (score, best alternate, coverage) minus the best candidate's:
+                 whether the title alone ranks the entry first (--shipped)
 
 Usage: python benchmarks/decide_lab_columns.py EXPERIMENT [--seeds 0-4] [--shipped]
 Figures: right / wrong / off-topic declined / on-topic declined, out of fold on the fit sets.
@@ -36,6 +40,11 @@ Outcomes (2026-12-06, 1,371 fit questions, against 67.1 % right / 3.8 % wrong fo
   (`bot/entry_facts.py`) and refitted: 69.2 % / 4.0 % out of fold (`calibrate.py`).
 - answer-semantic --shipped: 70.3 % / 3.8 % against 69.2 % / 3.8 % (seeds 0-4), but 70.1 % against
   69.5 % on seeds 5-14 (better on 7 of 10): too weak to build in.
+
+Outcomes (2026-12-07, 2,241 fit questions, the 250-tree model, all --shipped; all at 3.9 % wrong):
+- title-semantic: 61.2 % against 60.7 % (seeds 0-4, better on 3 of 5), 60.9 % against 60.8 %
+  (seeds 5-14): not built in.
+- title-gap: 60.8 % against 60.7 % (0-4), 60.3 % against 60.8 % (5-14): not built in.
 """
 
 from __future__ import annotations
@@ -141,6 +150,35 @@ def answer_semantic(m: Matcher) -> Columns:
     return columns
 
 
+def title_semantic(m: Matcher) -> Columns:
+    """The cosine of a post's title alone and the entry's centroid (the question's own cosine for a
+    one-line question, as ``title_score`` is its score), and that cosine minus the best among the
+    candidates."""
+    embedder = m._embedder
+    row = {e.id: i for i, e in enumerate(m.entries)}
+
+    def columns(q: lab.Q) -> list[tuple[float, ...]]:
+        d = m._reader.read(clean_input(q.item.question)).digest
+        v = embedder.vector(d.title if d.title and d.lines > 1 else d.text)
+        sims = [float(m._centroids[row[i]].astype(np.float32) @ v) for i in q.ids]
+        best = max(sims, default=0.0)
+        return [(s, s - best) for s in sims]
+
+    return columns
+
+
+def title_gap(m: Matcher) -> Columns:
+    """Each candidate's title score (`title_score`, its best alternate's, its coverage) minus the
+    best among the candidates: whether the post's title alone ranks it first."""
+    names = ("title_score", "title_best_alt", "title_covered")
+
+    def columns(q: lab.Q) -> list[tuple[float, ...]]:
+        cols = [[f[lab.F[n]] for f in q.features] for n in names]
+        return [tuple(c[k] - max(c) for c in cols) for k in range(len(q.features))]
+
+    return columns
+
+
 def both(m: Matcher) -> Columns:
     text, breadth = answer_text(m), entry_breadth(m)
     return lambda q: [(*a, *b) for a, b in zip(text(q), breadth(q), strict=True)]
@@ -152,6 +190,8 @@ EXPERIMENTS: dict[str, Callable[[Matcher], Columns]] = {
     "answer-text": answer_text,
     "answer-text+entry-breadth": both,
     "answer-semantic": answer_semantic,
+    "title-semantic": title_semantic,
+    "title-gap": title_gap,
 }
 
 
