@@ -258,6 +258,7 @@ VARIANTS: dict[str, Variant] = {
     "shipped-perq": hgb(per_question=True, **BASE75),
     "shipped-perq-chat2": hgb(per_question=True, chat_weight=2.0, **BASE75),
     "shipped-no-breadth": hgb(without(*BREADTH), **BASE75),
+    "shipped-no-semantic": hgb(without("semantic", "semantic_gap"), chat_weight=2.0, **SHIPPED),
     "shipped-no-entry-words": hgb(without("entry_words", "entry_questions"), **BASE75),
     "hgb-d3-150-lr.1-leaf80": hgb(max_iter=150, learning_rate=0.1, min_samples_leaf=80),
     "hgb-d3-150-lr.1-l2-5": hgb(max_iter=150, learning_rate=0.1, l2_regularization=5.0),
