@@ -21,6 +21,12 @@ tree model with and without them, on the evidence as it was before the matcher's
                  candidate's (--shipped)
   title-gap      the title features (score, best alternate, coverage) minus the best candidate's:
                  whether the title alone ranks the entry first (--shipped)
+  neighbours     the fit set's labelled questions as examples: per candidate, the highest cosine
+                 between the question and a fit question of another thread labelled with that
+                 entry, in the static semantic vectors, and minus the best candidate's (--shipped)
+  neighbours-lexical  the same with TF-IDF cosine (scikit-learn, sublinear tf) of what the matcher
+                 reads; NEIGHBOURS_APART=repo takes examples only from other repositories or sites
+  neighbours-both  both
 
 Usage: python benchmarks/decide_lab_columns.py EXPERIMENT [--seeds 0-4] [--shipped]
 Figures: right / wrong / off-topic declined / on-topic declined, out of fold on the fit sets.
@@ -45,12 +51,21 @@ Outcomes (2026-12-07, 2,241 fit questions, the 250-tree model, all --shipped; al
 - title-semantic: 61.2 % against 60.7 % (seeds 0-4, better on 3 of 5), 60.9 % against 60.8 %
   (seeds 5-14): not built in.
 - title-gap: 60.8 % against 60.7 % (0-4), 60.3 % against 60.8 % (5-14): not built in.
+- neighbours (semantic): 63.2 % against 60.9 % (0-4), 62.9 % against 60.9 % (5-14), better on all 15.
+- neighbours-lexical: 65.9 % (0-4) and 65.7 % (5-14) against 60.9 %, better on all 15; posts 64.8 /
+  64.7 % against 58.9 / 58.8 %, chat 72.2 / 71.8 % against 73.4 / 73.1 %. With examples only from
+  other repositories or sites (NEIGHBOURS_APART=repo): 64.8 % (0-4), posts 63.5 %. Of the fit
+  posts' nearest other-thread neighbours, 18 of 1,919 are near-copies (cosine >= 0.9); the same
+  entry is labelled on 43 % of neighbours at cosine 0.2-0.3, 64 % at 0.3-0.4, 86 % at 0.5-0.7.
+- neighbours-both: 66.6 % (0-4). Not built in yet: it needs the examples shipped with the
+  calibration and a leave-thread-out lookup when fitting (benchmarks/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -179,6 +194,59 @@ def title_gap(m: Matcher) -> Columns:
     return columns
 
 
+def _repository(q: lab.Q) -> str:
+    """The repository (owner/name) or site a question came from; its own thread for chat ones."""
+    parts = q.group.split("/")
+    return "/".join(parts[:5]) if "github.com" in q.group else "/".join(parts[:3])
+
+
+def _neighbour_columns(fit: list[lab.Q], sims: np.ndarray) -> Columns:
+    """Per candidate, the highest similarity between the question and a fit question of ANOTHER
+    thread (with NEIGHBOURS_APART=repo: of another repository or site) labelled with that entry (0
+    when none), and that minus the best among the candidates."""
+    labels = np.array([q.item.expect if q.item.on_topic and not q.item.gap else "" for q in fit])
+    apart = os.environ.get("NEIGHBOURS_APART") == "repo"
+    groups = np.array([_repository(q) if apart else q.group for q in fit])
+    row = {(q.group, q.item.question): k for k, q in enumerate(fit)}
+
+    def columns(q: lab.Q) -> list[tuple[float, ...]]:
+        k = row[(q.group, q.item.question)]
+        other = groups != groups[k]
+        best = []
+        for i in q.ids:
+            mask = other & (labels == i)
+            best.append(float(sims[k][mask].max()) if mask.any() else 0.0)
+        top = max(best, default=0.0)
+        return [(b, b - top) for b in best]
+
+    return columns
+
+
+def _digests(m: Matcher, fit: list[lab.Q]) -> list[str]:
+    return [m._reader.read(clean_input(q.item.question)).digest.text for q in fit]
+
+
+def neighbours(m: Matcher) -> Columns:
+    """The fit set's labelled questions as examples, compared in the static semantic vectors."""
+    fit, _dev = lab.load()
+    vectors = m._embedder.vectors(_digests(m, fit))
+    return _neighbour_columns(fit, vectors @ vectors.T)
+
+
+def neighbours_lexical(m: Matcher) -> Columns:
+    """The same examples compared by TF-IDF cosine (scikit-learn, sublinear term frequencies)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    fit, _dev = lab.load()
+    x = TfidfVectorizer(sublinear_tf=True).fit_transform(_digests(m, fit))
+    return _neighbour_columns(fit, (x @ x.T).toarray())
+
+
+def neighbours_both(m: Matcher) -> Columns:
+    semantic, lexical = neighbours(m), neighbours_lexical(m)
+    return lambda q: [(*a, *b) for a, b in zip(semantic(q), lexical(q), strict=True)]
+
+
 def both(m: Matcher) -> Columns:
     text, breadth = answer_text(m), entry_breadth(m)
     return lambda q: [(*a, *b) for a, b in zip(text(q), breadth(q), strict=True)]
@@ -192,6 +260,9 @@ EXPERIMENTS: dict[str, Callable[[Matcher], Columns]] = {
     "answer-semantic": answer_semantic,
     "title-semantic": title_semantic,
     "title-gap": title_gap,
+    "neighbours": neighbours,
+    "neighbours-lexical": neighbours_lexical,
+    "neighbours-both": neighbours_both,
 }
 
 
