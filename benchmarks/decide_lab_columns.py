@@ -248,27 +248,12 @@ def neighbours_lexical(m: Matcher) -> Columns:
 
 def neighbours_tokens(m: Matcher) -> Columns:
     """neighbours-lexical with the matcher's own tokens (synonyms, stop words, stems) instead of
-    scikit-learn's word pattern: what the bot could compute at run time with numpy alone."""
-    from scipy.sparse import csr_matrix
+    scikit-learn's word pattern."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
     fit, _dev = lab.load()
-    tokens = [m._reader.normalizer.tokens(t) for t in _digests(m, fit)]
-    vocab: dict[str, int] = {}
-    rows, cols, tfs = [], [], []
-    for r, toks in enumerate(tokens):
-        counts: dict[int, int] = {}
-        for t in toks:
-            token = vocab.setdefault(t, len(vocab))
-            counts[token] = counts.get(token, 0) + 1
-        for c, n in counts.items():
-            rows.append(r)
-            cols.append(c)
-            tfs.append(1.0 + math.log(n))
-    df = np.bincount(cols, minlength=len(vocab))
-    idf = np.log((1 + len(fit)) / (1 + df)) + 1.0
-    x = csr_matrix((np.array(tfs) * idf[cols], (rows, cols)), shape=(len(fit), len(vocab)))
-    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-    x = csr_matrix(x.multiply(1.0 / np.maximum(norms, 1e-12)[:, None]))
+    tfidf = TfidfVectorizer(sublinear_tf=True, analyzer=m._reader.normalizer.tokens)
+    x = tfidf.fit_transform(_digests(m, fit))
     return _neighbour_columns(fit, (x @ x.T).toarray())
 
 
