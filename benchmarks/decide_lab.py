@@ -33,6 +33,7 @@ from bot.fitting import (  # noqa: E402
     Targets,
     _fit,
     choose_thresholds,
+    examples,
     questions,
     unfitted_matcher,
 )
@@ -63,8 +64,11 @@ def load() -> tuple[list[Q], dict[str, list[Q]]]:
         if cached_key == key:
             return data  # type: ignore[no-any-return]
     kb = load_knowledge(ROOT / "knowledge")
-    m = unfitted_matcher(kb)
-    fit = questions(m, [i for p in FIT_SETS for i in load_eval_file(p)])
+    fit_items = [i for p in FIT_SETS for i in load_eval_file(p)]
+    # the fit questions are the examples too, as in bot.fitting.fit (each kept from its own thread)
+    base = unfitted_matcher(kb)
+    m = base.with_examples(examples(base, fit_items))
+    fit = questions(m, fit_items)
     dev = {k: questions(m, load_eval_file(p)) for k, p in DEV_SETS.items()}
     CACHE.write_bytes(pickle.dumps((key, (fit, dev))))
     return fit, dev

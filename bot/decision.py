@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from bot.models import Band, Candidate, MatchResult
+from bot.models import Band, Candidate, Example, MatchResult
 
 BUNDLED = Path(__file__).resolve().parent / "calibration.json"
 FILE_NAME = "calibration.json"  # a knowledge base directory may carry its own
@@ -61,6 +61,9 @@ FEATURES = (
     "entry_words",  # distinct words of its title and questions, log1p, /6, capped
     "entry_idf",  # the mean IDF share of those words
     "entry_idf_top",  # the mean IDF share of its five rarest words
+    # the labelled questions the calibration was fitted on (bot/examples.py)
+    "example",  # the highest cosine between the question and an example of the entry (0: none)
+    "example_gap",  # that cosine minus the best among the ranked candidates (0 for the closest)
 )
 EXACT_CONFIDENCE = 0.99  # the question is one of the entry's own questions, word for word
 _FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}
@@ -248,6 +251,8 @@ class Calibration:
     thresholds: Thresholds
     source: str = field(default="", compare=False)
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    # the labelled questions the models were fitted with (bot/examples.py), threads left out
+    examples: tuple[Example, ...] = field(default=(), repr=False)
 
     # -- probabilities ----------------------------------------------------------------------------
     def p_answer(self, evidence: Evidence) -> float:
@@ -324,6 +329,7 @@ class Calibration:
                 "topic": self.thresholds.topic,
             },
             **({"meta": self.meta} if self.meta else {}),
+            "examples": [[e.entry, e.text] for e in self.examples],
         }
 
     @classmethod
@@ -338,6 +344,7 @@ class Calibration:
             topic = LogisticModel(float(data["topic"]["intercept"]), tuple(map(float, data["topic"]["coef"])))
             t = data["thresholds"]
             thresholds = Thresholds(float(t["answer"]), float(t["alternatives"]), float(t["topic"]))
+            examples = tuple(Example(*_pair(pair)) for pair in data.get("examples") or ())
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, CalibrationError):
                 raise
@@ -348,7 +355,7 @@ class Calibration:
             raise CalibrationError(f"{source}: wrong number of coefficients")
         if not 0.0 <= thresholds.alternatives <= thresholds.answer <= 1.0:
             raise CalibrationError(f"{source}: thresholds must satisfy 0 <= alternatives <= answer <= 1")
-        return cls(answer, topic, thresholds, source, dict(data.get("meta") or {}))
+        return cls(answer, topic, thresholds, source, dict(data.get("meta") or {}), examples)
 
     @classmethod
     def load(cls, path: Path) -> Calibration:
@@ -359,10 +366,22 @@ class Calibration:
         return cls.from_dict(data, str(path))
 
     def save(self, path: Path) -> None:
-        text = json.dumps(self.to_dict(), indent=2)
+        data = self.to_dict()
+        examples = data.pop("examples")
+        text = json.dumps(data, indent=2)
         # a list of numbers on one line: a tree node, or the coefficients
         text = re.sub(r"\[\s*(-?[0-9][^\[\]\"]*?)\s*\]", lambda m: json.dumps(json.loads(m[0])), text)
+        # then the examples, one per line: ["entry-id", "what the matcher read"]
+        rows = ",\n".join(f"    {json.dumps(pair)}" for pair in examples)
+        text = text.removesuffix("\n}") + f',\n  "examples": [\n{rows}\n  ]\n}}'
         path.write_text(text + "\n", encoding="utf-8")
+
+
+def _pair(pair: Any) -> tuple[str, str]:
+    """An example as stored: [entry id, text]."""
+    if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, str) for v in pair)):
+        raise ValueError(f"an example is [entry id, text], got {pair!r:.80}")
+    return pair[0], pair[1]
 
 
 def for_knowledge_base(kb_root: Path | None) -> Calibration:

@@ -43,6 +43,7 @@ from bot.evaluate import EvalItem
 from bot.fit_bins import Bins, bin_features, edge
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
+from bot.models import Example
 from bot.text import clean_input
 
 _TOPIC_INDEX = [FEATURES.index(f) for f in TOPIC_FEATURES]
@@ -139,14 +140,32 @@ def unfitted_matcher(kb: KnowledgeBase) -> Matcher:
     )
 
 
+def _thread(item: EvalItem, i: int) -> str:
+    """Where ``item`` was asked (its source without the anchor), or the item itself."""
+    return item.source.split("#", 1)[0] or f"item-{i}"
+
+
+def examples(matcher: Matcher, items: Sequence[EvalItem]) -> tuple[Example, ...]:
+    """The labelled on-topic questions of ``items`` as examples (`bot.examples`), each with what
+    ``matcher`` reads of it and its thread."""
+    return tuple(
+        Example(item.expect, matcher.digest(clean_input(item.question)), _thread(item, i))
+        for i, item in enumerate(items)
+        if item.expect is not None and not item.gap
+    )
+
+
 def questions(matcher: Matcher, items: Sequence[EvalItem]) -> list[_Question]:
+    """Each item's ranked candidates and their evidence, compared with no example of its own
+    thread."""
     out = []
     for i, item in enumerate(items):
-        ranked = matcher.evidence(clean_input(item.question))
+        group = _thread(item, i)
+        ranked = matcher.evidence(clean_input(item.question), apart=group)
         out.append(
             _Question(
                 item,
-                item.source.split("#", 1)[0] or f"item-{i}",
+                group,
                 tuple(e.entry_id for e in ranked),
                 tuple(e.features for e in ranked),
                 tuple(item.right(e.entry_id) for e in ranked),
@@ -295,7 +314,9 @@ def fit(matcher: Matcher, items: Sequence[EvalItem], targets: Targets | None = N
     from sklearn.model_selection import GroupKFold
 
     t = targets or Targets()
-    data = questions(matcher, items)
+    # the labelled questions are the examples too, each question kept apart from its own thread's
+    known = examples(matcher, items)
+    data = questions(matcher.with_examples(known), items)
     groups = [q.group for q in data]
     # the final models, their regularisation chosen by grouped cross-validation...
     trees = len(data) >= TREES_MIN_QUESTIONS
@@ -326,7 +347,9 @@ def fit(matcher: Matcher, items: Sequence[EvalItem], targets: Targets | None = N
         },
     }
     rows = sum(len(q.features) for q in data)
-    return FitResult(Calibration(answer, topic, thresholds, meta=meta), tuple(predictions), rows, t.repeats)
+    shipped = tuple(Example(e.entry, e.text) for e in known)
+    calibration = Calibration(answer, topic, thresholds, meta=meta, examples=shipped)
+    return FitResult(calibration, tuple(predictions), rows, t.repeats)
 
 
 def _predict(q: _Question, answer: AnswerModel, topic: LogisticModel) -> Prediction:

@@ -14,6 +14,7 @@ question a candidate's answer text covers (`bot.entry_facts`).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,9 +32,10 @@ from bot.alternates import AlternateScorer
 from bot.corpus import F64, I64, ranges, sorted_runs
 from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
 from bot.entry_facts import EntryFacts
+from bot.examples import ExampleIndex
 from bot.index import Index, build_index
 from bot.match_settings import MatchSettings
-from bot.models import Candidate, Entry, MatchResult
+from bot.models import Candidate, Entry, Example, MatchResult
 from bot.query import Query, QueryReader
 from bot.text import Normalizer, normalize_basic
 
@@ -165,6 +167,19 @@ class Matcher:
             if len(ix.centroids) == len(self._entries)
             else self._embedder.centroids([(e.title, *e.questions) for e in self._entries])
         )
+        self._examples = self._example_index(self.calibration.examples)
+
+    def _example_index(self, examples: Sequence[Example]) -> ExampleIndex:
+        rows = {e.id: i for i, e in enumerate(self._entries)} if examples else {}
+        return ExampleIndex(examples, rows)
+
+    def with_examples(self, examples: Sequence[Example]) -> Matcher:
+        """This matcher (sharing its index) with ``examples`` in place of its calibration's: for
+        fitting on labelled questions that are also the examples (`bot.fitting`)."""
+        other = copy.copy(self)
+        other.calibration = replace(self.calibration, examples=tuple(examples))
+        other._examples = self._example_index(other.calibration.examples)
+        return other
 
     @staticmethod
     def build_index(entries: Sequence[Entry], normalizer: Normalizer, settings: MatchSettings) -> Index:
@@ -299,9 +314,14 @@ class Matcher:
                 return ix.entry_of(alt)
         return None
 
-    def evidence(self, text: str, limit: int | None = None) -> list[Evidence]:
+    def digest(self, text: str) -> str:
+        """What the matcher reads of ``text`` (passed through `clean_input`): a post's digest."""
+        return self._reader.read(text).digest.text
+
+    def evidence(self, text: str, limit: int | None = None, apart: str = "") -> list[Evidence]:
         """The ranked candidates for ``text`` (passed through `clean_input`), each with the
-        evidence the decision reads, best first."""
+        evidence the decision reads, best first; ``apart``: a thread whose examples it must not
+        compare with (the question's own, when fitting)."""
         q = self._reader.read(text)
         # a post is also judged by its title alone: the title says what the post is about, and
         # the entries its title matches best are candidates even when the body drowns them
@@ -322,16 +342,23 @@ class Matcher:
             else []
         )
         best = max(sims, default=0.0)
+        near = self._examples.similarities(q.digest.text, pool, apart)
+        nearest = max(near, default=0.0)
         out = []
         asked = q.features()
         names = list(q.gains)
         weights = [0.0 if "_" in t else idf[t] for t in names]  # phrases are never the rarest word
         facts = self._facts.columns([c.entry for c in shown], q.weights, q.total)
-        for c, sim, about in zip(shown, sims, facts, strict=False):
+        for c, sim, about, example in zip(shown, sims, facts, near, strict=False):
             entry = self._entries[c.entry]
             rarest = max(compress(weights, c.found), default=0.0) / top
             title = c if by_title is None else by_title.get(c.entry)
-            features = (*_features(c, scored, asked, title, rarest, sim, sim - best), *about)
+            features = (
+                *_features(c, scored, asked, title, rarest, sim, sim - best),
+                *about,
+                example,
+                example - nearest,
+            )
             out.append(Evidence(entry.id, entry.title, features, tuple(compress(names, c.found))))
         return out
 

@@ -39,6 +39,16 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class Example:
+    """A labelled question: what the matcher read of it and the entry it is about (`bot.examples`);
+    ``thread`` (where it was asked) only while fitting, to keep a question from finding its own."""
+
+    entry: str
+    text: str
+    thread: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LearningPath:
     """An ordered guided tour through entries (the onboarding path, debugging 101...)."""
 
