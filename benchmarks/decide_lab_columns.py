@@ -62,7 +62,7 @@ Outcomes (2026-12-07, 2,241 fit questions, the 250-tree model, all --shipped; al
   scikit-learn's plain words (lower-cased runs of two or more word characters, stop words kept),
   which a run-time version can reproduce with a regex and numpy.
 - neighbours-both: 66.6 % (0-4). neighbours-lexical is built in (bot/examples.py, 2026-12-07):
-  refitted, 65.8 % / 3.8 % out of fold (`calibrate.py`); the held-out posts 56.9 % -> 62.0 %. Since
+  refitted, 66.2 % / 4.0 % out of fold (`calibrate.py`); the held-out posts 56.9 % -> 62.5 %. Since
   then the fit rows carry it, so the neighbours experiments here only add a second copy.
 """
 

@@ -12,7 +12,7 @@ makes them: lower-cased runs of two or more word characters (stop words kept), `
 times the smoothed IDF ``log((1 + n) / (1 + df)) + 1`` over the examples, rows of unit length. A
 question's words that no example uses keep their weight (as if its document frequency were 0), so a
 question full of words of its own is not made to look closer than it is. Built once per
-calibration; per question: one pass over the postings of its words.
+calibration; per question, only the examples of the candidates are compared (a few dozen).
 
 When fitting, a question must not find itself or its own thread among the examples: ``apart``
 leaves out the examples of one thread (`bot.fitting`).
@@ -40,51 +40,40 @@ def words(text: str) -> list[str]:
 
 class ExampleIndex:
     """The examples of the entries a matcher knows (``rows``: entry id → the matcher's entry
-    number; examples of other entries are left out), as postings of their TF-IDF weights."""
+    number; examples of other entries are left out), each as its terms and unit-length TF-IDF
+    weights, grouped by entry."""
 
     def __init__(self, examples: Sequence[Example], rows: Mapping[str, int]) -> None:
         kept = sorted(
             (rows[e.entry], k) for k, e in enumerate(examples) if e.entry in rows
         )  # by entry, then in the calibration's order
         self.size = n = len(kept)
-        entry_of = np.array([row for row, _ in kept], np.int64)
         order = [examples[k] for _, k in kept]
-        by_thread: dict[str, list[int]] = {}
-        for k, e in enumerate(order):
-            if e.thread:
-                by_thread.setdefault(e.thread, []).append(k)
-        self._threads: dict[str, I64] = {t: np.array(ks, np.int64) for t, ks in by_thread.items()}
-        # each entry's examples: a run of rows, found by binary search on entry numbers
-        self._entry_of = entry_of
+        # each entry's examples are a run of rows, found by binary search on the entry numbers
+        self._entry_of: I64 = np.array([row for row, _ in kept], np.int64)
+        threads: dict[str, int] = {"": 0}
+        self._thread_of: I64 = np.array([threads.setdefault(e.thread, len(threads)) for e in order], np.int64)
+        self._threads = threads
         counts = [Counter(words(e.text)) for e in order]
         vocab: dict[str, int] = {}
         for c in counts:
             for w in c:
                 vocab.setdefault(w, len(vocab))
         self._vocab = vocab
-        df = np.zeros(len(vocab), np.float64)
-        terms, docs, tfs = [], [], []
-        for k, c in enumerate(counts):
-            for w, count in c.items():
-                t = vocab[w]
-                df[t] += 1
-                terms.append(t)
-                docs.append(k)
-                tfs.append(1.0 + math.log(count))
-        self._idf: F64 = np.log((1.0 + n) / (1.0 + df)) + 1.0
+        lengths = np.fromiter(map(len, counts), np.int64, n)
+        term = np.fromiter((vocab[w] for c in counts for w in c), np.int64, int(lengths.sum()))
+        tf = np.fromiter((c for cs in counts for c in cs.values()), np.float64, len(term))
+        df = np.bincount(term, minlength=len(vocab)).astype(np.float64)
+        idf: F64 = np.log((1.0 + n) / (1.0 + df)) + 1.0
+        self._idf: list[float] = idf.tolist()
         self._unknown_idf = math.log(1.0 + n) + 1.0
-        term = np.array(terms, np.int64)
-        doc = np.array(docs, np.int64)
-        weight = np.array(tfs, np.float64) * self._idf[term] if terms else np.empty(0)
-        norms = np.sqrt(np.bincount(doc, weight * weight, n)) if n else np.empty(0)
-        weight = weight / np.where(norms > 0, norms, 1.0)[doc] if n else weight
-        # postings by term
-        by_term = np.argsort(term, kind="stable")
-        self._post_doc: I64 = doc[by_term]
-        self._post_weight: F64 = weight[by_term]
-        self._post_ptr: I64 = np.concatenate(
-            ([0], np.cumsum(np.bincount(term, minlength=len(vocab))))
-        ).astype(np.int64)
+        weight = (1.0 + np.log(tf)) * idf[term]
+        row = np.repeat(np.arange(n), lengths)
+        self._row: I64 = row  # the example of each term
+        norms = np.sqrt(np.bincount(row, weight * weight, n))
+        self._weight: F64 = weight / np.where(norms > 0.0, norms, 1.0)[row]
+        self._term = term
+        self._ptr: I64 = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
 
     def __len__(self) -> int:
         return self.size
@@ -92,35 +81,36 @@ class ExampleIndex:
     def similarities(self, text: str, entries: Sequence[int], apart: str = "") -> list[float]:
         """Per entry number in ``entries``: the highest cosine between ``text`` and one of that
         entry's examples (0 when it has none), leaving out thread ``apart``'s examples."""
+        best = np.zeros(len(entries))
         if not self.size or not entries:
-            return [0.0] * len(entries)
-        counts = Counter(words(text))
-        known, q_weight, norm2 = [], [], 0.0
-        for w, count in counts.items():
-            t = self._vocab.get(w)
-            tf = 1.0 + math.log(count)
-            value = tf * (self._unknown_idf if t is None else float(self._idf[t]))
-            norm2 += value * value
-            if t is not None:
-                known.append(t)
-                q_weight.append(value)
-        if not known:
-            return [0.0] * len(entries)
-        terms = np.array(known, np.int64)
-        starts = self._post_ptr[terms]
-        lengths = self._post_ptr[terms + 1] - starts
-        picked = ranges(starts, lengths)
-        sims = np.bincount(
-            self._post_doc[picked],
-            np.repeat(np.array(q_weight), lengths) * self._post_weight[picked],
-            self.size,
-        ) / math.sqrt(norm2)
-        if apart and (mine := self._threads.get(apart)) is not None:
-            sims[mine] = 0.0
+            return best.tolist()
         wanted = np.asarray(entries, np.int64)
         lo = self._entry_of.searchsorted(wanted, "left")
-        hi = self._entry_of.searchsorted(wanted, "right")
-        out = []
-        for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
-            out.append(float(sims[a:b].max()) if b > a else 0.0)
-        return out
+        many = self._entry_of.searchsorted(wanted, "right") - lo
+        has = many > 0
+        if not has.any():
+            return best.tolist()
+        vocab, idf, unknown = self._vocab, self._idf, self._unknown_idf
+        query: dict[int, float] = {}
+        norm2 = 0.0
+        for w, count in Counter(words(text)).items():
+            t = vocab.get(w)
+            value = (1.0 + math.log(count) if count > 1 else 1.0) * (unknown if t is None else idf[t])
+            norm2 += value * value
+            if t is not None:
+                query[t] = value
+        if not query:
+            return best.tolist()
+        q_vector = np.zeros(len(idf))
+        q_vector[list(query)] = list(query.values())
+        # the candidates' examples are runs of rows, and their terms one run per candidate
+        first, last = lo[has], lo[has] + many[has]
+        start = self._ptr[first]
+        picked = ranges(start, self._ptr[last] - start)
+        products = q_vector[self._term[picked]] * self._weight[picked]
+        sims = np.bincount(self._row[picked], products, self.size + 1)  # one spare zero at the end
+        if apart and (thread := self._threads.get(apart)):
+            sims[: self.size][self._thread_of == thread] = 0.0
+        bounds = np.stack((first, last), 1).ravel()  # the maximum over [first, last), every other
+        best[has] = np.maximum.reduceat(sims, bounds)[::2] / math.sqrt(norm2)
+        return best.tolist()
