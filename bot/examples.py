@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from bot.corpus import F64, I64, ranges
+from bot.corpus import F64, I64
 from bot.models import Example
 
 _WORD = re.compile(r"\b\w\w+\b")
@@ -74,6 +74,7 @@ class ExampleIndex:
         self._weight: F64 = weight / np.where(norms > 0.0, norms, 1.0)[row]
         self._term = term
         self._ptr: I64 = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        self._columns = (self._term, self._weight, self._row)
 
     def __len__(self) -> int:
         return self.size
@@ -104,13 +105,13 @@ class ExampleIndex:
         q_vector = np.zeros(len(idf))
         q_vector[list(query)] = list(query.values())
         # the candidates' examples are runs of rows, and their terms one run per candidate
-        first, last = lo[has], lo[has] + many[has]
-        start = self._ptr[first]
-        picked = ranges(start, self._ptr[last] - start)
-        products = q_vector[self._term[picked]] * self._weight[picked]
-        sims = np.bincount(self._row[picked], products, self.size + 1)  # one spare zero at the end
+        first, last = (lo, lo + many) if has.all() else (lo[has], lo[has] + many[has])
+        spans = list(zip(self._ptr[first].tolist(), self._ptr[last].tolist(), strict=True))
+        terms, weights, rows = (np.concatenate([a[i:j] for i, j in spans]) for a in self._columns)
+        sims = np.bincount(rows, q_vector[terms] * weights, self.size + 1)  # one spare zero at the end
         if apart and (thread := self._threads.get(apart)):
             sims[: self.size][self._thread_of == thread] = 0.0
-        bounds = np.stack((first, last), 1).ravel()  # the maximum over [first, last), every other
+        bounds = np.empty(2 * len(first), np.int64)  # the maximum over [first, last), every other
+        bounds[0::2], bounds[1::2] = first, last
         best[has] = np.maximum.reduceat(sims, bounds)[::2] / math.sqrt(norm2)
         return best.tolist()
