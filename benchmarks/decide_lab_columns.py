@@ -258,6 +258,33 @@ def neighbours_tokens(m: Matcher) -> Columns:
     return _neighbour_columns(fit, (x @ x.T).toarray())
 
 
+def knn_share(m: Matcher) -> Columns:
+    """Per candidate, its share of the similarity of the question's K nearest examples of other
+    threads overall (K from KNN_K, default 10; TF-IDF cosine as neighbours-lexical), and whether
+    the single nearest is one of its examples."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    fit, _dev = lab.load()
+    k_near = int(os.environ.get("KNN_K", "10"))
+    x = TfidfVectorizer(sublinear_tf=True).fit_transform(_digests(m, fit))
+    sims = (x @ x.T).toarray()
+    labels = np.array([q.item.expect if q.item.on_topic and not q.item.gap else "" for q in fit])
+    groups = np.array([q.group for q in fit])
+    row = {(q.group, q.item.question): k for k, q in enumerate(fit)}
+
+    def columns(q: lab.Q) -> list[tuple[float, ...]]:
+        k = row[(q.group, q.item.question)]
+        s = np.where((groups != groups[k]) & (labels != ""), sims[k], -1.0)
+        near = np.argsort(-s)[:k_near]
+        total = float(s[near].clip(0).sum()) or 1.0
+        return [
+            (float(s[near][labels[near] == i].clip(0).sum()) / total, float(labels[near[0]] == i))
+            for i in q.ids
+        ]
+
+    return columns
+
+
 def neighbours_both(m: Matcher) -> Columns:
     semantic, lexical = neighbours(m), neighbours_lexical(m)
     return lambda q: [(*a, *b) for a, b in zip(semantic(q), lexical(q), strict=True)]
@@ -280,6 +307,7 @@ EXPERIMENTS: dict[str, Callable[[Matcher], Columns]] = {
     "neighbours-lexical": neighbours_lexical,
     "neighbours-both": neighbours_both,
     "neighbours-tokens": neighbours_tokens,
+    "knn-share": knn_share,
 }
 
 

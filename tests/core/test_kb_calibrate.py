@@ -190,3 +190,32 @@ def test_the_weighted_fit_on_bin_numbers_is_scikit_learns_weighted_fit() -> None
     new = np.asarray([[rng.random() * 1.2 - 0.1 for _ in FEATURES] for _ in range(500)])
     assert np.array_equal(on_bins.predict_proba(to_bins(bins, new)), reference.predict_proba(new))
     assert fitted != _fit_trees(xs, ys, [1.0] * len(xs))
+
+
+def test_examples_of_entries_the_knowledge_base_no_longer_has_are_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An entry renamed or removed after `kb calibrate` leaves the calibration's examples of it
+    pointing nowhere: they are left out, and the load says so with the command that refits."""
+    from dataclasses import replace
+
+    from bot.models import Example
+    from tests.conftest import FIXTURE_KB
+
+    team = tmp_path / "team"
+    shutil.copytree(FIXTURE_KB, team)
+    entries = sorted(load_knowledge(team).entries)
+    calibration = Calibration.load(ROOT / "bot" / "calibration.json")
+    kept = (Example(entries[0], "what is it"), Example(entries[1], "and this one"))
+    replace(calibration, examples=kept).save(team / FILE_NAME)
+    with caplog.at_level(logging.WARNING, logger="kubebot.service"):
+        Snapshot.build(load_knowledge(team))
+    assert not [r for r in caplog.records if "calibration_examples_stale" in r.getMessage()]
+    gone = (*kept, Example("renamed-entry", "how do I"), Example("renamed-entry", "why does"))
+    replace(calibration, examples=gone).save(team / FILE_NAME)
+    with caplog.at_level(logging.WARNING, logger="kubebot.service"):
+        snapshot = Snapshot.build(load_knowledge(team))
+    warned = [r.getMessage() for r in caplog.records if "calibration_examples_stale" in r.getMessage()]
+    assert len(warned) == 1 and "entries=1 first=renamed-entry" in warned[0]
+    assert f"kb calibrate QUESTIONS.yaml --kb {team}" in warned[0]
+    assert len(snapshot.matcher._examples) == 2  # the two of entries it has
