@@ -28,6 +28,8 @@ tree model with and without them, on the evidence as it was before the matcher's
                  reads; NEIGHBOURS_APART=repo takes examples only from other repositories or sites
   neighbours-both  both
   neighbours-tokens  neighbours-lexical with the matcher's own tokens (synonyms, stop words, stems)
+  knn-share      per candidate, its share of the cosine of the question's 10 nearest other-thread
+                 examples, and whether the nearest is its (KNN_POOL=1: the candidates' examples only)
 
 Usage: python benchmarks/decide_lab_columns.py EXPERIMENT [--seeds 0-4] [--shipped]
 Figures: right / wrong / off-topic declined / on-topic declined, out of fold on the fit sets.
@@ -64,6 +66,9 @@ Outcomes (2026-12-07, 2,241 fit questions, the 250-tree model, all --shipped; al
 - neighbours-both: 66.6 % (0-4). neighbours-lexical is built in (bot/examples.py, 2026-12-07):
   refitted, 66.2 % / 4.0 % out of fold (`calibrate.py`); the held-out posts 56.9 % -> 62.5 %. Since
   then the fit rows carry it, so the neighbours experiments here only add a second copy.
+- knn-share (on top of the built-in examples, 2026-12-07): 67.2 % against 66.1 % (0-4, better on
+  all five), 67.3 % against 65.7 % (5-14); KNN_POOL=1 (the candidates' examples only): 68.0 %
+  against 66.1 % (0-4, better on all five). Built in as `example_share`: 67.8 % / 4.0 % out of fold.
 """
 
 from __future__ import annotations
@@ -261,11 +266,12 @@ def neighbours_tokens(m: Matcher) -> Columns:
 def knn_share(m: Matcher) -> Columns:
     """Per candidate, its share of the similarity of the question's K nearest examples of other
     threads overall (K from KNN_K, default 10; TF-IDF cosine as neighbours-lexical), and whether
-    the single nearest is one of its examples."""
+    the single nearest is one of its examples. KNN_POOL=1: among the candidates' examples only."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     fit, _dev = lab.load()
     k_near = int(os.environ.get("KNN_K", "10"))
+    pool_only = os.environ.get("KNN_POOL") == "1"
     x = TfidfVectorizer(sublinear_tf=True).fit_transform(_digests(m, fit))
     sims = (x @ x.T).toarray()
     labels = np.array([q.item.expect if q.item.on_topic and not q.item.gap else "" for q in fit])
@@ -274,7 +280,10 @@ def knn_share(m: Matcher) -> Columns:
 
     def columns(q: lab.Q) -> list[tuple[float, ...]]:
         k = row[(q.group, q.item.question)]
-        s = np.where((groups != groups[k]) & (labels != ""), sims[k], -1.0)
+        usable = (groups != groups[k]) & (labels != "")
+        if pool_only:  # only the candidates' own examples, as the matcher already compares
+            usable &= np.isin(labels, q.ids)
+        s = np.where(usable, sims[k], -1.0)
         near = np.argsort(-s)[:k_near]
         total = float(s[near].clip(0).sum()) or 1.0
         return [

@@ -64,6 +64,7 @@ FEATURES = (
     # the labelled questions the calibration was fitted on (bot/examples.py)
     "example",  # the highest cosine between the question and an example of the entry (0: none)
     "example_gap",  # that cosine minus the best among the ranked candidates (0 for the closest)
+    "example_share",  # its examples' share of the cosine of the 10 closest of the candidates' examples
 )
 EXACT_CONFIDENCE = 0.99  # the question is one of the entry's own questions, word for word
 _FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}

@@ -24,6 +24,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,6 +32,12 @@ from bot.corpus import F64, I64
 from bot.models import Example
 
 _WORD = re.compile(r"\b\w\w+\b")
+NEAREST = 10  # the closest examples whose similarity the candidates share (`Nearest.share`)
+
+
+class Nearest(NamedTuple):
+    best: list[float]  # per candidate entry, its closest example's cosine
+    share: list[float]  # its examples' share of the summed cosine of the NEAREST closest of all
 
 
 def words(text: str) -> list[str]:
@@ -79,18 +86,20 @@ class ExampleIndex:
     def __len__(self) -> int:
         return self.size
 
-    def similarities(self, text: str, entries: Sequence[int], apart: str = "") -> list[float]:
+    def compare(self, text: str, entries: Sequence[int], apart: str = "") -> Nearest:
         """Per entry number in ``entries``: the highest cosine between ``text`` and one of that
-        entry's examples (0 when it has none), leaving out thread ``apart``'s examples."""
+        entry's examples (0 when it has none), and its share of the similarity of the `NEAREST`
+        closest examples of all of them; leaving out thread ``apart``'s examples."""
         best = np.zeros(len(entries))
+        none = Nearest(best.tolist(), best.tolist())
         if not self.size or not entries:
-            return best.tolist()
+            return none
         wanted = np.asarray(entries, np.int64)
         lo = self._entry_of.searchsorted(wanted, "left")
         many = self._entry_of.searchsorted(wanted, "right") - lo
         has = many > 0
         if not has.any():
-            return best.tolist()
+            return none
         vocab, idf, unknown = self._vocab, self._idf, self._unknown_idf
         query: dict[int, float] = {}
         norm2 = 0.0
@@ -101,7 +110,7 @@ class ExampleIndex:
             if t is not None:
                 query[t] = value
         if not query:
-            return best.tolist()
+            return none
         q_vector = np.zeros(len(idf))
         q_vector[list(query)] = list(query.values())
         # the candidates' examples are runs of rows, and their terms one run per candidate
@@ -114,4 +123,15 @@ class ExampleIndex:
         bounds = np.empty(2 * len(first), np.int64)  # the maximum over [first, last), every other
         bounds[0::2], bounds[1::2] = first, last
         best[has] = np.maximum.reduceat(sims, bounds)[::2] / math.sqrt(norm2)
-        return best.tolist()
+        # the NEAREST closest of the candidates' examples, and each candidate's part of them
+        mine = np.concatenate([sims[i:j] for i, j in zip(first.tolist(), last.tolist(), strict=True)])
+        owner = np.repeat(np.arange(len(first)), last - first)
+        if len(mine) > NEAREST:
+            top = np.argpartition(mine, -NEAREST)[-NEAREST:]
+            mine, owner = mine[top], owner[top]
+        total = float(mine.sum())
+        shares = np.zeros(len(entries))
+        if total > 0.0:
+            shares[has] = np.bincount(owner, mine, len(first)) / total
+        share: list[float] = shares.tolist()
+        return Nearest(best.tolist(), share)

@@ -342,14 +342,14 @@ class Matcher:
             else []
         )
         best = max(sims, default=0.0)
-        near = self._examples.similarities(q.digest.text, pool, apart)
+        near, share = self._examples.compare(q.digest.text, pool, apart)
         nearest = max(near, default=0.0)
         out = []
         asked = q.features()
         names = list(q.gains)
         weights = [0.0 if "_" in t else idf[t] for t in names]  # phrases are never the rarest word
         facts = self._facts.columns([c.entry for c in shown], q.weights, q.total)
-        for c, sim, about, example in zip(shown, sims, facts, near, strict=False):
+        for c, sim, about, example, voted in zip(shown, sims, facts, near, share, strict=False):
             entry = self._entries[c.entry]
             rarest = max(compress(weights, c.found), default=0.0) / top
             title = c if by_title is None else by_title.get(c.entry)
@@ -358,6 +358,7 @@ class Matcher:
                 *about,
                 example,
                 example - nearest,
+                voted,
             )
             out.append(Evidence(entry.id, entry.title, features, tuple(compress(names, c.found))))
         return out

@@ -53,14 +53,14 @@ def test_similarity_is_the_tfidf_cosine_with_the_best_example_of_each_entry() ->
     question = "my pod keeps restarting: CrashLoopBackOff, back-off restarting the failed container"
     cosines = sklearn_cosines(question)  # every word of the question is some example's
     assert set(words(question)) <= {w for e in EXAMPLES for w in words(e.text)}
-    sims = index.similarities(question, [0, 1, 2, 3])
+    sims = index.compare(question, [0, 1, 2, 3]).best
     assert sims[0] == pytest.approx(max(cosines[:2]))
     assert sims[1] == pytest.approx(max(cosines[2:4]))
     assert sims[2] == pytest.approx(cosines[4])
     assert sims[3] == 0.0  # an entry without examples
     assert sims[0] > 0.3 and sims[0] > 2 * sims[1]
     # the order asked for is the order answered
-    assert index.similarities(question, [2, 0]) == pytest.approx([sims[2], sims[0]])
+    assert index.compare(question, [2, 0]).best == pytest.approx([sims[2], sims[0]])
 
 
 def test_a_questions_own_words_keep_their_weight() -> None:
@@ -70,7 +70,7 @@ def test_a_questions_own_words_keep_their_weight() -> None:
     index = ExampleIndex(EXAMPLES, ROWS)
     plain = "pod restarting CrashLoopBackOff"
     padded = plain + " zebra quokka narwhal"
-    assert index.similarities(padded, [0])[0] < index.similarities(plain, [0])[0]
+    assert index.compare(padded, [0]).best[0] < index.compare(plain, [0]).best[0]
     # the same cosine over a longer query vector: the known words' TF-IDF plus three words of
     # weight 1 + log(1 + n) each
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -79,25 +79,25 @@ def test_a_questions_own_words_keep_their_weight() -> None:
     known = float(np.linalg.norm(unnormed.transform([plain]).toarray()))
     own = 3 * (np.log(1 + len(EXAMPLES)) + 1) ** 2
     expected = sklearn_cosines(plain)[:2].max() * known / np.sqrt(known**2 + own)
-    assert index.similarities(padded, [0])[0] == pytest.approx(expected)
+    assert index.compare(padded, [0]).best[0] == pytest.approx(expected)
 
 
 def test_apart_leaves_out_one_threads_examples() -> None:
     index = ExampleIndex(EXAMPLES, ROWS)
     own = EXAMPLES[0]
-    assert index.similarities(own.text, [0])[0] == pytest.approx(1.0)  # it finds itself
-    apart = index.similarities(own.text, [0], apart=own.thread)[0]
+    assert index.compare(own.text, [0]).best[0] == pytest.approx(1.0)  # it finds itself
+    apart = index.compare(own.text, [0], apart=own.thread).best[0]
     assert 0.0 < apart < 0.9  # only the other thread's example of the same entry is left
     assert apart == pytest.approx(sklearn_cosines(own.text)[1])
-    assert index.similarities(own.text, [0], apart="thread-of-nobody")[0] == pytest.approx(1.0)
+    assert index.compare(own.text, [0], apart="thread-of-nobody").best[0] == pytest.approx(1.0)
 
 
 def test_examples_of_entries_the_matcher_does_not_know_are_left_out() -> None:
     index = ExampleIndex(EXAMPLES, {"service": 0})
     assert len(index) == 1
-    assert index.similarities("pod restarting CrashLoopBackOff", [0]) == [0.0]
-    assert ExampleIndex([], ROWS).similarities("anything at all", [0, 1]) == [0.0, 0.0]
-    assert index.similarities("", [0]) == [0.0]
+    assert index.compare("pod restarting CrashLoopBackOff", [0]).best == [0.0]
+    assert ExampleIndex([], ROWS).compare("anything at all", [0, 1]).best == [0.0, 0.0]
+    assert index.compare("", [0]).best == [0.0]
 
 
 def test_the_calibration_file_carries_its_examples(tmp_path: Path) -> None:
@@ -151,3 +151,34 @@ def test_fitting_questions_never_meet_their_own_thread(shipped_snapshot: Snapsho
     unseen = {e.entry_id: e.feature("example") for e in fitting.evidence(items[0].question)}
     assert unseen[crash] == pytest.approx(1.0)
     assert second[crash] == pytest.approx(first[crash])  # the same pair, either way round
+
+
+def test_the_share_is_each_candidates_part_of_the_nearest_examples() -> None:
+    """`share`: of the NEAREST examples closest to the question among the candidates', the part
+    of their summed cosine that is each candidate's; an entry none of them belongs to gets 0."""
+    import random
+
+    rng = random.Random(0)
+    vocabulary = [f"w{v:02d}" for v in range(30)]
+    many = [Example(f"e{k % 4}", " ".join(rng.choices(vocabulary, k=8))) for k in range(40)]
+    index = ExampleIndex(many, {f"e{k}": k for k in range(4)})
+    question = " ".join(rng.choices(vocabulary, k=10))
+    every = index.compare(question, [0, 1, 2, 3])
+    assert sum(every.share) == pytest.approx(1.0)
+    # by hand: each example's cosine (the same texts, so the same IDF), the NEAREST closest summed
+    from bot.examples import NEAREST
+
+    alone = ExampleIndex(
+        [Example(f"x{k}", e.text) for k, e in enumerate(many)], {f"x{k}": k for k in range(40)}
+    )
+    cosines_each = alone.compare(question, list(range(40))).best
+    nearest = sorted(range(40), key=lambda k: -cosines_each[k])[:NEAREST]
+    total = sum(cosines_each[k] for k in nearest)
+    by_hand = [sum(cosines_each[k] for k in nearest if k % 4 == e) / total for e in range(4)]
+    assert every.share == pytest.approx(by_hand)
+    assert len(set(every.share)) > 2  # not a trivial split
+    fewer = index.compare(question, [1, 2])  # only these candidates' examples take part
+    assert sum(fewer.share) == pytest.approx(1.0)
+    assert fewer.share[0] > every.share[1] and fewer.share[1] > every.share[2]
+    assert ExampleIndex(many, {"e0": 0}).compare("nothing in common here", [0]).share == [0.0]
+    assert len({round(c, 9) for c in cosines_each}) > 30  # few ties, so the nearest are well defined
