@@ -24,6 +24,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from itertools import accumulate, pairwise
 from typing import NamedTuple
 
 import numpy as np
@@ -82,6 +83,11 @@ class ExampleIndex:
         self._term = term
         self._ptr: I64 = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
         self._columns = (self._term, self._weight, self._row)
+        # per entry number: its examples' rows [first, last) and their terms' [first, last)
+        bounds = np.flatnonzero(np.diff(self._entry_of, prepend=-1, append=-1)).tolist()
+        self._spans: dict[int, tuple[int, int, int, int]] = {
+            int(self._entry_of[a]): (a, b, int(self._ptr[a]), int(self._ptr[b])) for a, b in pairwise(bounds)
+        }
 
     def __len__(self) -> int:
         return self.size
@@ -90,16 +96,11 @@ class ExampleIndex:
         """Per entry number in ``entries``: the highest cosine between ``text`` and one of that
         entry's examples (0 when it has none), and its share of the similarity of the `NEAREST`
         closest examples of all of them; leaving out thread ``apart``'s examples."""
-        best = np.zeros(len(entries))
-        none = Nearest(best.tolist(), best.tolist())
-        if not self.size or not entries:
-            return none
-        wanted = np.asarray(entries, np.int64)
-        lo = self._entry_of.searchsorted(wanted, "left")
-        many = self._entry_of.searchsorted(wanted, "right") - lo
-        has = many > 0
-        if not has.any():
-            return none
+        best, share = [0.0] * len(entries), [0.0] * len(entries)
+        spans = self._spans
+        present = [k for k, e in enumerate(entries) if e in spans]
+        if not present:
+            return Nearest(best, share)
         vocab, idf, unknown = self._vocab, self._idf, self._unknown_idf
         query: dict[int, float] = {}
         norm2 = 0.0
@@ -110,28 +111,26 @@ class ExampleIndex:
             if t is not None:
                 query[t] = value
         if not query:
-            return none
+            return Nearest(best, share)
         q_vector = np.zeros(len(idf))
         q_vector[list(query)] = list(query.values())
-        # the candidates' examples are runs of rows, and their terms one run per candidate
-        first, last = (lo, lo + many) if has.all() else (lo[has], lo[has] + many[has])
-        spans = list(zip(self._ptr[first].tolist(), self._ptr[last].tolist(), strict=True))
-        terms, weights, rows = (np.concatenate([a[i:j] for i, j in spans]) for a in self._columns)
-        sims = np.bincount(rows, q_vector[terms] * weights, self.size + 1)  # one spare zero at the end
+        # each candidate's examples are a run of rows, and their terms a run of terms
+        runs = [spans[entries[k]] for k in present]
+        terms, weights, rows = (np.concatenate([a[r[2] : r[3]] for r in runs]) for a in self._columns)
+        sims = np.bincount(rows, q_vector[terms] * weights, self.size)
         if apart and (thread := self._threads.get(apart)):
-            sims[: self.size][self._thread_of == thread] = 0.0
-        bounds = np.empty(2 * len(first), np.int64)  # the maximum over [first, last), every other
-        bounds[0::2], bounds[1::2] = first, last
-        best[has] = np.maximum.reduceat(sims, bounds)[::2] / math.sqrt(norm2)
+            sims[self._thread_of == thread] = 0.0
+        mine = np.concatenate([sims[r[0] : r[1]] for r in runs])  # the candidates' examples, in turn
+        counts = [r[1] - r[0] for r in runs]
+        starts = list(accumulate(counts, initial=0))[:-1]
+        closest = (np.maximum.reduceat(mine, starts) / math.sqrt(norm2)).tolist()
         # the NEAREST closest of the candidates' examples, and each candidate's part of them
-        mine = np.concatenate([sims[i:j] for i, j in zip(first.tolist(), last.tolist(), strict=True)])
-        owner = np.repeat(np.arange(len(first)), last - first)
+        owner = np.repeat(np.arange(len(runs)), counts)
         if len(mine) > NEAREST:
             top = np.argpartition(mine, -NEAREST)[-NEAREST:]
             mine, owner = mine[top], owner[top]
         total = float(mine.sum())
-        shares = np.zeros(len(entries))
-        if total > 0.0:
-            shares[has] = np.bincount(owner, mine, len(first)) / total
-        share: list[float] = shares.tolist()
-        return Nearest(best.tolist(), share)
+        parts = (np.bincount(owner, mine, len(runs)) / total).tolist() if total > 0.0 else [0.0] * len(runs)
+        for j, k in enumerate(present):
+            best[k], share[k] = closest[j], parts[j]
+        return Nearest(best, share)
