@@ -3,9 +3,11 @@
 An entry's own questions are short and written by its authors; the questions people post are long
 and worded their own way. The calibration carries the labelled questions it was fitted on (what the
 matcher read of each, and the entry it is about), and the decision reads, per candidate entry, the
-highest similarity between the question and an example of that entry (`example`), and that minus
-the best among the candidates (`example_gap`). Out of fold on the fit set this answered 65.9 %
-correctly against 60.9 % without it (`benchmarks/decide_lab_columns.py`, ``neighbours-lexical``).
+highest similarity between the question and an example of that entry (`example`), that minus the
+best among the candidates (`example_gap`), and the entry's share of the similarity of the `NEAREST`
+examples closest to the question among all the candidates' (`example_share`, a nearest-neighbour
+vote). Out of fold on the fit set they raised answered-correctly from 61.2 % to 67.8 %
+(`benchmarks/README.md`).
 
 The similarity is the cosine of TF-IDF vectors as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``
 makes them: lower-cased runs of two or more word characters (stop words kept), ``1 + log(count)``
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from itertools import accumulate, pairwise
@@ -57,7 +60,7 @@ class ExampleIndex:
         )  # by entry, then in the calibration's order
         self.size = n = len(kept)
         order = [examples[k] for _, k in kept]
-        # each entry's examples are a run of rows, found by binary search on the entry numbers
+        # each entry's examples are a run of rows (`_spans`)
         self._entry_of: I64 = np.array([row for row, _ in kept], np.int64)
         threads: dict[str, int] = {"": 0}
         self._thread_of: I64 = np.array([threads.setdefault(e.thread, len(threads)) for e in order], np.int64)
@@ -83,6 +86,7 @@ class ExampleIndex:
         self._term = term
         self._ptr: I64 = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
         self._columns = (self._term, self._weight, self._row)
+        self._scratch = threading.local()  # per-thread work arrays (as bot.alternates)
         # per entry number: its examples' rows [first, last) and their terms' [first, last)
         bounds = np.flatnonzero(np.diff(self._entry_of, prepend=-1, append=-1)).tolist()
         self._spans: dict[int, tuple[int, int, int, int]] = {
@@ -112,12 +116,17 @@ class ExampleIndex:
                 query[t] = value
         if not query:
             return Nearest(best, share)
-        q_vector = np.zeros(len(idf))
-        q_vector[list(query)] = list(query.values())
+        # the query's weight of every term, in a per-thread vector of zeros set here and reset below
+        q_vector: F64 | None = getattr(self._scratch, "query", None)
+        if q_vector is None:
+            q_vector = self._scratch.query = np.zeros(len(idf))
+        q_terms = list(query)
+        q_vector[q_terms] = list(query.values())
         # each candidate's examples are a run of rows, and their terms a run of terms
         runs = [spans[entries[k]] for k in present]
         terms, weights, rows = (np.concatenate([a[r[2] : r[3]] for r in runs]) for a in self._columns)
         sims = np.bincount(rows, q_vector[terms] * weights, self.size)
+        q_vector[q_terms] = 0.0
         if apart and (thread := self._threads.get(apart)):
             sims[self._thread_of == thread] = 0.0
         mine = np.concatenate([sims[r[0] : r[1]] for r in runs])  # the candidates' examples, in turn
