@@ -36,8 +36,11 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
+# one worker per core, each taking the next test when it is free (the two ~1-minute calibration
+# tests then run beside the rest); one OpenMP thread per worker, as scikit-learn's trees otherwise
+# start a thread per core in each worker and those spin against each other
 unit: $(VENV)/.installed-dev
-	$(BIN)/pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/pytest -q -n auto --dist worksteal
 
 ## eval: accuracy on the held-out questions in tests/eval
 eval: $(VENV)/.installed

@@ -91,7 +91,13 @@ async def test_sigterm_with_requests_in_flight_stops_in_order_and_loses_nothing(
                     break
             await asyncio.sleep(0.02)
         assert not_ready, "/readyz still 200 after SIGTERM"
-        assert await refused("127.0.0.1", slack_port), "still accepting after SIGTERM"
+        # the port closes just after /readyz turns 503 (SHUTDOWN_ORDER): on a busy machine, a moment later
+        closed = False
+        for _ in range(100):
+            if closed := await refused("127.0.0.1", slack_port):
+                break
+            await asyncio.sleep(0.02)
+        assert closed, "still accepting 2 s after /readyz turned 503"
         assert proc.poll() is None  # still draining the replies
         await asyncio.sleep(0.5)
         fake.release()
