@@ -34,6 +34,7 @@ from bot.fitting import (  # noqa: E402
     _fit,
     choose_thresholds,
     examples,
+    learnt,
     questions,
     unfitted_matcher,
 )
@@ -67,8 +68,10 @@ def load() -> tuple[list[Q], dict[str, list[Q]]]:
     fit_items = [i for p in FIT_SETS for i in load_eval_file(p)]
     # the fit questions are the examples too, as in bot.fitting.fit (each kept from its own thread)
     base = unfitted_matcher(kb)
-    m = base.with_examples(examples(base, fit_items))
-    fit = questions(m, fit_items)
+    known = examples(base, fit_items)
+    wording, per_thread = learnt(base, known)
+    m = base.with_examples(known, wording)
+    fit = questions(base, fit_items, per_thread)
     dev = {k: questions(m, load_eval_file(p)) for k, p in DEV_SETS.items()}
     CACHE.write_bytes(pickle.dumps((key, (fit, dev))))
     return fit, dev

@@ -30,6 +30,11 @@ tree model with and without them, on the evidence as it was before the matcher's
   neighbours-tokens  neighbours-lexical with the matcher's own tokens (synonyms, stop words, stems)
   knn-share      per candidate, its share of the cosine of the question's 10 nearest other-thread
                  examples, and whether the nearest is its (KNN_POOL=1: the candidates' examples only)
+  classifier     a linear text classifier from words to entries, trained per grouped tenth of the
+                 threads on the entries' titles and questions (KB=0: without) and the other
+                 tenths' fit questions: per candidate, its score and that minus the best among the
+                 candidates. CLF=svc|l1|lr, CLF_C (1), NGRAM (1: words; 2: and pairs), MINDF (1),
+                 POS=1 keeps only the positive weights, PRUNE=K the K largest per entry
 
 Usage: python benchmarks/decide_lab_columns.py EXPERIMENT [--seeds 0-4] [--shipped]
 Figures: right / wrong / off-topic declined / on-topic declined, out of fold on the fit sets.
@@ -294,6 +299,59 @@ def knn_share(m: Matcher) -> Columns:
     return columns
 
 
+def classifier(m: Matcher) -> Columns:
+    """A linear classifier's score per candidate, trained without the question's tenth of threads."""
+    import zlib
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    env = os.environ.get
+    fit, _dev = lab.load()
+    digests = _digests(m, fit)
+    fold = [zlib.crc32(q.group.encode()) % 10 for q in fit]
+    own = [(t, e.id) for e in m.entries for t in (e.title, *e.questions)] if env("KB", "1") == "1" else []
+    scores: dict[int, tuple[np.ndarray, dict[str, int]]] = {}
+    for k in range(10):
+        docs = own + [
+            (digests[i], str(q.item.expect))
+            for i, q in enumerate(fit)
+            if fold[i] != k and q.item.on_topic and not q.item.gap
+        ]
+        vec = TfidfVectorizer(
+            sublinear_tf=True, ngram_range=(1, int(env("NGRAM", "1"))), min_df=int(env("MINDF", "1"))
+        )
+        x, y, c = vec.fit_transform([d for d, _ in docs]), [e for _, e in docs], float(env("CLF_C", "1"))
+        kind = env("CLF", "svc")
+        clf = (
+            LogisticRegression(C=c, max_iter=300)
+            if kind == "lr"
+            else LinearSVC(C=c, penalty="l1", dual=False)
+            if kind == "l1"
+            else LinearSVC(C=c)
+        ).fit(x, y)
+        if env("POS") == "1":
+            clf.coef_ = np.maximum(clf.coef_, 0.0)
+        if prune := int(env("PRUNE", "0")):
+            keep = np.argsort(-np.abs(clf.coef_), axis=1)[:, :prune]
+            mask = np.zeros(clf.coef_.shape, bool)
+            np.put_along_axis(mask, keep, True, axis=1)
+            clf.coef_ = np.where(mask, clf.coef_, 0.0)
+        held = [i for i in range(len(fit)) if fold[i] == k]
+        classes = {label: j for j, label in enumerate(clf.classes_)}
+        for i, d in zip(held, clf.decision_function(vec.transform([digests[i] for i in held])), strict=True):
+            scores[i] = (d, classes)
+    row = {(q.group, q.item.question): k for k, q in enumerate(fit)}
+
+    def columns(q: lab.Q) -> list[tuple[float, ...]]:
+        d, classes = scores[row[(q.group, q.item.question)]]
+        s = [float(d[classes[e]]) if e in classes else -2.0 for e in q.ids]
+        return [(v, v - max(s)) for v in s]
+
+    return columns
+
+
 def neighbours_both(m: Matcher) -> Columns:
     semantic, lexical = neighbours(m), neighbours_lexical(m)
     return lambda q: [(*a, *b) for a, b in zip(semantic(q), lexical(q), strict=True)]
@@ -317,6 +375,7 @@ EXPERIMENTS: dict[str, Callable[[Matcher], Columns]] = {
     "neighbours-both": neighbours_both,
     "neighbours-tokens": neighbours_tokens,
     "knn-share": knn_share,
+    "classifier": classifier,
 }
 
 

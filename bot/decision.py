@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from bot.models import Band, Candidate, Example, MatchResult
+from bot.wording import WordingModel
 
 BUNDLED = Path(__file__).resolve().parent / "calibration.json"
 FILE_NAME = "calibration.json"  # a knowledge base directory may carry its own
@@ -65,6 +66,9 @@ FEATURES = (
     "example",  # the highest cosine between the question and an example of the entry (0: none)
     "example_gap",  # that cosine minus the best among the ranked candidates (0 for the closest)
     "example_share",  # its examples' share of the cosine of the 10 closest of the candidates' examples
+    # the wording model fitted on the same labelled questions and the entries' own (bot/wording.py)
+    "wording",  # the classifier's score of the entry (-1 when it has no row for it)
+    "wording_gap",  # that score minus the best among the ranked candidates (0 for the highest)
 )
 EXACT_CONFIDENCE = 0.99  # the question is one of the entry's own questions, word for word
 _FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}
@@ -254,6 +258,8 @@ class Calibration:
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
     # the labelled questions the models were fitted with (bot/examples.py), threads left out
     examples: tuple[Example, ...] = field(default=(), repr=False)
+    # the classifier from their wording to their entries (bot/wording.py)
+    wording: WordingModel | None = field(default=None, repr=False)
 
     # -- probabilities ----------------------------------------------------------------------------
     def p_answer(self, evidence: Evidence) -> float:
@@ -330,6 +336,7 @@ class Calibration:
                 "topic": self.thresholds.topic,
             },
             **({"meta": self.meta} if self.meta else {}),
+            **({"wording": self.wording.to_dict()} if self.wording else {}),
             "examples": [[e.entry, e.text] for e in self.examples],
         }
 
@@ -346,6 +353,7 @@ class Calibration:
             t = data["thresholds"]
             thresholds = Thresholds(float(t["answer"]), float(t["alternatives"]), float(t["topic"]))
             examples = tuple(Example(*_pair(pair)) for pair in data.get("examples") or ())
+            wording = WordingModel.from_dict(data["wording"]) if data.get("wording") else None
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, CalibrationError):
                 raise
@@ -356,7 +364,7 @@ class Calibration:
             raise CalibrationError(f"{source}: wrong number of coefficients")
         if not 0.0 <= thresholds.alternatives <= thresholds.answer <= 1.0:
             raise CalibrationError(f"{source}: thresholds must satisfy 0 <= alternatives <= answer <= 1")
-        return cls(answer, topic, thresholds, source, dict(data.get("meta") or {}), examples)
+        return cls(answer, topic, thresholds, source, dict(data.get("meta") or {}), examples, wording)
 
     @classmethod
     def load(cls, path: Path) -> Calibration:
@@ -369,9 +377,14 @@ class Calibration:
     def save(self, path: Path) -> None:
         data = self.to_dict()
         examples = data.pop("examples")
+        wording = data.pop("wording", None)
         text = json.dumps(data, indent=2)
         # a list of numbers on one line: a tree node, or the coefficients
         text = re.sub(r"\[\s*(-?[0-9][^\[\]\"]*?)\s*\]", lambda m: json.dumps(json.loads(m[0])), text)
+        # the wording model, a list per line
+        if wording:
+            lists = ",\n".join(f"    {json.dumps(k)}: {json.dumps(v)}" for k, v in wording.items())
+            text = text.removesuffix("\n}") + f',\n  "wording": {{\n{lists}\n  }}\n}}'
         # then the examples, one per line: ["entry-id", "what the matcher read"]
         rows = ",\n".join(f"    {json.dumps(pair)}" for pair in examples)
         text = text.removesuffix("\n}") + f',\n  "examples": [\n{rows}\n  ]\n}}'

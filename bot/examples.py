@@ -96,10 +96,13 @@ class ExampleIndex:
     def __len__(self) -> int:
         return self.size
 
-    def compare(self, text: str, entries: Sequence[int], apart: str = "") -> Nearest:
+    def compare(
+        self, text: str, entries: Sequence[int], apart: str = "", said: Sequence[str] | None = None
+    ) -> Nearest:
         """Per entry number in ``entries``: the highest cosine between ``text`` and one of that
         entry's examples (0 when it has none), and its share of the similarity of the `NEAREST`
-        closest examples of all of them; leaving out thread ``apart``'s examples."""
+        closest examples of all of them; leaving out thread ``apart``'s examples. ``said``: the
+        words of ``text``, when the caller has them already."""
         best, share = [0.0] * len(entries), [0.0] * len(entries)
         spans = self._spans
         present = [k for k, e in enumerate(entries) if e in spans]
@@ -108,7 +111,7 @@ class ExampleIndex:
         vocab, idf, unknown = self._vocab, self._idf, self._unknown_idf
         query: dict[int, float] = {}
         norm2 = 0.0
-        for w, count in Counter(words(text)).items():
+        for w, count in Counter(words(text) if said is None else said).items():
             t = vocab.get(w)
             value = (1.0 + math.log(count) if count > 1 else 1.0) * (unknown if t is None else idf[t])
             norm2 += value * value

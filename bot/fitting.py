@@ -25,7 +25,8 @@ splits of the same questions).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,7 @@ from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
 from bot.models import Example
 from bot.text import clean_input
+from bot.wording import WordingModel, fit_wording
 
 _TOPIC_INDEX = [FEATURES.index(f) for f in TOPIC_FEATURES]
 # The answer model's trees (benchmarks/decide_lab.py compares them with other models): three
@@ -155,13 +157,42 @@ def examples(matcher: Matcher, items: Sequence[EvalItem]) -> tuple[Example, ...]
     )
 
 
-def questions(matcher: Matcher, items: Sequence[EvalItem]) -> list[_Question]:
+WORDING_FOLDS = 10  # the wording model a fit question is read with never saw its tenth of threads
+
+
+def _fold(thread: str) -> int:
+    return zlib.crc32(thread.encode("utf-8")) % WORDING_FOLDS
+
+
+def learnt(
+    matcher: Matcher, known: Sequence[Example]
+) -> tuple[WordingModel | None, Callable[[str], Matcher]]:
+    """The wording model (`bot.wording`) fitted on ``matcher``'s entries and all of ``known``, and
+    for each thread a matcher with ``known`` as examples and a wording model fitted without the
+    examples of that thread's fold (as the examples leave out its own thread): the evidence the
+    models are fitted on is then what an unseen question gets."""
+    own = [(text, e.id) for e in matcher.entries for text in (e.title, *e.questions)]
+    folds = [_fold(e.thread) for e in known]
+    final = fit_wording(own + [(e.text, e.entry) for e in known])
+    per_fold = [
+        matcher.with_examples(
+            known, fit_wording(own + [(e.text, e.entry) for e, f in zip(known, folds, strict=True) if f != k])
+        )
+        for k in range(WORDING_FOLDS)
+    ]
+    return final, lambda thread: per_fold[_fold(thread)]
+
+
+def questions(
+    matcher: Matcher, items: Sequence[EvalItem], per_thread: Callable[[str], Matcher] | None = None
+) -> list[_Question]:
     """Each item's ranked candidates and their evidence, compared with no example of its own
-    thread."""
+    thread (``per_thread``: the matcher to read a thread's questions with, `learnt`)."""
     out = []
     for i, item in enumerate(items):
         group = _thread(item, i)
-        ranked = matcher.evidence(clean_input(item.question), apart=group)
+        reader = matcher if per_thread is None else per_thread(group)
+        ranked = reader.evidence(clean_input(item.question), apart=group)
         out.append(
             _Question(
                 item,
@@ -316,7 +347,8 @@ def fit(matcher: Matcher, items: Sequence[EvalItem], targets: Targets | None = N
     t = targets or Targets()
     # the labelled questions are the examples too, each question kept apart from its own thread's
     known = examples(matcher, items)
-    data = questions(matcher.with_examples(known), items)
+    wording, per_thread = learnt(matcher, known)
+    data = questions(matcher, items, per_thread)
     groups = [q.group for q in data]
     # the final models, their regularisation chosen by grouped cross-validation...
     trees = len(data) >= TREES_MIN_QUESTIONS
@@ -348,7 +380,7 @@ def fit(matcher: Matcher, items: Sequence[EvalItem], targets: Targets | None = N
     }
     rows = sum(len(q.features) for q in data)
     shipped = tuple(Example(e.entry, e.text) for e in known)
-    calibration = Calibration(answer, topic, thresholds, meta=meta, examples=shipped)
+    calibration = Calibration(answer, topic, thresholds, meta=meta, examples=shipped, wording=wording)
     return FitResult(calibration, tuple(predictions), rows, t.repeats)
 
 

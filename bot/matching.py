@@ -32,12 +32,13 @@ from bot.alternates import AlternateScorer
 from bot.corpus import F64, I64, ranges, sorted_runs
 from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
 from bot.entry_facts import EntryFacts
-from bot.examples import ExampleIndex
+from bot.examples import ExampleIndex, words
 from bot.index import Index, build_index
 from bot.match_settings import MatchSettings
 from bot.models import Candidate, Entry, Example, MatchResult
 from bot.query import Query, QueryReader
 from bot.text import Normalizer, normalize_basic
+from bot.wording import WordingModel, WordingScorer
 
 _MASK = (1 << 64) - 1
 
@@ -167,18 +168,20 @@ class Matcher:
             if len(ix.centroids) == len(self._entries)
             else self._embedder.centroids([(e.title, *e.questions) for e in self._entries])
         )
-        self._examples = self._example_index(self.calibration.examples)
+        self._examples, self._wording = self._learnt(self.calibration)
 
-    def _example_index(self, examples: Sequence[Example]) -> ExampleIndex:
-        rows = {e.id: i for i, e in enumerate(self._entries)} if examples else {}
-        return ExampleIndex(examples, rows)
+    def _learnt(self, calibration: Calibration) -> tuple[ExampleIndex, WordingScorer]:
+        """What the calibration learnt from labelled questions, laid out for these entries."""
+        learnt = calibration.examples or calibration.wording
+        rows = {e.id: i for i, e in enumerate(self._entries)} if learnt else {}
+        return ExampleIndex(calibration.examples, rows), WordingScorer(calibration.wording, rows)
 
-    def with_examples(self, examples: Sequence[Example]) -> Matcher:
-        """This matcher (sharing its index) with ``examples`` in place of its calibration's: for
-        fitting on labelled questions that are also the examples (`bot.fitting`)."""
+    def with_examples(self, examples: Sequence[Example], wording: WordingModel | None = None) -> Matcher:
+        """This matcher (sharing its index) with ``examples`` and ``wording`` in place of its
+        calibration's: for fitting on labelled questions that are also the examples (`bot.fitting`)."""
         other = copy.copy(self)
-        other.calibration = replace(self.calibration, examples=tuple(examples))
-        other._examples = self._example_index(other.calibration.examples)
+        other.calibration = replace(self.calibration, examples=tuple(examples), wording=wording)
+        other._examples, other._wording = self._learnt(other.calibration)
         return other
 
     @staticmethod
@@ -342,14 +345,19 @@ class Matcher:
             else []
         )
         best = max(sims, default=0.0)
-        near, share = self._examples.compare(q.digest.text, pool, apart)
+        said = words(q.digest.text)
+        near, share = self._examples.compare(q.digest.text, pool, apart, said)
         nearest = max(near, default=0.0)
+        worded = self._wording.scores(said, pool)
+        most = max(worded, default=0.0)
         out = []
         asked = q.features()
         names = list(q.gains)
         weights = [0.0 if "_" in t else idf[t] for t in names]  # phrases are never the rarest word
         facts = self._facts.columns([c.entry for c in shown], q.weights, q.total)
-        for c, sim, about, example, voted in zip(shown, sims, facts, near, share, strict=False):
+        for c, sim, about, example, voted, score in zip(
+            shown, sims, facts, near, share, worded, strict=False
+        ):
             entry = self._entries[c.entry]
             rarest = max(compress(weights, c.found), default=0.0) / top
             title = c if by_title is None else by_title.get(c.entry)
@@ -359,6 +367,8 @@ class Matcher:
                 example,
                 example - nearest,
                 voted,
+                score,
+                score - most,
             )
             out.append(Evidence(entry.id, entry.title, features, tuple(compress(names, c.found))))
         return out

@@ -1,0 +1,213 @@
+"""The wording model: a linear classifier from the words people use to the entry they ask about.
+
+The examples (`bot.examples`) compare a question with single labelled questions, one neighbour at a
+time. This model instead learns, per entry, which words and word pairs point to it rather than to
+the others: a linear support-vector classifier (scikit-learn's ``LinearSVC``) over TF-IDF vectors of
+words and adjacent word pairs, trained on every entry's title and questions and on the labelled
+questions of the calibration. The decision reads, per candidate, its score (`wording`) and that
+score minus the best among the candidates (`wording_gap`). Out of fold on the fit set it raised
+answered-correctly by 1.3-2.0 points at the same wrong rate (`benchmarks/README.md`).
+
+Only the positive weights are kept (a word's evidence *for* an entry; the negative ones did not
+help and are nine tenths of the weights), in rows per entry. A question is read as scikit-learn's
+``TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2))`` reads it: the words of `bot.examples`,
+then each pair of adjacent words; ``1 + log(count)`` times the term's IDF, over the terms the model
+knows, scaled to unit length. Fitted by `bot.fitting` (scikit-learn, the ``calibrate`` extra);
+read at run time with numpy only.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import accumulate, pairwise
+from typing import Any
+
+import numpy as np
+
+from bot.corpus import F64, I64
+
+UNKNOWN = -1.0  # the score of an entry the model has no row for (the classifier's "not this one")
+C = 0.5  # LinearSVC's regularisation (0.2: 68.8 %, 0.5: 69.2 % out of fold)
+MIN_DF = 2  # terms used by fewer documents are left out (the same figures, a quarter of the terms)
+DIGITS = 5  # weights and IDFs are stored rounded to this many decimals
+
+
+def terms(words: Sequence[str]) -> list[str]:
+    """The words and the pairs of adjacent words (``"image pull"``), as scikit-learn forms them."""
+    return [*words, *(f"{a} {b}" for a, b in pairwise(words))]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class WordingModel:
+    """The fitted classifier as stored in calibration.json: the terms and their IDF, then per
+    class (an entry id) its intercept and its positive weights (``ptr`` delimits each class's run of
+    ``term``/``weight``). Numbers are kept as arrays (~2 MB for the bundled model; as Python
+    numbers they took ~10 MB, which the 100k-entry build's peak could not spare)."""
+
+    vocabulary: tuple[str, ...]
+    idf: F64
+    classes: tuple[str, ...]
+    intercept: F64
+    ptr: I64
+    term: I64
+    weight: F64
+
+    def __post_init__(self) -> None:
+        n, k = len(self.vocabulary), len(self.classes)
+        if len(self.idf) != n or len(self.intercept) != k or len(self.ptr) != k + 1:
+            raise ValueError("wording: the lengths of vocabulary/idf or classes/intercept/ptr differ")
+        if len(self.term) != len(self.weight) or self.ptr[0] != 0 or self.ptr[-1] != len(self.term):
+            raise ValueError("wording: ptr does not delimit term/weight")
+        if (np.diff(self.ptr) < 0).any() or ((self.term < 0) | (self.term >= n)).any():
+            raise ValueError("wording: a class's run or a term number is out of range")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WordingModel):
+            return NotImplemented
+        return all(
+            np.array_equal(getattr(self, f), getattr(other, f))
+            for f in ("vocabulary", "idf", "classes", "intercept", "ptr", "term", "weight")
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @classmethod
+    def empty(cls) -> WordingModel:
+        none = np.zeros(0)
+        return cls((), none, (), none, np.zeros(1, np.int64), np.zeros(0, np.int64), none)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "vocabulary": list(self.vocabulary),
+            "idf": self.idf.tolist(),
+            "classes": list(self.classes),
+            "intercept": self.intercept.tolist(),
+            "ptr": self.ptr.tolist(),
+            "term": self.term.tolist(),
+            "weight": self.weight.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> WordingModel:
+        def numbers(key: str, kind: type[np.generic]) -> Any:
+            values = np.array(data[key], kind)
+            if values.ndim != 1:
+                raise ValueError(f"wording: {key} is not a list of numbers")
+            return values
+
+        return cls(
+            tuple(map(str, data["vocabulary"])),
+            numbers("idf", np.float64),
+            tuple(map(str, data["classes"])),
+            numbers("intercept", np.float64),
+            numbers("ptr", np.int64),
+            numbers("term", np.int64),
+            numbers("weight", np.float64),
+        )
+
+
+class WordingScorer:
+    """A `WordingModel` laid out for the entries a matcher knows (``rows``: entry id → the matcher's
+    entry number); scores candidates by entry number."""
+
+    def __init__(self, model: WordingModel | None, rows: Mapping[str, int]) -> None:
+        model = model or WordingModel.empty()
+        n = self._n = len(model.vocabulary)
+        # a word's term number, and a pair's by the code (first word's number) * n + second's: a
+        # pair's words are terms too (a pair in two documents has each of its words in two)
+        self._word: dict[str, int] = {}
+        self._pair: dict[int, int] = {}
+        for i, t in enumerate(model.vocabulary):
+            first, space, second = t.partition(" ")
+            if not space:
+                self._word[t] = i
+        for i, t in enumerate(model.vocabulary):
+            first, space, second = t.partition(" ")
+            if space and first in self._word and second in self._word:
+                self._pair[self._word[first] * n + self._word[second]] = i
+        self._idf: list[float] = model.idf.tolist()
+        # per entry number: its class's intercept and its run of terms and weights
+        bias, ptr = model.intercept.tolist(), model.ptr.tolist()
+        self._runs: dict[int, tuple[float, int, int]] = {
+            rows[c]: (bias[k], ptr[k], ptr[k + 1]) for k, c in enumerate(model.classes) if c in rows
+        }
+        self._term, self._weight = model.term, model.weight
+        self._scratch = threading.local()  # per-thread query vector (as bot.examples)
+
+    def scores(self, words: Sequence[str], entries: Sequence[int]) -> list[float]:
+        """Per entry number in ``entries``: the classifier's score of a question of ``words``
+        (`bot.examples.words`); `UNKNOWN` for an entry the model has no row for."""
+        runs = self._runs
+        present = [k for k, e in enumerate(entries) if e in runs]
+        out = [UNKNOWN] * len(entries)
+        if not present:
+            return out
+        get, pair, n, idf = self._word.get, self._pair.get, self._n, self._idf
+        ids = [get(w, -1) for w in words]
+        found = [i for i in ids if i >= 0]
+        found += [t for a, b in pairwise(ids) if a >= 0 and b >= 0 and (t := pair(a * n + b)) is not None]
+        chosen = [runs[entries[k]] for k in present]
+        dots = [0.0] * len(chosen)
+        if found:
+            counts = Counter(found)
+            q_terms = list(counts)
+            values = [(1.0 + math.log(c) if c > 1 else 1.0) * idf[t] for t, c in counts.items()]
+            norm = math.sqrt(sum(v * v for v in values))
+            q_vector: F64 | None = getattr(self._scratch, "query", None)
+            if q_vector is None:
+                q_vector = self._scratch.query = np.zeros(len(idf))
+            q_vector[q_terms] = values
+            try:
+                # the candidates' runs of terms and weights in one array each, summed run by run
+                # (a run of no weights adds nothing: reduceat would repeat the next run's first)
+                full = [r for r in chosen if r[2] > r[1]]
+                if full:
+                    term, weight = self._term, self._weight
+                    picked = np.concatenate([term[a:b] for _, a, b in full])
+                    products = q_vector[picked] * np.concatenate([weight[a:b] for _, a, b in full])
+                    starts = list(accumulate((b - a for _, a, b in full[:-1]), initial=0))
+                    sums = iter(np.add.reduceat(products, starts).tolist())
+                    dots = [next(sums) / norm if b > a else 0.0 for _, a, b in chosen]
+            finally:
+                q_vector[q_terms] = 0.0
+        for (bias, _a, _b), dot, k in zip(chosen, dots, present, strict=True):
+            out[k] = bias + dot
+        return out
+
+
+def fit_wording(documents: Sequence[tuple[str, str]]) -> WordingModel | None:
+    """The classifier fitted on ``documents`` ((text, entry id) pairs; scikit-learn); None when they
+    name fewer than two entries."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    labels = [entry for _, entry in documents]
+    if len(set(labels)) < 2:
+        return None
+    from bot.examples import words
+
+    vectorizer = TfidfVectorizer(
+        sublinear_tf=True, analyzer=lambda text: terms(words(text)), min_df=min(MIN_DF, len(documents))
+    )
+    x = vectorizer.fit_transform([text for text, _ in documents])
+    svc = LinearSVC(C=C, dual=True, random_state=0, max_iter=5000).fit(x, labels)
+    coef, intercept = svc.coef_, svc.intercept_
+    if coef.shape[0] == 1:  # two classes: one row, for the second
+        coef, intercept = np.vstack([-coef[0], coef[0]]), np.array([-intercept[0], intercept[0]])
+    coef = np.round(coef, DIGITS)
+    rows, cols = (coef > 0.0).nonzero()  # row-major: class by class, terms in order
+    ptr = np.searchsorted(rows, np.arange(coef.shape[0] + 1))
+    vocabulary = vectorizer.get_feature_names_out().tolist()
+    return WordingModel(
+        tuple(vocabulary),
+        np.round(vectorizer.idf_, DIGITS).astype(np.float64),
+        tuple(str(c) for c in svc.classes_),
+        np.round(intercept, DIGITS).astype(np.float64),
+        ptr.astype(np.int64),
+        cols.astype(np.int64),
+        coef[rows, cols].astype(np.float64),
+    )
