@@ -34,7 +34,9 @@ tree model with and without them, on the evidence as it was before the matcher's
                  threads on the entries' titles and questions (KB=0: without) and the other
                  tenths' fit questions: per candidate, its score and that minus the best among the
                  candidates. CLF=svc|l1|lr, CLF_C (1), NGRAM (1: words; 2: and pairs), MINDF (1),
-                 POS=1 keeps only the positive weights, PRUNE=K the K largest per entry
+                 POS=1 keeps only the positive weights, PRUNE=K the K largest per entry, ANSWERS=1
+                 adds each entry's answer text as a document; run it --shipped --without-wording
+                 (the shipped evidence less the built-in wording columns) to compare variants
 
 Usage: python benchmarks/decide_lab_columns.py EXPERIMENT [--seeds 0-4] [--shipped]
 Figures: right / wrong / off-topic declined / on-topic declined, out of fold on the fit sets.
@@ -312,6 +314,8 @@ def classifier(m: Matcher) -> Columns:
     digests = _digests(m, fit)
     fold = [zlib.crc32(q.group.encode()) % 10 for q in fit]
     own = [(t, e.id) for e in m.entries for t in (e.title, *e.questions)] if env("KB", "1") == "1" else []
+    if env("ANSWERS") == "1":  # each entry's answer text as one more document
+        own += [(" ".join([e.answer, e.analogy or "", *(t.text for t in e.tips)]), e.id) for e in m.entries]
     scores: dict[int, tuple[np.ndarray, dict[str, int]]] = {}
     for k in range(10):
         docs = own + [
@@ -402,13 +406,19 @@ def main() -> None:
     parser.add_argument("experiment", choices=list(EXPERIMENTS))
     parser.add_argument("--seeds", default="0-4", help="grouped splits, e.g. 0-4 or 5-14")
     parser.add_argument("--shipped", dest="before", action="store_false", help="on the shipped evidence")
+    parser.add_argument(
+        "--without-wording",
+        action="store_true",
+        help="on the shipped evidence without the wording model's columns",
+    )
     args = parser.parse_args()
     lo, _, hi = args.seeds.partition("-")
     seeds = tuple(range(int(lo), int(hi or lo) + 1))
     fit, dev = lab.load()
     # the comparison runs on the evidence before the matcher's own entry facts (bot/entry_facts.py,
     # which came from these experiments), so each experiment reads as it did when it was run
-    fit = [_only(q, BASE if args.before else len(lab.FEATURES)) for q in fit]
+    width = len(lab.FEATURES) - 2 if args.without_wording else len(lab.FEATURES)
+    fit = [_only(q, BASE if args.before and not args.without_wording else width) for q in fit]
     columns = EXPERIMENTS[args.experiment](unfitted_matcher(load_knowledge(ROOT / "knowledge")))
     extended = [
         replace(q, features=tuple((*f, *c) for f, c in zip(q.features, columns(q), strict=True)))
