@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import count
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +42,18 @@ def ranges(starts: npt.NDArray[np.integer], lengths: npt.NDArray[np.integer]) ->
     offsets = np.repeat(starts.astype(np.int64) - (ends - lengths), lengths)
     out: I64 = np.arange(total, dtype=np.int64) + offsets
     return out
+
+
+def gather(ptr: I64, rows: I64, *columns: npt.NDArray[Any]) -> tuple[Any, ...]:
+    """The items of CSR ``rows`` (``ptr`` offsets) from each column, concatenated in row order,
+    and each row's length."""
+    starts = ptr[rows]
+    lengths = ptr[rows + 1] - starts
+    if len(rows) <= 32:  # slicing beats index arithmetic for a few rows
+        pairs = list(zip(starts.tolist(), (starts + lengths).tolist(), strict=True))
+        return (*(np.concatenate([c[a:b] for a, b in pairs]) for c in columns), lengths)
+    picked = ranges(starts, lengths)
+    return (*(c[picked] for c in columns), lengths)
 
 
 def sorted_runs(keys: Ints) -> tuple[I64, Ints, npt.NDArray[np.bool_]]:

@@ -48,6 +48,22 @@ def token_hash(ids: Ints) -> U64:
         return out
 
 
+MASK = (1 << 64) - 1
+
+
+def token_hash_one(token: int) -> int:
+    """`token_hash` of one token id, in Python integers (faster for a handful)."""
+    z = (token + 0x9E3779B97F4A7C15) & MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def fold_one(h: int) -> int:
+    """`fold` of one hash, in Python integers."""
+    return (h >> 32) ^ (h & 0xFFFFFFFF)
+
+
 def _offsets(owner: Ints, n: int) -> I64:
     """CSR offsets [n+1] of items grouped by ``owner`` (sorted, each in 0..n-1)."""
     out = np.zeros(n + 1, np.int64)

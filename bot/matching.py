@@ -21,51 +21,23 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import compress
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from bot import semantic
 from bot.alternates import AlternateScorer
-from bot.corpus import F64, I64, ranges, sorted_runs
+from bot.corpus import F64, I64, gather, sorted_runs
 from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
 from bot.entry_facts import EntryFacts
 from bot.examples import ExampleIndex, words
-from bot.index import Index, build_index
+from bot.index import MASK, Index, build_index, fold_one, token_hash_one
 from bot.match_settings import MatchSettings
 from bot.models import Candidate, Entry, Example, MatchResult
 from bot.query import Query, QueryReader
 from bot.text import Normalizer, normalize_basic
 from bot.wording import WordingModel, WordingScorer
-
-_MASK = (1 << 64) - 1
-
-
-def _token_hash(token: int) -> int:
-    """`bot.index.token_hash` of one token id, in Python integers (faster for a handful)."""
-    z = (token + 0x9E3779B97F4A7C15) & _MASK
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
-    return z ^ (z >> 31)
-
-
-def _fold(h: int) -> int:
-    """`bot.index.fold` of one hash, in Python integers."""
-    return (h >> 32) ^ (h & 0xFFFFFFFF)
-
-
-def _gather(ptr: I64, rows: I64, *columns: npt.NDArray[Any]) -> tuple[Any, ...]:
-    """The items of CSR ``rows`` (``ptr`` offsets) from each column, concatenated in row order,
-    and each row's length."""
-    starts = ptr[rows]
-    lengths = ptr[rows + 1] - starts
-    if len(rows) <= 32:  # slicing beats index arithmetic for a few rows
-        pairs = list(zip(starts.tolist(), (starts + lengths).tolist(), strict=True))
-        return (*(np.concatenate([c[a:b] for a, b in pairs]) for c in columns), lengths)
-    picked = ranges(starts, lengths)
-    return (*(c[picked] for c in columns), lengths)
 
 
 class _Scored(NamedTuple):
@@ -276,7 +248,7 @@ class Matcher:
         postings) and the shortlist: the highest, ties going to the entry met first."""
         ix = self.index
         n = self.settings.shortlist
-        entries, tf, lengths = _gather(ix.post_ptr, q_tok, ix.post_entry, ix.post_tf)
+        entries, tf, lengths = gather(ix.post_ptr, q_tok, ix.post_entry, ix.post_tf)
         acc: F64 = np.asarray(
             np.bincount(entries, q_gain.repeat(lengths) * ix.impact[tf], len(self._entries)), np.float64
         )
@@ -304,7 +276,7 @@ class Matcher:
     def _exact(self, q: Query, q_key: str) -> int | None:
         """The first entry with an alternate made of exactly the question's words."""
         ix = self.index
-        h = _fold(sum(map(_token_hash, map(self._ids.__getitem__, q.unigrams))) & _MASK) << 32
+        h = fold_one(sum(map(token_hash_one, map(self._ids.__getitem__, q.unigrams))) & MASK) << 32
         # the keys h | alt for every alternate: after every key below h, up to the last one of h's
         bounds = np.array([max(h - 1, 0), h | 0xFFFFFFFF], np.uint64)
         lo, hi = ix.exact.searchsorted(bounds, "right").tolist()

@@ -186,14 +186,13 @@ def test_spelt_keys_are_the_sorted_unigrams_of_each_alternate(fixture_kb: Knowle
 def test_the_exact_match_hash_is_the_same_in_python_and_numpy() -> None:
     import numpy as np
 
-    from bot.index import fold, token_hash
-    from bot.matching import _fold, _token_hash
+    from bot.index import fold, fold_one, token_hash, token_hash_one
 
     ids = np.array([0, 1, 2, 37, 2**20, 2**31 - 1], np.int64)
-    assert [int(h) for h in token_hash(ids)] == [_token_hash(int(i)) for i in ids]
-    hashes = [_token_hash(int(i)) for i in ids] + [sum(map(_token_hash, range(9))) & (2**64 - 1)]
-    assert [int(f) for f in fold(np.array(hashes, np.uint64))] == [_fold(h) for h in hashes]
-    assert len({_fold(h) for h in hashes}) == len(hashes)
+    assert [int(h) for h in token_hash(ids)] == [token_hash_one(int(i)) for i in ids]
+    hashes = [token_hash_one(int(i)) for i in ids] + [sum(map(token_hash_one, range(9))) & (2**64 - 1)]
+    assert [int(f) for f in fold(np.array(hashes, np.uint64))] == [fold_one(h) for h in hashes]
+    assert len({fold_one(h) for h in hashes}) == len(hashes)
 
 
 @pytest.mark.parametrize(
