@@ -259,6 +259,18 @@ VARIANTS: dict[str, Variant] = {
     "shipped-perq-chat2": hgb(per_question=True, chat_weight=2.0, **BASE75),
     "shipped-no-breadth": hgb(without(*BREADTH), **BASE75),
     "shipped-no-semantic": hgb(without("semantic", "semantic_gap"), chat_weight=2.0, **SHIPPED),
+    # what each group of features is worth beside the wording model (stop 18)
+    "shipped-no-wording": hgb(without("wording", "wording_gap"), chat_weight=2.0, **SHIPPED),
+    "shipped-no-examples": hgb(
+        without("example", "example_gap", "example_share"), chat_weight=2.0, **SHIPPED
+    ),
+    "shipped-no-share": hgb(without("example_share"), chat_weight=2.0, **SHIPPED),
+    "shipped-no-answer-facts": hgb(
+        without("answer_covered", "answer_gap", "answer_rarest", "answer_new"), chat_weight=2.0, **SHIPPED
+    ),
+    "shipped-no-title": hgb(
+        without("title_score", "title_best_alt", "title_covered"), chat_weight=2.0, **SHIPPED
+    ),
     "shipped-no-entry-words": hgb(without("entry_words", "entry_questions"), **BASE75),
     "hgb-d3-150-lr.1-leaf80": hgb(max_iter=150, learning_rate=0.1, min_samples_leaf=80),
     "hgb-d3-150-lr.1-l2-5": hgb(max_iter=150, learning_rate=0.1, l2_regularization=5.0),
