@@ -386,6 +386,40 @@ def classifier(m: Matcher) -> Columns:
     return columns
 
 
+_DOCKER = frozenset("docker dockerfile compose podman nerdctl desktop wsl buildx swarm moby dockerd".split())
+_KUBE = frozenset(
+    "kubectl kubernetes k8s pod pods deployment deployments kubelet helm ingress namespace minikube kind k3s"
+    " microk8s eks gke aks statefulset daemonset pvc configmap replicaset kubeadm".split()
+)
+
+
+def platform(m: Matcher) -> Columns:
+    """Docker or Kubernetes: the share of the question's words on each side (docker, compose,
+    podman... / kubectl, pod, helm...) against the share of the entry's own questions that name
+    each side, as agreement minus conflict and the four values."""
+    from bot.examples import words
+
+    def sides(text: str) -> tuple[float, float]:
+        said = set(words(text))
+        return float(bool(said & _DOCKER)), float(bool(said & _KUBE))
+
+    entry: dict[str, tuple[float, float]] = {}
+    for e in m.entries:
+        marks = [sides(t) for t in (e.title, *e.questions)]
+        entry[e.id] = (sum(d for d, _ in marks) / len(marks), sum(k for _, k in marks) / len(marks))
+
+    def columns(q: lab.Q) -> list[tuple[float, ...]]:
+        d, k = sides(m._reader.read(clean_input(q.item.question)).digest.text)
+        out = []
+        for i in q.ids:
+            ed, ek = entry[i]
+            match = d * ed + k * ek - d * ek - k * ed
+            out.append((match,) if os.environ.get("PLATFORM_ONE") == "1" else (match, ed, ek, d, k))
+        return out
+
+    return columns
+
+
 def neighbours_both(m: Matcher) -> Columns:
     semantic, lexical = neighbours(m), neighbours_lexical(m)
     return lambda q: [(*a, *b) for a, b in zip(semantic(q), lexical(q), strict=True)]
@@ -410,6 +444,7 @@ EXPERIMENTS: dict[str, Callable[[Matcher], Columns]] = {
     "neighbours-tokens": neighbours_tokens,
     "knn-share": knn_share,
     "classifier": classifier,
+    "platform": platform,
 }
 
 
