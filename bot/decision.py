@@ -69,6 +69,7 @@ FEATURES = (
     # the wording model fitted on the same labelled questions and the entries' own (bot/wording.py)
     "wording",  # the classifier's score of the entry (-1 when it has no row for it)
     "wording_gap",  # that score minus the best among the ranked candidates (0 for the highest)
+    "platform",  # the platforms (docker, kubernetes) the question and the entry name: agreement - conflict
 )
 EXACT_CONFIDENCE = 0.99  # the question is one of the entry's own questions, word for word
 _FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}

@@ -138,6 +138,7 @@ def unfitted_matcher(kb: KnowledgeBase) -> Matcher:
         kb.synonyms,
         domain=kb.domain,
         specific=kb.specific,
+        platforms=kb.platforms,
         calibration=Calibration.neutral(),
     )
 

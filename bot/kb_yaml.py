@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from bot.diagrams import diagram_ref
-from bot.models import Entry, LearningPath, Tip
+from bot.models import Entry, LearningPath, Platforms, Tip
 from bot.problems import Problem
 from bot.text import normalize_basic
 
@@ -200,24 +200,32 @@ def parse_entries_file(file: Path, c: Collector) -> list[Entry]:
     return [e for n in top["entries"].value if (e := _parse_entry(n, c)) is not None]
 
 
-def parse_domain(file: Path, c: Collector) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The domain words (`terms:`, then the `specific:` words not among them) and the specific ones."""
+def parse_domain(file: Path, c: Collector) -> tuple[tuple[str, ...], tuple[str, ...], Platforms]:
+    """The domain words (`terms:`, then the `specific:` words not among them), the specific ones
+    and the platforms' words (`platforms:`, a list of words per platform)."""
     root = _compose(file, c)
     if root is None:
-        return (), ()
-    top = c.mapping(root, "domain.yaml", {"terms", "specific"})
+        return (), (), ()
+    top = c.mapping(root, "domain.yaml", {"terms", "specific", "platforms"})
     if "terms" not in top:
         if isinstance(root, yaml.MappingNode):
             c.add(root, "domain.yaml has no 'terms:' list")
-        return (), ()
+        return (), (), ()
     terms = tuple(normalize_basic(t) for t, _ in c.texts(top["terms"], "terms"))
     specific = (
         tuple(normalize_basic(t) for t, _ in c.texts(top["specific"], "specific"))
         if "specific" in top
         else ()
     )
+    platforms: Platforms = ()
+    if "platforms" in top:
+        named = c.mapping(top["platforms"], "platforms", AnyKey())
+        platforms = tuple(
+            (name, tuple(normalize_basic(t) for t, _ in c.texts(node, f"platform '{name}'")))
+            for name, node in named.items()
+        )
     known = set(terms)
-    return terms + tuple(dict.fromkeys(t for t in specific if t not in known)), specific
+    return terms + tuple(dict.fromkeys(t for t in specific if t not in known)), specific, platforms
 
 
 def parse_synonyms(file: Path, c: Collector) -> dict[str, str]:

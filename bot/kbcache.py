@@ -215,6 +215,7 @@ def _kb_to_json(kb: KnowledgeBase) -> tuple[dict[str, Any], bytes, npt.NDArray[n
         "paths": [[p.id, p.title, list(p.steps)] for p in kb.paths.values()],
         "domain": list(kb.domain),
         "specific": list(kb.specific),
+        "platforms": [[name, list(words)] for name, words in kb.platforms],
         "versions": kb.versions,
         "entries": len(kb.entries),
     }
@@ -274,5 +275,6 @@ def _kb_from_json(
         paths={p[0]: LearningPath(p[0], p[1], tuple(p[2])) for p in small["paths"]},
         domain=tuple(small["domain"]),
         specific=tuple(small["specific"]),
+        platforms=tuple((str(name), tuple(words)) for name, words in small.get("platforms", ())),
         versions=dict(small["versions"]),
     )

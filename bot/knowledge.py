@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.models import Entry, LearningPath
+from bot.models import Entry, LearningPath, Platforms
 from bot.problems import KnowledgeError as KnowledgeError  # re-exported: importers predate bot.problems
 from bot.problems import Problem as Problem
 from bot.text import Normalizer, normalize_basic
@@ -28,6 +28,7 @@ class KnowledgeBase:
     paths: dict[str, LearningPath] = field(default_factory=dict)
     domain: tuple[str, ...] = ()  # words that mark a question as on topic (domain.yaml)
     specific: tuple[str, ...] = ()  # domain words that on their own mark it (domain.yaml `specific:`)
+    platforms: Platforms = ()  # each platform's words (domain.yaml `platforms:`): docker, kubernetes
     versions: dict[str, str] = field(default_factory=dict)  # entry file -> kubernetes_version it states
 
     def tags(self) -> dict[str, list[Entry]]:
@@ -156,10 +157,11 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
                 )
     domain: tuple[str, ...] = ()
     specific: tuple[str, ...] = ()
+    platforms: Platforms = ()
     domain_path = domain_file(root)
     if domain_path is not None:
         c = kb_yaml.Collector(str(domain_path))
-        domain, specific = kb_yaml.parse_domain(domain_path, c)
+        domain, specific, platforms = kb_yaml.parse_domain(domain_path, c)
         problems.extend(c.problems)
     synonyms: dict[str, str] = {}
     if (root / "synonyms.yaml").is_file():
@@ -188,5 +190,6 @@ def load_knowledge(root: Path | str) -> KnowledgeBase:
         paths=paths,
         domain=domain,
         specific=specific,
+        platforms=platforms,
         versions=versions,
     )

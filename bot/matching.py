@@ -34,7 +34,8 @@ from bot.entry_facts import EntryFacts
 from bot.examples import ExampleIndex, words
 from bot.index import MASK, Index, build_index, fold_one, token_hash_one
 from bot.match_settings import MatchSettings
-from bot.models import Candidate, Entry, Example, MatchResult
+from bot.models import Candidate, Entry, Example, MatchResult, Platforms
+from bot.platforms import PlatformSides
 from bot.query import Query, QueryReader
 from bot.text import Normalizer, normalize_basic
 from bot.wording import WordingModel, WordingScorer
@@ -102,6 +103,7 @@ class Matcher:
         domain: Iterable[str] = (),
         specific: Iterable[str] = (),
         calibration: Calibration | None = None,
+        platforms: Platforms = (),
         index: Index | None = None,
     ) -> None:
         """Build the index of ``entries`` (or take ``index``, built from the same entries, synonyms
@@ -141,6 +143,7 @@ class Matcher:
             else self._embedder.centroids([(e.title, *e.questions) for e in self._entries])
         )
         self._examples, self._wording = self._learnt(self.calibration)
+        self._platforms = PlatformSides(platforms, self._entries)
 
     def _learnt(self, calibration: Calibration) -> tuple[ExampleIndex, WordingScorer]:
         """What the calibration learnt from labelled questions, laid out for these entries."""
@@ -322,13 +325,14 @@ class Matcher:
         nearest = max(near, default=0.0)
         worded = self._wording.scores(said, pool)
         most = max(worded, default=0.0)
+        sides = self._platforms.match(said, pool)
         out = []
         asked = q.features()
         names = list(q.gains)
         weights = [0.0 if "_" in t else idf[t] for t in names]  # phrases are never the rarest word
         facts = self._facts.columns([c.entry for c in shown], q.weights, q.total)
-        for c, sim, about, example, voted, score in zip(
-            shown, sims, facts, near, share, worded, strict=False
+        for c, sim, about, example, voted, score, side in zip(
+            shown, sims, facts, near, share, worded, sides, strict=False
         ):
             entry = self._entries[c.entry]
             rarest = max(compress(weights, c.found), default=0.0) / top
@@ -341,6 +345,7 @@ class Matcher:
                 voted,
                 score,
                 score - most,
+                side,
             )
             out.append(Evidence(entry.id, entry.title, features, tuple(compress(names, c.found))))
         return out

@@ -48,6 +48,10 @@ class Example:
     thread: str = ""
 
 
+# each platform's name and the words that name it (domain.yaml `platforms:`; `bot.platforms`)
+Platforms = tuple[tuple[str, tuple[str, ...]], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class LearningPath:
     """An ordered guided tour through entries (the onboarding path, debugging 101...)."""

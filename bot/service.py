@@ -110,6 +110,7 @@ class Snapshot:
             settings,
             domain=kb.domain,
             specific=kb.specific,
+            platforms=kb.platforms,
             calibration=calibration,
             index=index,
         )

@@ -110,7 +110,7 @@ from pathlib import Path
 from bot.knowledge import load_knowledge
 from bot.matching import Matcher
 kb = load_knowledge(Path("knowledge"))
-m = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain, specific=kb.specific)
+m = Matcher(kb.entries.values(), kb.synonyms, domain=kb.domain, specific=kb.specific, platforms=kb.platforms)
 qs = ["docker pull manifest unknown after docker login to my private registry",
       "container exits with code 137 under load, the host has plenty of memory",
       "kubectl exec into the pod says executable file not found: bash"]
@@ -147,9 +147,21 @@ def test_a_big_knowledge_bases_compact_facts_give_the_same_evidence(
     """Up to `SETS_KEPT` entries an answer's words are sets; above, sorted keys (~1.5 KB an entry
     instead of ~8): the evidence is the same bit for bit either way."""
     entries = list(shipped_kb.entries.values())
-    small = Matcher(entries, shipped_kb.synonyms, domain=shipped_kb.domain, specific=shipped_kb.specific)
+    small = Matcher(
+        entries,
+        shipped_kb.synonyms,
+        domain=shipped_kb.domain,
+        specific=shipped_kb.specific,
+        platforms=shipped_kb.platforms,
+    )
     monkeypatch.setattr(entry_facts, "SETS_KEPT", 0)
-    big = Matcher(entries, shipped_kb.synonyms, domain=shipped_kb.domain, specific=shipped_kb.specific)
+    big = Matcher(
+        entries,
+        shipped_kb.synonyms,
+        domain=shipped_kb.domain,
+        specific=shipped_kb.specific,
+        platforms=shipped_kb.platforms,
+    )
     assert small._facts._sets and not big._facts._sets
     questions = [
         "docker pull manifest unknown after docker login to my private registry",

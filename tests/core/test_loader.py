@@ -204,9 +204,25 @@ def test_domain_specific_must_be_a_list_and_keys_known(tmp_path: Path) -> None:
     write(tmp_path, GOOD)
     (tmp_path / "domain.yaml").write_text("terms: [node]\nspecific: kubectl\nspecial: [pod]\n")
     assert problems(tmp_path) == [
-        f"{tmp_path / 'domain.yaml'}:3: unknown key 'special' in domain.yaml (allowed: specific, terms)",
+        f"{tmp_path / 'domain.yaml'}:3: unknown key 'special' in domain.yaml"
+        " (allowed: platforms, specific, terms)",
         f"{tmp_path / 'domain.yaml'}:2: specific must be a list",
     ]
+
+
+def test_domain_platforms(tmp_path: Path) -> None:
+    write(tmp_path, GOOD)
+    (tmp_path / "domain.yaml").write_text(
+        "terms: [node]\nplatforms:\n  docker: [Docker, compose]\n  kubernetes: [kubectl, Pod]\n"
+    )
+    kb = load_knowledge(tmp_path)
+    assert kb.platforms == (("docker", ("docker", "compose")), ("kubernetes", ("kubectl", "pod")))
+
+
+def test_domain_platforms_are_lists_of_words(tmp_path: Path) -> None:
+    write(tmp_path, GOOD)
+    (tmp_path / "domain.yaml").write_text("terms: [node]\nplatforms:\n  docker: docker\n")
+    assert problems(tmp_path) == [f"{tmp_path / 'domain.yaml'}:3: platform 'docker' must be a list"]
 
 
 def test_without_domain_words_of_its_own_a_kb_reads_the_bundled_ones(tmp_path: Path) -> None:

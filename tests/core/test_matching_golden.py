@@ -64,7 +64,9 @@ def _matcher(kind: str) -> Matcher:
     if kind == "synthetic":
         entries = synthetic_entries(entries, 3000)
     settings = MatchSettings(phrase_weight=0.5) if kind == "phrases" else None
-    return Matcher(entries, kb.synonyms, settings, domain=kb.domain, specific=kb.specific)
+    return Matcher(
+        entries, kb.synonyms, settings, domain=kb.domain, specific=kb.specific, platforms=kb.platforms
+    )
 
 
 def _record(matcher: Matcher, question: str) -> list[list[Any]]:

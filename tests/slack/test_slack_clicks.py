@@ -209,7 +209,12 @@ async def test_not_this_alternatives_are_buttons_that_record_the_pick(make_bot: 
         ),
     )
     matcher = Matcher(
-        kb.entries.values(), kb.synonyms, domain=kb.domain, specific=kb.specific, calibration=calibration
+        kb.entries.values(),
+        kb.synonyms,
+        domain=kb.domain,
+        specific=kb.specific,
+        platforms=kb.platforms,
+        calibration=calibration,
     )
     loose = replace(Snapshot.build(kb), matcher=matcher)
     assert matcher.match("pods keep dying").band is Band.ANSWERED_WITH_ALTERNATIVES
