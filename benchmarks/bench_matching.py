@@ -110,7 +110,7 @@ def measure(size: int, baselines: bool, queue: mp.Queue) -> None:  # type: ignor
     entries = list(kb.entries.values()) if size == 0 else synthetic_entries(list(kb.entries.values()), size)
     # the questions are read after the build: the peak is the bot's, not the benchmark's data's
     before, wall, cpu = rss_mb(), time.perf_counter(), time.process_time()
-    matcher = Matcher(entries, kb.synonyms, domain=kb.domain, specific=kb.specific)
+    matcher = Matcher(entries, kb.synonyms, domain=kb.domain, specific=kb.specific, platforms=kb.platforms)
     row: Row = {
         "size": len(entries),
         "build_cpu": time.process_time() - cpu,
