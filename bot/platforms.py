@@ -11,15 +11,17 @@ raised answered-correctly by 0.6 and 1.9 points on two sets of five grouped spli
 (`benchmarks/decide_lab_columns.py platform`, `PLATFORM_ONE=1`).
 
 An entry's shares are read the first time it is a candidate (its title and questions, ~0.02 ms),
-so a large knowledge base does not pay for them at load.
+or by the server's warm-up after a load (`warm`), so a large knowledge base does not pay for them
+at load.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from bot.examples import words
 from bot.models import Entry, Platforms
+from bot.pacing import pace
 
 
 class PlatformSides:
@@ -44,6 +46,22 @@ class PlatformSides:
             marks = [self.named(words(t)) for t in texts]
             known = self._shares[entry] = tuple(sum(col) / len(texts) for col in zip(*marks, strict=True))
         return known
+
+    def warm(self, stop: Callable[[], bool] | None = None) -> int:
+        """Read every entry's shares not read yet, resting between chunks (`bot.pacing`), until
+        ``stop()`` is true: for a server after a load. Returns how many it read."""
+        if not self._words:
+            return 0
+        made = 0
+        for entry in range(len(self._entries)):
+            if stop is not None and stop():
+                break
+            if entry not in self._shares:
+                self.shares(entry)
+                made += 1
+                if made % 64 == 0:
+                    pace()
+        return made
 
     def match(self, said: Sequence[str], entries: Sequence[int]) -> list[float]:
         """Per entry number: agreement minus conflict between the platforms ``said`` names and the

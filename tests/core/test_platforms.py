@@ -71,3 +71,14 @@ def test_the_shipped_twins_are_told_apart(shipped_snapshot: Snapshot) -> None:
         assert mine in got and got[mine] > 0.0, question
         if twin in got:
             assert got[twin] < got[mine], question
+
+
+def test_warm_reads_every_entry_once() -> None:
+    sides = PlatformSides(PLATFORMS, ENTRIES)
+    assert sides.shares(1) == pytest.approx((0.0, 2 / 3))  # read on first use
+    assert sides.warm() == 3  # the other three
+    assert sides.warm() == 0
+    assert sides.shares(2) == (0.5, 1.0)
+    assert PlatformSides((), ENTRIES).warm() == 0  # nothing to read without platforms
+    stopped = PlatformSides(PLATFORMS, ENTRIES)
+    assert stopped.warm(stop=lambda: True) == 0
