@@ -146,22 +146,14 @@ def test_a_big_knowledge_bases_compact_facts_give_the_same_evidence(
 ) -> None:
     """Up to `SETS_KEPT` entries an answer's words are sets; above, sorted keys (~1.5 KB an entry
     instead of ~8): the evidence is the same bit for bit either way."""
-    entries = list(shipped_kb.entries.values())
-    small = Matcher(
-        entries,
-        shipped_kb.synonyms,
-        domain=shipped_kb.domain,
-        specific=shipped_kb.specific,
-        platforms=shipped_kb.platforms,
-    )
+    entries, kb = list(shipped_kb.entries.values()), shipped_kb
+
+    def build() -> Matcher:
+        return Matcher(entries, kb.synonyms, domain=kb.domain, specific=kb.specific, platforms=kb.platforms)
+
+    small = build()
     monkeypatch.setattr(entry_facts, "SETS_KEPT", 0)
-    big = Matcher(
-        entries,
-        shipped_kb.synonyms,
-        domain=shipped_kb.domain,
-        specific=shipped_kb.specific,
-        platforms=shipped_kb.platforms,
-    )
+    big = build()
     assert small._facts._sets and not big._facts._sets
     questions = [
         "docker pull manifest unknown after docker login to my private registry",
