@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from bot.corpus import F64, I64
+from bot.examples import words
 
 UNKNOWN = -1.0  # the score of an entry the model has no row for (the classifier's "not this one")
 C = 0.5  # LinearSVC's regularisation (0.2: 68.8 %, 0.5: 69.2 % out of fold)
@@ -36,9 +37,9 @@ MIN_DF = 2  # terms used by fewer documents are left out (the same figures, a qu
 DIGITS = 5  # weights and IDFs are stored rounded to this many decimals
 
 
-def terms(words: Sequence[str]) -> list[str]:
+def terms(said: Sequence[str]) -> list[str]:
     """The words and the pairs of adjacent words (``"image pull"``), as scikit-learn forms them."""
-    return [*words, *(f"{a} {b}" for a, b in pairwise(words))]
+    return [*said, *(f"{a} {b}" for a, b in pairwise(said))]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -122,8 +123,7 @@ class WordingScorer:
         self._word: dict[str, int] = {}
         self._pair: dict[int, int] = {}
         for i, t in enumerate(model.vocabulary):
-            first, space, second = t.partition(" ")
-            if not space:
+            if " " not in t:
                 self._word[t] = i
         for i, t in enumerate(model.vocabulary):
             first, space, second = t.partition(" ")
@@ -138,8 +138,8 @@ class WordingScorer:
         self._term, self._weight = model.term, model.weight
         self._scratch = threading.local()  # per-thread query vector (as bot.examples)
 
-    def scores(self, words: Sequence[str], entries: Sequence[int]) -> list[float]:
-        """Per entry number in ``entries``: the classifier's score of a question of ``words``
+    def scores(self, said: Sequence[str], entries: Sequence[int]) -> list[float]:
+        """Per entry number in ``entries``: the classifier's score of a question of ``said``
         (`bot.examples.words`); `UNKNOWN` for an entry the model has no row for."""
         runs = self._runs
         present = [k for k, e in enumerate(entries) if e in runs]
@@ -147,7 +147,7 @@ class WordingScorer:
         if not present:
             return out
         get, pair, n, idf = self._word.get, self._pair.get, self._n, self._idf
-        ids = [get(w, -1) for w in words]
+        ids = [get(w, -1) for w in said]
         found = [i for i in ids if i >= 0]
         found += [t for a, b in pairwise(ids) if a >= 0 and b >= 0 and (t := pair(a * n + b)) is not None]
         chosen = [runs[entries[k]] for k in present]
@@ -188,8 +188,6 @@ def fit_wording(documents: Sequence[tuple[str, str]]) -> WordingModel | None:
     labels = [entry for _, entry in documents]
     if len(set(labels)) < 2:
         return None
-    from bot.examples import words
-
     vectorizer = TfidfVectorizer(
         sublinear_tf=True, analyzer=lambda text: terms(words(text)), min_df=min(MIN_DF, len(documents))
     )
