@@ -39,6 +39,10 @@ tree model with and without them, on the evidence as it was before the matcher's
                  ANALYZER=tokens reads the matcher's own tokens instead of words and pairs;
                  run it --shipped --without-wording (the shipped evidence less the built-in
                  wording columns) to compare variants of the built-in model
+  leads          derived from the shipped columns: per ranker (LEADS=wording,example,semantic,
+                 answer_covered,title_score), the candidate's value minus the best one's, and for
+                 the best its value minus the runner-up's; LEAD_VOTES=1 adds how many rankers put it
+                 first, LEAD_REPLACE=1 drops the gap columns the leads stand for
   platform       whether the question names Docker or Kubernetes words, the share of the entry's
                  own questions that do, and agreement minus conflict (PLATFORM_ONE=1: that alone)
 
@@ -105,6 +109,17 @@ Outcomes (stop 18, classifier --shipped on the evidence with example_share; the 
   (agreement minus conflict only): 69.8 % and 70.3 % (better on nine, one tie). Built in as the
   `platform` feature (`bot/platforms.py`; the words in knowledge/domain.yaml) and refitted: 70.4 % /
   4.0 % out of fold.
+
+Outcomes (stop 19, leads --shipped, all at 3.8-3.9 % wrong):
+- On the fit labels of stop 18 (shipped 69.9 %, seeds 0-4): leads with the count of first places
+  70.6 % (better on 4 of 5; seeds 5-9: 70.2 % against 70.0 %); without the count (LEAD_VOTES=0)
+  71.2 % (better on all five).
+- On the fit labels with the audit's `also` additions (shipped 71.8 / 71.6 / 71.0 % on seeds 0-4 /
+  5-9 / 10-14), LEAD_VOTES=0: 72.7 / 72.2 / 71.9 %, better on 5, 4 and 4 of 5. Only the wording
+  and example leads: 72.1 % (0-4). With the score and best-alternate leads too (and the count):
+  72.0 %. In place of the gaps (LEAD_REPLACE=1): 72.0 % and 72.1 % (0-4, 5-9).
+- Built in (`bot/leads.py`, LEAD_VOTES=0, the five default rankers) and refitted: 72.7 % / 4.0 % out
+  of fold (`calibrate.py`; 70.4 % before, both changes together).
 """
 
 from __future__ import annotations
@@ -427,6 +442,32 @@ def platform(m: Matcher) -> Columns:
     return columns
 
 
+def leads(m: Matcher) -> Columns:
+    """Derived from the shipped columns: for each of the rankers below, the candidate's lead (its
+    value minus the runner-up's for the first, minus the first's otherwise: the gap columns give
+    the first 0 however far ahead it is) and how many of them put it first. LEADS=... picks them."""
+    del m
+    names = os.environ.get("LEADS", "wording,example,semantic,answer_covered,title_score").split(",")
+    at = [lab.F[n] for n in names]
+    votes = os.environ.get("LEAD_VOTES", "1") == "1"
+
+    def columns(q: lab.Q) -> list[tuple[float, ...]]:
+        rows = q.features
+        out: list[list[float]] = [[] for _ in rows]
+        firsts = [0] * len(rows)
+        for j in at:
+            values = [r[j] for r in rows]
+            order = sorted(range(len(values)), key=lambda i: -values[i])
+            top = values[order[0]]
+            second = values[order[1]] if len(order) > 1 else 0.0
+            for i, v in enumerate(values):
+                out[i].append(top - second if i == order[0] else v - top)
+            firsts[order[0]] += 1
+        return [(*o, float(f)) if votes else tuple(o) for o, f in zip(out, firsts, strict=True)]
+
+    return columns
+
+
 def neighbours_both(m: Matcher) -> Columns:
     semantic, lexical = neighbours(m), neighbours_lexical(m)
     return lambda q: [(*a, *b) for a, b in zip(semantic(q), lexical(q), strict=True)]
@@ -452,6 +493,7 @@ EXPERIMENTS: dict[str, Callable[[Matcher], Columns]] = {
     "knn-share": knn_share,
     "classifier": classifier,
     "platform": platform,
+    "leads": leads,
 }
 
 
@@ -498,6 +540,9 @@ def main() -> None:
         else q
         for q in fit
     ]
+    if os.environ.get("LEAD_REPLACE") == "1":  # leads in place of the gap columns
+        gaps = [lab.F[n] for n in ("semantic_gap", "answer_gap", "example_gap", "wording_gap")]
+        extended = [_without(q, gaps) for q in extended]
     base = "trees before entry facts" if args.before else "shipped trees"
     lab.VARIANTS[base] = trees()
     lab.VARIANTS[f"+ {args.experiment}"] = trees()
@@ -505,6 +550,11 @@ def main() -> None:
     lab.robust([base], seeds)
     lab.load = lambda: (extended, dev)
     lab.robust([f"+ {args.experiment}"], seeds)
+
+
+def _without(q: lab.Q, drop: Sequence[int]) -> lab.Q:
+    keep = [i for i in range(len(q.features[0]) if q.features else 0) if i not in drop]
+    return replace(q, features=tuple(tuple(f[i] for i in keep) for f in q.features)) if q.features else q
 
 
 def _only(q: lab.Q, n: int) -> lab.Q:

@@ -70,6 +70,12 @@ FEATURES = (
     "wording",  # the classifier's score of the entry (-1 when it has no row for it)
     "wording_gap",  # that score minus the best among the ranked candidates (0 for the highest)
     "platform",  # the platforms (docker, kubernetes) the question and the entry name: agreement - conflict
+    # leads (bot/leads.py): the gap column's value, but for the highest its value minus the runner-up's
+    "wording_lead",
+    "example_lead",
+    "semantic_lead",
+    "answer_lead",
+    "title_lead",  # of title_score
 )
 EXACT_CONFIDENCE = 0.99  # the question is one of the entry's own questions, word for word
 _FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}

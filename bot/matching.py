@@ -33,6 +33,7 @@ from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
 from bot.entry_facts import EntryFacts
 from bot.examples import ExampleIndex, words
 from bot.index import MASK, Index, build_index, fold_one, token_hash_one
+from bot.leads import leads
 from bot.match_settings import MatchSettings
 from bot.models import Candidate, Entry, Example, MatchResult, Platforms
 from bot.platforms import PlatformSides
@@ -333,12 +334,14 @@ class Matcher:
         names = list(q.gains)
         weights = [0.0 if "_" in t else idf[t] for t in names]  # phrases are never the rarest word
         facts = self._facts.columns([c.entry for c in shown], q.weights, q.total)
-        for c, sim, about, example, voted, score, side in zip(
-            shown, sims, facts, near, share, worded, sides, strict=False
+        titles = [c if by_title is None else by_title.get(c.entry) for c in shown]
+        ranked_by = (worded, near, sims, [f[0] for f in facts], [t.score if t else 0.0 for t in titles])
+        ahead = zip(*map(leads, ranked_by), strict=False)  # the pool's for the first three
+        for c, title, sim, about, example, voted, score, side, lead in zip(
+            shown, titles, sims, facts, near, share, worded, sides, ahead, strict=False
         ):
             entry = self._entries[c.entry]
             rarest = max(compress(weights, c.found), default=0.0) / top
-            title = c if by_title is None else by_title.get(c.entry)
             features = (
                 *_features(c, scored, asked, title, rarest, sim, sim - best),
                 *about,
@@ -348,6 +351,7 @@ class Matcher:
                 score,
                 score - most,
                 side,
+                *lead,
             )
             out.append(Evidence(entry.id, entry.title, features, tuple(compress(names, c.found))))
         return out
