@@ -4,7 +4,8 @@
 The variants are in `decide_variants.py`; `decide_lab_columns.py` adds columns to the evidence.
 
 Usage: python benchmarks/decide_lab.py [variant ...]       (default: all; the standard folds + DEV)
-       python benchmarks/decide_lab.py --robust variant ...  (five shuffled grouped splits)
+       python benchmarks/decide_lab.py --robust variant ...  (five shuffled grouped splits;
+                                                             DECIDE_LAB_SEEDS=5-9 for others)
        python benchmarks/decide_lab.py --per-form variant    (separate thresholds for pasted posts)
 The questions' evidence is cached in /tmp/decide_lab.pkl: delete it after changing the KB or matcher.
 """
@@ -170,7 +171,8 @@ def main() -> None:
         per_form(sys.argv[2])
         return
     if sys.argv[1:2] == ["--robust"]:
-        robust(sys.argv[2:])
+        lo, _, hi = os.environ.get("DECIDE_LAB_SEEDS", "0-4").partition("-")  # e.g. 5-9
+        robust(sys.argv[2:], tuple(range(int(lo), int(hi or lo) + 1)))
         return
     fit, dev = load()
     for name in sys.argv[1:] or list(VARIANTS):

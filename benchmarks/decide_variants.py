@@ -235,6 +235,11 @@ VARIANTS: dict[str, Variant] = {
         max_iter=150, learning_rate=0.1, min_samples_leaf=20, interaction_cst="pairwise"
     ),
     "shipped": hgb(chat_weight=2.0, **SHIPPED),  # bot/fitting.py's TREE_PARAMS and chat weight
+    "shipped-chat1": hgb(**SHIPPED),
+    "shipped-chat1.5-now": hgb(chat_weight=1.5, **SHIPPED),
+    "shipped-400": hgb(chat_weight=2.0, **{**SHIPPED, "max_iter": 400}),
+    "shipped-leaf40": hgb(chat_weight=2.0, **{**SHIPPED, "min_samples_leaf": 40}),
+    "shipped-500-lr.05": hgb(chat_weight=2.0, **{**SHIPPED, "max_iter": 500, "learning_rate": 0.05}),
     "shipped-75": hgb(**BASE75),  # before the chat weight
     "shipped-chat2": hgb(chat_weight=2.0, **BASE75),
     "shipped-chat3": hgb(chat_weight=3.0, **BASE75),
