@@ -270,6 +270,10 @@ VARIANTS: dict[str, Variant] = {
         without("example", "example_gap", "example_share"), chat_weight=2.0, **SHIPPED
     ),
     "shipped-no-share": hgb(without("example_share"), chat_weight=2.0, **SHIPPED),
+    # the same beside the leads (stop 19)
+    "shipped-no-examples-lead": hgb(
+        without("example", "example_gap", "example_share", "example_lead"), chat_weight=2.0, **SHIPPED
+    ),
     "shipped-no-answer-facts": hgb(
         without("answer_covered", "answer_gap", "answer_rarest", "answer_new"), chat_weight=2.0, **SHIPPED
     ),
