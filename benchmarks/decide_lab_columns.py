@@ -124,6 +124,9 @@ Outcomes (stop 19, leads --shipped, all at 3.8-3.9 % wrong):
   72.0 %. In place of the gaps (LEAD_REPLACE=1): 72.0 % and 72.1 % (0-4, 5-9).
 - Built in (`bot/leads.py`, LEAD_VOTES=0, the five default rankers) and refitted: 72.7 % / 4.0 % out
   of fold (`calibrate.py`; 70.4 % before, both changes together).
+- More leads on top of the built-in five (LEAD_VOTES=0, seeds 0-4, shipped 72.7 %): of best_alt,
+  covered, rarest, example_share, title_best_alt, title_covered, answer_rarest, evidence and
+  together 71.9 %; of best_alt, example_share and title_best_alt 72.4 %. Not built in.
 - facets --shipped (on the evidence with the leads, shipped 72.7 % on seeds 0-4): the three groups
   as three columns 72.8 % (better on three of five); summed into one (FACET_SUM=1) 72.4 %. Not
   built in.

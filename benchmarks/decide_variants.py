@@ -90,6 +90,20 @@ def without(*names: str) -> Callable[[np.ndarray], np.ndarray]:
     return f
 
 
+def only_pasted(*names: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The features ``names`` held constant for questions that are not pasted posts (one or two
+    lines without output): what the matcher would give if it computed them for posts only."""
+    cols = [F[n] for n in names]
+
+    def f(x: np.ndarray) -> np.ndarray:
+        x = x.copy()
+        x[np.ix_(x[:, F["pasted"]] < 1.0, cols)] = 0.0
+        return x
+
+    return f
+
+
+EXAMPLE_COLUMNS = ("example", "example_gap", "example_share", "example_lead")
 BREADTH = ("entry_questions", "entry_words", "entry_idf", "entry_idf_top")
 # the trees shipped until stop 14; the variants named "shipped-..." change these
 BASE75 = dict(max_iter=75, learning_rate=0.15, min_samples_leaf=20, interaction_cst="pairwise")
@@ -270,6 +284,8 @@ VARIANTS: dict[str, Variant] = {
         without("example", "example_gap", "example_share"), chat_weight=2.0, **SHIPPED
     ),
     "shipped-no-share": hgb(without("example_share"), chat_weight=2.0, **SHIPPED),
+    # the examples compared for pasted posts only (stop 19: the chat median's budget)
+    "shipped-examples-pasted": hgb(only_pasted(*EXAMPLE_COLUMNS), chat_weight=2.0, **SHIPPED),
     # the same beside the leads (stop 19)
     "shipped-no-examples-lead": hgb(
         without("example", "example_gap", "example_share", "example_lead"), chat_weight=2.0, **SHIPPED

@@ -62,7 +62,8 @@ FEATURES = (
     "entry_words",  # distinct words of its title and questions, log1p, /6, capped
     "entry_idf",  # the mean IDF share of those words
     "entry_idf_top",  # the mean IDF share of its five rarest words
-    # the labelled questions the calibration was fitted on (bot/examples.py)
+    # the labelled questions the calibration was fitted on (bot/examples.py), for a pasted post
+    # (`Digest.pasted`); 0 for the others
     "example",  # the highest cosine between the question and an example of the entry (0: none)
     "example_gap",  # that cosine minus the best among the ranked candidates (0 for the closest)
     "example_share",  # its examples' share of the cosine of the 10 closest of the candidates' examples

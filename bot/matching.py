@@ -324,7 +324,10 @@ class Matcher:
         )
         best = max(sims, default=0.0)
         said = words(q.digest.text)
-        near, share = self._examples.compare(q.digest.text, pool, apart, said)
+        if q.digest.pasted:  # a chat line gains nothing from the examples (stop 19), for ~0.04 ms
+            near, share = self._examples.compare(q.digest.text, pool, apart, said)
+        else:
+            near = share = [0.0] * len(pool)
         nearest = max(near, default=0.0)
         worded = self._wording.scores(said, pool)
         most = max(worded, default=0.0)

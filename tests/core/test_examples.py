@@ -125,11 +125,13 @@ def test_fitting_questions_never_meet_their_own_thread(shipped_snapshot: Snapsho
 
     base = shipped_snapshot.matcher
     pod, crash = "pod", "crashloopbackoff"
-    items = [
-        EvalItem("my pod keeps restarting, the status says CrashLoopBackOff", crash, source="https://a/1"),
-        EvalItem("CrashLoopBackOff after every deploy, logs show exit code 1", crash, source="https://a/2#c"),
-        EvalItem("what is a pod in kubernetes", pod, source="https://b/1"),
-        EvalItem("banana bread recipe with walnuts", None, source="https://c/1"),
+    items = [  # pasted posts: only those are compared with the examples
+        EvalItem("my pod keeps restarting\nthe status says\nCrashLoopBackOff", crash, source="https://a/1"),
+        EvalItem(
+            "CrashLoopBackOff after every deploy\nlogs show\nexit code 1", crash, source="https://a/2#c"
+        ),
+        EvalItem("what is a pod\nin kubernetes\nplease explain", pod, source="https://b/1"),
+        EvalItem("banana bread recipe\nwith walnuts\nand honey", None, source="https://c/1"),
     ]
     known = examples(base, items)
     assert [(e.entry, e.thread) for e in known] == [
@@ -182,3 +184,14 @@ def test_the_share_is_each_candidates_part_of_the_nearest_examples() -> None:
     assert fewer.share[0] > every.share[1] and fewer.share[1] > every.share[2]
     assert ExampleIndex(many, {"e0": 0}).compare("nothing in common here", [0]).share == [0.0]
     assert len({round(c, 9) for c in cosines_each}) > 30  # few ties, so the nearest are well defined
+
+
+def test_only_a_pasted_post_is_compared_with_the_examples(shipped_snapshot: Snapshot) -> None:
+    """A chat line (one or two lines without output) gets 0 in every example column, and the same
+    words as a pasted post find the bundled examples."""
+    m = shipped_snapshot.matcher
+    columns = [FEATURES.index(n) for n in ("example", "example_gap", "example_share", "example_lead")]
+    line = "my pod keeps restarting with CrashLoopBackOff and exit code 1"
+    assert all(e.features[c] == 0.0 for e in m.evidence(line) for c in columns)
+    post = "my pod keeps restarting\nthe status is CrashLoopBackOff\nexit code 1"
+    assert max(e.feature("example") for e in m.evidence(post)) > 0.2

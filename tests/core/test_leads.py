@@ -36,7 +36,15 @@ def test_a_clear_winner_and_a_close_one_differ_only_in_the_lead() -> None:
     assert clear[1] == pytest.approx(-0.8) and close[1] == pytest.approx(-0.05)
 
 
-@pytest.mark.parametrize("question", ["docker logs of a crashed container", "my pod is stuck in Pending"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "docker logs of a crashed container",
+        "my pod is stuck in Pending",
+        # a pasted post: the only kind compared with the examples
+        "pod stuck in Pending\n0/3 nodes are available: 3 Insufficient cpu.\nwhat should I change?",
+    ],
+)
 def test_the_evidence_carries_each_rankers_leads(shipped_snapshot: Snapshot, question: str) -> None:
     """Computed over the candidates the decision sees, from the values of the column each reads."""
     rows = [e.features for e in shipped_snapshot.matcher.evidence(question)]
