@@ -38,13 +38,16 @@ tree model with and without them, on the evidence as it was before the matcher's
                  adds each entry's answer text as a document, TITLE=1 scores a post's title alone,
                  ANALYZER=tokens reads the matcher's own tokens instead of words and pairs;
                  run it --shipped --without-wording (the shipped evidence less the built-in
-                 wording columns) to compare variants of the built-in model
+                 wording columns) to compare variants of the built-in model; since stop 19 with
+                 the lead column too, and GLOBAL=1 adds the score minus the best over every entry
+                 and the candidates' best minus that
   leads          derived from the shipped columns: per ranker (LEADS=wording,example,semantic,
                  answer_covered,title_score), the candidate's value minus the best one's, and for
                  the best its value minus the runner-up's; LEAD_VOTES=1 adds how many rankers put it
                  first, LEAD_REPLACE=1 drops the gap columns the leads stand for
   facets         like platform, for other groups of mutually exclusive names (the distribution,
                  the desktop OS, the engine; FACETS=distro,os,engine, FACET_SUM=1 sums them)
+  prior          how often the candidate is the label of the other tenths' fit questions
   siblings       the share of the other candidates that are the candidate's see_also (either
                  way), and whether the first other one is (SIBLINGS=count|first for one)
   platform       whether the question names Docker or Kubernetes words, the share of the entry's
@@ -130,6 +133,11 @@ Outcomes (stop 19, leads --shipped, all at 3.8-3.9 % wrong):
 - facets --shipped (on the evidence with the leads, shipped 72.7 % on seeds 0-4): the three groups
   as three columns 72.8 % (better on three of five); summed into one (FACET_SUM=1) 72.4 %. Not
   built in.
+- classifier --shipped --without-wording with the built-in settings (NGRAM=2 CLF_C=0.5 MINDF=2
+  POS=1), on the evidence with the examples for pasted posts only (69.3 % without the wording
+  columns, seeds 0-4): 72.1 %; GLOBAL=1 (against the best over every entry) 71.9 %. Not built in.
+- prior --shipped (log1p of how often the candidate is the label among the other tenths' fit
+  questions): 72.4 % against 72.1 % (seeds 0-4), 71.7 % against 71.8 % (5-9). Not built in.
 - siblings --shipped (whether the other candidates are the candidate's `see_also`, either way; the
   top two are siblings for 63 % of the fit questions, whose top is then right 89 % of the time
   against 80 %): 72.4 % against 72.7 % (seeds 0-4). Not built in.
@@ -153,6 +161,7 @@ sys.path.insert(0, str(ROOT))
 import benchmarks.decide_lab as lab  # noqa: E402
 from bot.fitting import TREE_PARAMS, unfitted_matcher  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
+from bot.leads import leads as leads_of  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
 from bot.text import clean_input  # noqa: E402
 
@@ -416,7 +425,12 @@ def classifier(m: Matcher) -> Columns:
     def columns(q: lab.Q) -> list[tuple[float, ...]]:
         d, classes = scores[row[(q.group, q.item.question)]]
         s = [float(d[classes[e]]) if e in classes else -2.0 for e in q.ids]
-        return [(v, v - max(s)) for v in s]
+        if env("GLOBAL") == "1":  # against the best of every entry, not only the candidates'
+            best = float(d.max())
+            return [
+                (v, v - max(s), lead, v - best, max(s) - best) for v, lead in zip(s, leads_of(s), strict=True)
+            ]
+        return [(v, v - max(s), lead) for v, lead in zip(s, leads_of(s), strict=True)]
 
     return columns
 
@@ -550,6 +564,33 @@ def siblings(m: Matcher) -> Columns:
     return columns
 
 
+def prior(m: Matcher) -> Columns:
+    """How often each candidate is the answer among the labelled questions of the other tenths of
+    the threads (log1p of the count; PRIOR_SHARE=1: its share of those questions instead)."""
+    import zlib
+    from collections import Counter
+
+    del m
+    fit, _dev = lab.load()
+    fold = [zlib.crc32(q.group.encode()) % 10 for q in fit]
+    counts = [Counter() for _ in range(10)]
+    for q, f in zip(fit, fold, strict=True):
+        if q.item.expect and not q.item.gap:
+            for k in range(10):
+                if k != f:
+                    counts[k][q.item.expect] += 1
+    totals = [sum(c.values()) or 1 for c in counts]
+    row = {(q.group, q.item.question): f for q, f in zip(fit, fold, strict=True)}
+    share = os.environ.get("PRIOR_SHARE") == "1"
+
+    def columns(q: lab.Q) -> list[tuple[float, ...]]:
+        k = row[(q.group, q.item.question)]
+        n = [counts[k][i] for i in q.ids]
+        return [(v / totals[k],) if share else (math.log1p(v),) for v in n]
+
+    return columns
+
+
 def neighbours_both(m: Matcher) -> Columns:
     semantic, lexical = neighbours(m), neighbours_lexical(m)
     return lambda q: [(*a, *b) for a, b in zip(semantic(q), lexical(q), strict=True)]
@@ -578,6 +619,7 @@ EXPERIMENTS: dict[str, Callable[[Matcher], Columns]] = {
     "leads": leads,
     "facets": facets,
     "siblings": siblings,
+    "prior": prior,
 }
 
 
@@ -615,8 +657,10 @@ def main() -> None:
     fit, dev = lab.load()
     # the comparison runs on the evidence before the matcher's own entry facts (bot/entry_facts.py,
     # which came from these experiments), so each experiment reads as it did when it was run
-    width = len(lab.FEATURES) - 2 if args.without_wording else len(lab.FEATURES)
-    fit = [_only(q, BASE if args.before and not args.without_wording else width) for q in fit]
+    if args.without_wording:  # the built-in wording columns, by name
+        fit = [_without(q, [lab.F[n] for n in ("wording", "wording_gap", "wording_lead")]) for q in fit]
+    elif args.before:
+        fit = [_only(q, BASE) for q in fit]
     columns = EXPERIMENTS[args.experiment](unfitted_matcher(load_knowledge(ROOT / "knowledge")))
     extended = [
         replace(q, features=tuple((*f, *c) for f, c in zip(q.features, columns(q), strict=True)))
