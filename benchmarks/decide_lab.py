@@ -27,8 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.calibrate import FIT_SETS, oof_figures  # noqa: E402
 from benchmarks.decide_variants import VARIANTS, F, Model, Q, Variant  # noqa: E402
-from bot.decision import FEATURES, Calibration, Evidence, Thresholds  # noqa: E402
+from bot.decision import Calibration, Thresholds  # noqa: E402
 from bot.evaluate import load_eval_file  # noqa: E402
+from bot.evidence import FEATURES, Evidence  # noqa: E402
 from bot.fitting import (  # noqa: E402
     Prediction,
     Targets,
@@ -80,13 +81,13 @@ def load() -> tuple[list[Q], dict[str, list[Q]]]:
 
 # ---------------------------------------------------------------------------------------------------
 def topic_model(data: Sequence[Q]) -> Callable[[np.ndarray], float]:
-    from bot.decision import _TOPIC_INDEX
+    from bot.evidence import TOPIC_INDEX
 
-    xs = [tuple(q.features[0][i] for i in _TOPIC_INDEX) for q in data if q.features]
+    xs = [tuple(q.features[0][i] for i in TOPIC_INDEX) for q in data if q.features]
     ys = [int(q.item.on_topic) for q in data if q.features]
     gs = [q.group for q in data if q.features]
     model, _c = _fit(xs, ys, gs, 5)
-    return lambda row: model.probability([row[i] for i in _TOPIC_INDEX])
+    return lambda row: model.probability([row[i] for i in TOPIC_INDEX])
 
 
 def predictions(data: Sequence[Q], p: Model, topic: Callable[[np.ndarray], float]) -> list[Prediction]:

@@ -12,7 +12,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.decision import FEATURES  # noqa: E402
+from bot.evidence import FEATURES  # noqa: E402
 from bot.fit_bins import bin_features, to_bins  # noqa: E402
 from bot.fitting import _fit, _Question  # noqa: E402
 

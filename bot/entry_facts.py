@@ -73,7 +73,7 @@ class EntryFacts:
     def columns(
         self, shown: Sequence[int], weights: dict[str, float], total: float
     ) -> list[tuple[float, ...]]:
-        """For each entry in ``shown`` (the candidates, best first), the `bot.decision.FEATURES`
+        """For each entry in ``shown`` (the candidates, best first), the `bot.evidence.FEATURES`
         from ``answer_covered`` on, given the question's token weights and total weight."""
         facts = [self._facts[e] or self._make(e) for e in shown]
         if not facts:

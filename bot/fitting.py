@@ -30,17 +30,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.decision import (
-    FEATURES,
-    TOPIC_FEATURES,
-    AnswerModel,
-    Calibration,
-    Evidence,
-    LogisticModel,
-    Thresholds,
-    TreeModel,
-)
+from bot.decision import AnswerModel, Calibration, LogisticModel, Thresholds, TreeModel
 from bot.evaluate import EvalItem
+from bot.evidence import FEATURES, TOPIC_INDEX, Evidence
 from bot.fit_bins import Bins, bin_features, edge
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
@@ -48,7 +40,6 @@ from bot.models import Example
 from bot.text import clean_input
 from bot.wording import WordingModel, fit_wording
 
-_TOPIC_INDEX = [FEATURES.index(f) for f in TOPIC_FEATURES]
 # The answer model's trees (benchmarks/decide_lab.py compares them with other models): three
 # splits deep but reading two features at most on a path (so `TreeModel` lays them out as tables
 # over pairs, as for depth 2), every leaf backed by 20 candidates, and never less likely right for
@@ -292,7 +283,7 @@ def _models(
             gs.append(q.group)
             ws.append(1.0 if q.item.source else t.chat_weight)
         if q.features:
-            txs.append(tuple(q.features[0][i] for i in _TOPIC_INDEX))
+            txs.append(tuple(q.features[0][i] for i in TOPIC_INDEX))
             tys.append(int(q.item.on_topic))
             tgs.append(q.group)
     answer: AnswerModel
@@ -391,5 +382,5 @@ def _predict(q: _Question, answer: AnswerModel, topic: LogisticModel) -> Predict
         answer.probability(f) if Calibration.supported(Evidence(entry, "", f)) else 0.0
         for entry, f in zip(q.ids, q.features, strict=True)
     )
-    p_topic = topic.probability([q.features[0][k] for k in _TOPIC_INDEX]) if q.features else 0.0
+    p_topic = topic.probability([q.features[0][k] for k in TOPIC_INDEX]) if q.features else 0.0
     return Prediction(q.item, q.ids, p, p_topic)

@@ -29,8 +29,9 @@ from rapidfuzz import fuzz, process
 from bot import semantic
 from bot.alternates import AlternateScorer
 from bot.corpus import F64, I64, gather, sorted_runs
-from bot.decision import BUNDLED, Calibration, Evidence, Thresholds
+from bot.decision import BUNDLED, Calibration, Thresholds
 from bot.entry_facts import EntryFacts
+from bot.evidence import Evidence
 from bot.examples import ExampleIndex, words
 from bot.index import MASK, Index, build_index, fold_one, token_hash_one
 from bot.leads import leads
@@ -65,7 +66,7 @@ def _features(
     semantic: float,
     semantic_gap: float,
 ) -> tuple[float, ...]:
-    """The evidence vector of `bot.decision.FEATURES` for candidate ``c``; ``q`` is the question's
+    """The evidence vector of `bot.evidence.FEATURES` for candidate ``c``; ``q`` is the question's
     part (`Query.features`) and ``title`` the same entry scored against a post's title alone."""
     top = ranked[0].score
     margin = top - (ranked[1].score if len(ranked) > 1 else 0.0) if c is ranked[0] else c.score - top

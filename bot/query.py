@@ -33,7 +33,7 @@ class Query:
     weights: dict[str, float]  # every content token as written (known or not) -> its weight
 
     def features(self) -> tuple[float, float, float, float, float, float]:
-        """The evidence that is the same for every candidate (`bot.decision.FEATURES`: known_share,
+        """The evidence that is the same for every candidate (`bot.evidence.FEATURES`: known_share,
         domain_share, pasted, length, anchors, specific)."""
         return (
             self.known_share,

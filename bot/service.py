@@ -12,7 +12,8 @@ from pathlib import Path
 
 from bot import render
 from bot.commands import Ask, Help, Learn, Topics, parse_command
-from bot.decision import BUNDLED, Evidence, for_knowledge_base
+from bot.decision import BUNDLED, for_knowledge_base
+from bot.evidence import Evidence
 from bot.index import Index
 from bot.knowledge import KnowledgeBase, bundled_kb_dir
 from bot.match_settings import MatchSettings

@@ -15,7 +15,7 @@ from bot.console.context import CONSOLE, Console
 from bot.console.data import PRESETS, Period, Rows, parse_period
 from bot.console.suggest import STATUSES
 from bot.console.suggest import suggestions as build_suggestions
-from bot.decision import FEATURES, Evidence
+from bot.evidence import FEATURES, Evidence
 from bot.models import Band, Entry
 from bot.report import build_report
 from bot.service import Decision

@@ -12,16 +12,14 @@ import pytest
 
 from bot.decision import (
     BUNDLED,
-    FEATURES,
-    TOPIC_FEATURES,
     Calibration,
     CalibrationError,
-    Evidence,
     LogisticModel,
     Thresholds,
     TreeModel,
     for_knowledge_base,
 )
+from bot.evidence import FEATURES, TOPIC_FEATURES, Evidence
 from bot.models import Band
 from tests.conftest import ROOT
 

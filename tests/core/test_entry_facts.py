@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot import entry_facts
-from bot.decision import FEATURES, TOPIC_FEATURES, Evidence
+from bot.evidence import FEATURES, TOPIC_FEATURES, Evidence
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
 from bot.models import Entry, Tip

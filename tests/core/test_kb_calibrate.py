@@ -143,7 +143,7 @@ def test_chat_rows_weigh_more_in_the_trees_and_a_one_kind_set_is_unweighted() ->
     the unweighted one."""
     import random
 
-    from bot.decision import FEATURES
+    from bot.evidence import FEATURES
     from bot.fitting import _fit_trees
 
     rng = random.Random(3)
@@ -163,7 +163,7 @@ def test_the_weighted_fit_on_bin_numbers_is_scikit_learns_weighted_fit() -> None
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from bot.decision import FEATURES
+    from bot.evidence import FEATURES
     from bot.fit_bins import bin_features, to_bins
     from bot.fitting import MONOTONE, TREE_PARAMS, _fit_trees, export_trees
 

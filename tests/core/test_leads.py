@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.decision import FEATURES
+from bot.evidence import FEATURES
 from bot.leads import leads
 from bot.service import Snapshot
 

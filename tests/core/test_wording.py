@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.decision import BUNDLED, FEATURES, Calibration, CalibrationError
+from bot.decision import BUNDLED, Calibration, CalibrationError
+from bot.evidence import FEATURES
 from bot.examples import words
 from bot.models import Example
 from bot.service import Snapshot
