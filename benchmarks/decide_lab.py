@@ -71,7 +71,7 @@ def load() -> tuple[list[Q], dict[str, list[Q]]]:
     # the fit questions are the examples too, as in bot.fitting.fit (each kept from its own thread)
     base = unfitted_matcher(kb)
     known = examples(base, fit_items)
-    wording, per_thread = learnt(base, known)
+    wording, per_thread = learnt(base, known, examples(base, fit_items, off_topic=True))
     m = base.with_examples(known, wording)
     fit = questions(base, fit_items, per_thread)
     dev = {k: questions(m, load_eval_file(p)) for k, p in DEV_SETS.items()}

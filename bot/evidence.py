@@ -55,6 +55,10 @@ FEATURES = (
     "semantic_lead",
     "answer_lead",
     "title_lead",  # of title_score
+    # the wording model's off-topic class (trained on the off-topic labelled questions): its score
+    # (-1 without one), and the best candidate's score minus it; the same for every candidate
+    "wording_off",
+    "wording_above_off",
 )
 _FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}
 # the topic model reads the question's evidence, not the facts of one entry (bot/entry_facts.py)

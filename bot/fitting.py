@@ -38,7 +38,7 @@ from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
 from bot.models import Example
 from bot.text import clean_input
-from bot.wording import WordingModel, fit_wording
+from bot.wording import OFF_TOPIC, WordingModel, fit_wording
 
 # The answer model's trees (benchmarks/decide_lab.py compares them with other models): three
 # splits deep but reading two features at most on a path (so `TreeModel` lays them out as tables
@@ -139,13 +139,14 @@ def _thread(item: EvalItem, i: int) -> str:
     return item.source.split("#", 1)[0] or f"item-{i}"
 
 
-def examples(matcher: Matcher, items: Sequence[EvalItem]) -> tuple[Example, ...]:
+def examples(matcher: Matcher, items: Sequence[EvalItem], off_topic: bool = False) -> tuple[Example, ...]:
     """The labelled on-topic questions of ``items`` as examples (`bot.examples`), each with what
-    ``matcher`` reads of it and its thread."""
+    ``matcher`` reads of it and its thread; ``off_topic``: the off-topic ones instead, as examples
+    of the wording model's `OFF_TOPIC` class."""
     return tuple(
-        Example(item.expect, matcher.digest(clean_input(item.question)), _thread(item, i))
+        Example(item.expect or OFF_TOPIC, matcher.digest(clean_input(item.question)), _thread(item, i))
         for i, item in enumerate(items)
-        if item.expect is not None and not item.gap
+        if ((item.expect is None) if off_topic else (item.expect is not None and not item.gap))
     )
 
 
@@ -157,18 +158,21 @@ def _fold(thread: str) -> int:
 
 
 def learnt(
-    matcher: Matcher, known: Sequence[Example]
+    matcher: Matcher, known: Sequence[Example], off: Sequence[Example] = ()
 ) -> tuple[WordingModel | None, Callable[[str], Matcher]]:
-    """The wording model (`bot.wording`) fitted on ``matcher``'s entries and all of ``known``, and
-    for each thread a matcher with ``known`` as examples and a wording model fitted without the
-    examples of that thread's fold (as the examples leave out its own thread): the evidence the
-    models are fitted on is then what an unseen question gets."""
+    """The wording model (`bot.wording`) fitted on ``matcher``'s entries, all of ``known`` and the
+    off-topic questions ``off`` (`examples(..., off_topic=True)`), and for each thread a matcher
+    with ``known`` as examples and a wording model fitted without the questions of that thread's
+    fold (as the examples leave out its own thread): the evidence the models are fitted on is then
+    what an unseen question gets."""
     own = [(text, e.id) for e in matcher.entries for text in (e.title, *e.questions)]
-    folds = [_fold(e.thread) for e in known]
-    final = fit_wording(own + [(e.text, e.entry) for e in known])
+    labelled = [*known, *off]
+    folds = [_fold(e.thread) for e in labelled]
+    final = fit_wording(own + [(e.text, e.entry) for e in labelled])
     per_fold = [
         matcher.with_examples(
-            known, fit_wording(own + [(e.text, e.entry) for e, f in zip(known, folds, strict=True) if f != k])
+            known,
+            fit_wording(own + [(e.text, e.entry) for e, f in zip(labelled, folds, strict=True) if f != k]),
         )
         for k in range(WORDING_FOLDS)
     ]
@@ -339,7 +343,7 @@ def fit(matcher: Matcher, items: Sequence[EvalItem], targets: Targets | None = N
     t = targets or Targets()
     # the labelled questions are the examples too, each question kept apart from its own thread's
     known = examples(matcher, items)
-    wording, per_thread = learnt(matcher, known)
+    wording, per_thread = learnt(matcher, known, examples(matcher, items, off_topic=True))
     data = questions(matcher, items, per_thread)
     groups = [q.group for q in data]
     # the final models, their regularisation chosen by grouped cross-validation...

@@ -40,7 +40,7 @@ from bot.models import Candidate, Entry, Example, MatchResult, Platforms
 from bot.platforms import PlatformSides
 from bot.query import Query, QueryReader
 from bot.text import Normalizer, normalize_basic
-from bot.wording import WordingModel, WordingScorer
+from bot.wording import OFF, WordingModel, WordingScorer
 
 
 class _Scored(NamedTuple):
@@ -195,8 +195,8 @@ class Matcher:
         """Do now what the first questions would otherwise do on their way: spell the alternates'
         keys for the character comparison (``keys``, ~0.05 s at 10k entries), read each entry's
         platform words (~0.2 s at 10k) and answer text (``answers``, ~2.5 s at 10k; both given up
-        when ``stop()`` is true): for a server,
-        after a load. The answers are the same either way. Returns how many entries it warmed."""
+        when ``stop()`` is true): for a server after a load. Answers are the same either way; returns
+        how many entries it warmed."""
         spelt = self._alternates.spell_all() if keys else 0
         sides = self._platforms.warm(stop)
         return max(spelt, sides, self._facts.warm(stop) if answers else 0)
@@ -318,11 +318,8 @@ class Matcher:
         shown = scored[: limit or self.settings.candidates]
         # the semantic view of the same candidates (the gap is to the best of the usual pool)
         pool = [c.entry for c in scored[: max(len(shown), self.settings.candidates)]]
-        sims = (
-            (self._centroids.take(pool, axis=0) @ self._embedder.vector(q.digest.text)).tolist()
-            if pool
-            else []
-        )
+        vector = self._embedder.vector(q.digest.text)
+        sims = (self._centroids.take(pool, axis=0) @ vector).tolist() if pool else []
         best = max(sims, default=0.0)
         said = words(q.digest.text)
         if q.digest.pasted:  # a chat line gains nothing from the examples (stop 19), for ~0.04 ms
@@ -330,7 +327,7 @@ class Matcher:
         else:
             near = share = [0.0] * len(pool)
         nearest = max(near, default=0.0)
-        worded = self._wording.scores(said, pool)
+        *worded, off = self._wording.scores(said, [*pool, OFF])
         most = max(worded, default=0.0)
         sides = self._platforms.match(said, pool)
         out = []
@@ -356,6 +353,8 @@ class Matcher:
                 score - most,
                 side,
                 *lead,
+                off,
+                most - off,
             )
             out.append(Evidence(entry.id, entry.title, features, tuple(compress(names, c.found))))
         return out

@@ -8,6 +8,11 @@ questions of the calibration. The decision reads, per candidate, its score (`wor
 score minus the best among the candidates (`wording_gap`). Out of fold on the fit set it raised
 answered-correctly by 1.3-2.0 points at the same wrong rate (`benchmarks/README.md`).
 
+The off-topic labelled questions are one more class (`OFF_TOPIC`): how much a question reads like
+what people asked that the knowledge base does not cover. The decision reads its score
+(`wording_off`) and the best candidate's score minus it (`wording_above_off`): out of fold +0.7
+points on two sets of five grouped splits (`decide_lab_columns.py classifier OFFCLASS=1`).
+
 Only the positive weights are kept (a word's evidence *for* an entry; the negative ones did not
 help and are nine tenths of the weights), in rows per entry. A question is read as scikit-learn's
 ``TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2))`` reads it: the words of `bot.examples`,
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import math
 import threading
+from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +38,10 @@ from bot.corpus import F64, I64
 from bot.examples import words
 
 UNKNOWN = -1.0  # the score of an entry the model has no row for (the classifier's "not this one")
+# the off-topic labelled questions are one more class (no entry id has underscores), scored by
+# `WordingScorer.scores` as the pseudo entry number OFF
+OFF_TOPIC = "__off_topic__"
+OFF = -1
 C = 0.5  # LinearSVC's regularisation (0.2: 68.8 %, 0.5: 69.2 % out of fold)
 MIN_DF = 2  # terms used by fewer documents are left out (the same figures, a quarter of the terms)
 DIGITS = 5  # weights and IDFs are stored rounded to this many decimals
@@ -136,47 +146,66 @@ class WordingScorer:
             rows[c]: (bias[k], ptr[k], ptr[k + 1]) for k, c in enumerate(model.classes) if c in rows
         }
         self._term, self._weight = model.term, model.weight
+        # the off-topic class by term: its run is the longest (~7k weights), too long to gather
+        # for every question, while a question has a few dozen terms to look up (in a packed
+        # array: one memory read a term, where a dict took three)
+        self._off: tuple[float, array[float]] | None = None
+        if OFF_TOPIC in model.classes:
+            k = model.classes.index(OFF_TOPIC)
+            dense = np.zeros(n)
+            dense[model.term[ptr[k] : ptr[k + 1]]] = model.weight[ptr[k] : ptr[k + 1]]
+            self._off = bias[k], array("d", dense.tobytes())
         self._scratch = threading.local()  # per-thread query vector (as bot.examples)
 
     def scores(self, said: Sequence[str], entries: Sequence[int]) -> list[float]:
-        """Per entry number in ``entries``: the classifier's score of a question of ``said``
-        (`bot.examples.words`); `UNKNOWN` for an entry the model has no row for."""
-        runs = self._runs
+        """Per entry number in ``entries`` (`OFF`: the off-topic class): the classifier's score of a
+        question of ``said`` (`bot.examples.words`); `UNKNOWN` for an entry the model has no row for."""
+        runs, off = self._runs, self._off
         present = [k for k, e in enumerate(entries) if e in runs]
+        asked_off = off is not None and OFF in entries
         out = [UNKNOWN] * len(entries)
-        if not present:
+        if not present and not asked_off:
             return out
-        get, pair, n, idf = self._word.get, self._pair.get, self._n, self._idf
-        ids = [get(w, -1) for w in said]
-        found = [i for i in ids if i >= 0]
-        found += [t for a, b in pairwise(ids) if a >= 0 and b >= 0 and (t := pair(a * n + b)) is not None]
+        q_terms, values, norm = self._query(said)
+        if off is not None and asked_off:
+            off_bias, off_weight = off
+            dot = sum(v * off_weight[t] for t, v in zip(q_terms, values, strict=True))
+            out[entries.index(OFF)] = off_bias + dot / norm
         chosen = [runs[entries[k]] for k in present]
         dots = [0.0] * len(chosen)
-        if found:
-            counts = Counter(found)
-            q_terms = list(counts)
-            values = [(1.0 + math.log(c) if c > 1 else 1.0) * idf[t] for t, c in counts.items()]
-            norm = math.sqrt(sum(v * v for v in values))
+        # the candidates' runs of terms and weights in one array each, summed run by run (a run of
+        # no weights adds nothing: reduceat would repeat the next run's first)
+        full = [r for r in chosen if r[2] > r[1]] if q_terms else []
+        if full:
             q_vector: F64 | None = getattr(self._scratch, "query", None)
             if q_vector is None:
-                q_vector = self._scratch.query = np.zeros(len(idf))
+                q_vector = self._scratch.query = np.zeros(len(self._idf))
             q_vector[q_terms] = values
             try:
-                # the candidates' runs of terms and weights in one array each, summed run by run
-                # (a run of no weights adds nothing: reduceat would repeat the next run's first)
-                full = [r for r in chosen if r[2] > r[1]]
-                if full:
-                    term, weight = self._term, self._weight
-                    picked = np.concatenate([term[a:b] for _, a, b in full])
-                    products = q_vector[picked] * np.concatenate([weight[a:b] for _, a, b in full])
-                    starts = list(accumulate((b - a for _, a, b in full[:-1]), initial=0))
-                    sums = iter(np.add.reduceat(products, starts).tolist())
-                    dots = [next(sums) / norm if b > a else 0.0 for _, a, b in chosen]
+                term, weight = self._term, self._weight
+                picked = np.concatenate([term[a:b] for _, a, b in full])
+                products = q_vector[picked] * np.concatenate([weight[a:b] for _, a, b in full])
+                starts = list(accumulate((b - a for _, a, b in full[:-1]), initial=0))
+                sums = iter(np.add.reduceat(products, starts).tolist())
+                dots = [next(sums) / norm if b > a else 0.0 for _, a, b in chosen]
             finally:
                 q_vector[q_terms] = 0.0
         for (bias, _a, _b), dot, k in zip(chosen, dots, present, strict=True):
             out[k] = bias + dot
         return out
+
+    def _query(self, said: Sequence[str]) -> tuple[list[int], list[float], float]:
+        """The question's terms (words, then known pairs of adjacent words), their TF-IDF values and
+        the vector's length (1 when it has no known term)."""
+        get, pair, n, idf = self._word.get, self._pair.get, self._n, self._idf
+        ids = [get(w, -1) for w in said]
+        found = [i for i in ids if i >= 0]
+        found += [t for a, b in pairwise(ids) if a >= 0 and b >= 0 and (t := pair(a * n + b)) is not None]
+        if not found:
+            return [], [], 1.0
+        counts = Counter(found)
+        values = [(1.0 + math.log(c) if c > 1 else 1.0) * idf[t] for t, c in counts.items()]
+        return list(counts), values, math.sqrt(sum(v * v for v in values))
 
 
 def fit_wording(documents: Sequence[tuple[str, str]]) -> WordingModel | None:

@@ -15,7 +15,7 @@ from bot.evidence import FEATURES
 from bot.examples import words
 from bot.models import Example
 from bot.service import Snapshot
-from bot.wording import UNKNOWN, WordingModel, WordingScorer, fit_wording, terms
+from bot.wording import OFF, OFF_TOPIC, UNKNOWN, WordingModel, WordingScorer, fit_wording, terms
 
 DOCUMENTS = [
     ("pod keeps restarting with CrashLoopBackOff after deploy", "crashloop"),
@@ -154,3 +154,55 @@ def test_fitting_questions_are_read_by_a_model_that_never_saw_their_fold(shipped
     column = FEATURES.index("wording")
     ranked = per_thread(other_fold).evidence(f"{marker} crash")
     assert ranked and all(e.features[column] != UNKNOWN for e in ranked)
+
+
+OFF_DOCUMENTS = [
+    ("terraform state lock error on apply", OFF_TOPIC),
+    ("terraform plan wants to recreate the bucket", OFF_TOPIC),
+    ("ansible inventory groups for staging and terraform", OFF_TOPIC),
+]
+
+
+def test_the_off_topic_class_is_scored_as_OFF() -> None:
+    """The off-topic labelled questions are one more class, which no entry number maps to: its score
+    is asked for as `OFF`, and it is the highest for an off-topic question."""
+    model = fit_wording(DOCUMENTS + OFF_DOCUMENTS)
+    assert model is not None and OFF_TOPIC in model.classes
+    scorer = WordingScorer(model, ROWS)
+    *entries, off = scorer.scores(words("terraform state lock when I apply"), [0, 1, 2, OFF])
+    assert off > max(entries)
+    *entries, off = scorer.scores(words(QUESTIONS[0]), [0, 1, 2, OFF])
+    assert entries[0] > off
+    assert WordingScorer(fit_wording(DOCUMENTS), ROWS).scores(["pod"], [OFF]) == [UNKNOWN]  # none fitted
+
+
+def test_the_evidence_carries_the_off_topic_class(shipped_snapshot: Snapshot) -> None:
+    """`wording_off` and `wording_above_off` are the same for every candidate: the bundled model's
+    off-topic score, and the best candidate's wording score minus it."""
+    m = shipped_snapshot.matcher
+    off_at, above_at, wording_at = (
+        FEATURES.index(n) for n in ("wording_off", "wording_above_off", "wording")
+    )
+    on = [e.features for e in m.evidence("my pod keeps restarting with CrashLoopBackOff")]
+    away = [e.features for e in m.evidence("terraform state lock error when running plan in the pipeline")]
+    for rows in (on, away):
+        assert len({r[off_at] for r in rows}) == 1 and len({r[above_at] for r in rows}) == 1
+        assert rows[0][above_at] == pytest.approx(max(r[wording_at] for r in rows) - rows[0][off_at])
+    assert on[0][above_at] > 0.0 > away[0][above_at]
+
+
+def test_off_topic_questions_train_the_fold_models_too(shipped_snapshot: Snapshot) -> None:
+    """`bot.fitting.learnt` with off-topic questions: the shipped model has the class, a fold's model
+    lacks a term only that fold's off-topic questions use, and the examples stay on topic."""
+    from bot.fitting import _fold, learnt
+
+    base = shipped_snapshot.matcher
+    marker = "qzxj vplw"
+    off = [Example(OFF_TOPIC, f"{marker} terraform {k}", "https://o/1") for k in range(2)]
+    on = [Example("pod", f"what is a pod {k}", f"https://b/{k}") for k in range(3)]
+    final, per_thread = learnt(base, on, off)
+    assert final is not None and OFF_TOPIC in final.classes and marker in final.vocabulary
+    fold_model = per_thread("https://o/1").calibration.wording
+    assert fold_model is not None and marker not in fold_model.vocabulary
+    other = next(t for t in (f"https://c/{k}" for k in range(100)) if _fold(t) != _fold("https://o/1"))
+    assert per_thread(other).calibration.examples == tuple(on)
