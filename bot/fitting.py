@@ -305,10 +305,15 @@ def choose_thresholds(oof: Sequence[Prediction], targets: Targets) -> Thresholds
     off = [r for r in oof if not r.item.on_topic]
     n_on, n_off = len(on) or 1, len(off) or 1
 
+    # each prediction's top once (the grid below asks ~200 times): its probability, and whether
+    # it is right
+    on_tops = [(p, r.item.right(top)) for r in on for top, p in [r.top]]
+    off_ps = [r.top[1] for r in off]
+
     def answered(threshold: float) -> tuple[int, int, int]:
-        right = sum(1 for r in on if r.top[1] >= threshold and r.item.right(r.top[0]))
-        wrong = sum(1 for r in on if r.top[1] >= threshold and not r.item.right(r.top[0]))
-        return right, wrong, sum(1 for r in off if r.top[1] >= threshold)
+        right = sum(1 for p, ok in on_tops if p >= threshold and ok)
+        wrong = sum(1 for p, ok in on_tops if p >= threshold and not ok)
+        return right, wrong, sum(1 for p in off_ps if p >= threshold)
 
     grid = [i / 200 for i in range(1, 200)]
     t_alt = next(
@@ -327,7 +332,7 @@ def choose_thresholds(oof: Sequence[Prediction], targets: Targets) -> Thresholds
     t_answer = next((g for g in grid if g >= t_alt and precise(g)), 0.995)
     # did-you-mean rather than decline: off-topic questions the answer bands leave may be offered
     # did-you-mean only as far as the decline target allows
-    rest = sorted(r.topic for r in off if r.top[1] < t_alt)
+    rest = sorted(r.topic for r, p in zip(off, off_ps, strict=True) if p < t_alt)
     allowed = int(n_off * (1.0 - targets.declined)) - (len(off) - len(rest))
     if allowed < 0 or not rest:
         t_topic = 1.0 if allowed < 0 else 0.5
