@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, pairwise
+from operator import mul
 from typing import Any
 
 import numpy as np
@@ -169,7 +170,7 @@ class WordingScorer:
         q_terms, values, norm = self._query(said)
         if off is not None and asked_off:
             off_bias, off_weight = off
-            dot = sum(v * off_weight[t] for t, v in zip(q_terms, values, strict=True))
+            dot = sum(map(mul, values, map(off_weight.__getitem__, q_terms)))
             out[entries.index(OFF)] = off_bias + dot / norm
         chosen = [runs[entries[k]] for k in present]
         dots = [0.0] * len(chosen)
@@ -203,9 +204,13 @@ class WordingScorer:
         found += [t for a, b in pairwise(ids) if a >= 0 and b >= 0 and (t := pair(a * n + b)) is not None]
         if not found:
             return [], [], 1.0
-        counts = Counter(found)
-        values = [(1.0 + math.log(c) if c > 1 else 1.0) * idf[t] for t, c in counts.items()]
-        return list(counts), values, math.sqrt(sum(v * v for v in values))
+        if len(set(found)) == len(found):  # no term twice (nearly every chat line): no counting
+            values = [idf[t] for t in found]
+        else:
+            counts = Counter(found)
+            found = list(counts)
+            values = [(1.0 + math.log(c) if c > 1 else 1.0) * idf[t] for t, c in counts.items()]
+        return found, values, math.sqrt(sum(map(mul, values, values)))
 
 
 def fit_wording(documents: Sequence[tuple[str, str]]) -> WordingModel | None:
