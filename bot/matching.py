@@ -28,7 +28,7 @@ from rapidfuzz import fuzz, process
 
 from bot import semantic
 from bot.alternates import AlternateScorer
-from bot.corpus import F64, I64, gather, sorted_runs
+from bot.corpus import F64, gather, sorted_runs
 from bot.decision import BUNDLED, Calibration, Thresholds
 from bot.entry_facts import EntryFacts
 from bot.evidence import Evidence
@@ -130,6 +130,7 @@ class Matcher:
             raise ValueError("the index was built from other entries")
         self.index = ix = index
         self._ids = {token: i for i, token in enumerate(ix.tokens)}
+        self._post_ptr = ix.post_ptr.data  # (a memoryview) a few items read a question (`gather`)
         self._max_idf = math.log(1.0 + max(len(self._entries), 1))
         self._reader = QueryReader(ix, self.normalizer, s, self._max_idf, domain, specific)
         self._idf = self._reader.idf
@@ -210,11 +211,12 @@ class Matcher:
         if not gains:
             return []
         q_total = q.total
-        q_tok = np.array([self._ids[t] for t in gains], np.int64)
+        tok_ids = list(map(self._ids.__getitem__, gains))
+        q_tok = np.array(tok_ids, np.int64)
         values = list(gains.values())
         q_gain = np.array(values, np.float64)
         # 1. pooled: how much of the question each entry's vocabulary covers, central terms first
-        acc, shortlist = self._pooled(q_tok, q_gain, min(values) > 0.0)
+        acc, shortlist = self._pooled(tok_ids, q_gain, min(values) > 0.0)
         q_key = " ".join(sorted(q.unigrams))
         exact_entry = self._exact(q, q_key) if q.known_share > 0.999 else None
         for extra in (exact_entry, *also):  # an exact alternate may lie beyond the capped postings
@@ -250,12 +252,12 @@ class Matcher:
         scored.sort(key=_SCORE, reverse=True)
         return scored
 
-    def _pooled(self, q_tok: I64, q_gain: F64, positive: bool) -> tuple[F64, list[int]]:
+    def _pooled(self, q_tok: list[int], q_gain: F64, positive: bool) -> tuple[F64, list[int]]:
         """Each entry's pooled weight (summed token by token in question order, over the capped
         postings) and the shortlist: the highest, ties going to the entry met first."""
         ix = self.index
         n = self.settings.shortlist
-        entries, tf, lengths = gather(ix.post_ptr, q_tok, ix.post_entry, ix.post_tf)
+        entries, tf, lengths = gather(self._post_ptr, q_tok, ix.post_entry, ix.post_tf)
         acc: F64 = np.asarray(
             np.bincount(entries, q_gain.repeat(lengths) * ix.impact[tf], len(self._entries)), np.float64
         )
