@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from itertools import accumulate
 from operator import itemgetter
 from typing import Any
 
@@ -38,7 +39,6 @@ class AlternateScorer:
         if len(index.alt_len) <= KEYS_KEPT:
             self._keys = [None] * len(index.alt_len)
         self._entry_toks: list[int] = index.entry_toks.tolist()
-        self._tok_count = np.diff(index.entry_toks)  # how many tokens each entry's alternates have
         self._entry_alts = index.entry_alts[:-1]  # each entry's first alternate
         # for each token of the alternates, its alternate's place among its entry's alternates
         self._tok_alt = _places(index, np.uint8 if self._max_alts <= 256 else np.int32)
@@ -64,8 +64,8 @@ class AlternateScorer:
         n, width = len(shortlist), self._max_alts
         first_alt = self._entry_alts.take(shortlist)
         # every token of the shortlisted entries' alternates (slices: a dozen entries, their
-        # bounds read from a list), and which of its entry's alternates it belongs to
-        toks, alt_tok, tok_alt = self._entry_toks, ix.alt_tok, self._tok_alt
+        # bounds read from a list)
+        toks, alt_tok = self._entry_toks, ix.alt_tok
         bounds = [(toks[e], toks[e + 1]) for e in shortlist]
         tokens = np.concatenate([alt_tok[a:b] for a, b in bounds])
         position = self.positions(q_tok)
@@ -75,9 +75,13 @@ class AlternateScorer:
             position[q_tok] = -1
         hit = (at >= 0).nonzero()[0]  # methods, not numpy's functions: no Python-level wrapper
         which = at[hit]  # the question token of each hit
-        hit_slot = self._tok_count.take(shortlist).cumsum().searchsorted(hit, "right")  # its entry
-        cell = hit_slot * width + np.concatenate([tok_alt[a:b] for a, b in bounds])[hit]
-        # cells: entry slot x alternate
+        # each hit's entry (slot), and which of its entry's alternates it belongs to: read for the
+        # hits alone, at their place among all the alternates' tokens (the gathered place shifted
+        # by the gap between where its entry's tokens end there and here), not gathered for all
+        ends = list(accumulate(b - a for a, b in bounds))
+        hit_slot = np.array(ends).searchsorted(hit, "right")
+        shift = np.array([b - end for (_, b), end in zip(bounds, ends, strict=True)])
+        cell = hit_slot * width + self._tok_alt[hit + shift[hit_slot]]  # cells: entry slot x alternate
         hit_tok = q_tok[which]
         common = np.bincount(cell, self._words.take(hit_tok), n * width)
         matched = np.bincount(cell, q_gain[which], n * width)
