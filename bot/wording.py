@@ -204,7 +204,7 @@ class WordingScorer:
         found += [t for a, b in pairwise(ids) if a >= 0 and b >= 0 and (t := pair(a * n + b)) is not None]
         if not found:
             return [], [], 1.0
-        if len(set(found)) == len(found):  # no term twice (nearly every chat line): no counting
+        if len(set(found)) == len(found):  # no term twice (most chat lines, few posts): no counting
             values = [idf[t] for t in found]
         else:
             counts = Counter(found)
