@@ -20,8 +20,6 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import compress
-from operator import itemgetter
-from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -39,59 +37,9 @@ from bot.match_settings import MatchSettings
 from bot.models import Candidate, Entry, Example, MatchResult, Platforms
 from bot.platforms import PlatformSides
 from bot.query import Query, QueryReader
+from bot.scored import ENTRY, SCORE, Scored, evidence_of
 from bot.text import Normalizer, normalize_basic
 from bot.wording import OFF, WordingModel, WordingScorer
-
-
-class _Scored(NamedTuple):
-    score: float  # the ranking score
-    entry: int
-    covered: float  # share of the question's weight found in the entry's vocabulary
-    mass: float  # that weight, in units of the rarest word's weight: how much evidence there is
-    exact: bool
-    best_alt: float  # the best single alternate's score
-    together: float  # most question words found together in one alternate (a phrase: two)
-    found: Sequence[bool] = ()  # which of the question's tokens (gains, in order) its vocabulary has
-
-
-_SCORE, _ENTRY = itemgetter(0), itemgetter(1)
-
-
-def _features(
-    c: _Scored,
-    ranked: list[_Scored],
-    q: tuple[float, float, float, float, float, float],
-    title: _Scored | None,
-    rarest: float,
-    semantic: float,
-    semantic_gap: float,
-) -> tuple[float, ...]:
-    """The evidence vector of `bot.evidence.FEATURES` for candidate ``c``; ``q`` is the question's
-    part (`Query.features`) and ``title`` the same entry scored against a post's title alone."""
-    top = ranked[0].score
-    margin = top - (ranked[1].score if len(ranked) > 1 else 0.0) if c is ranked[0] else c.score - top
-    known_share, domain_share, pasted, length, anchors, specific = q
-    return (
-        c.score,
-        c.covered,
-        c.best_alt,
-        margin,
-        float(c.exact),
-        known_share,
-        min(c.together, 4) / 4,
-        domain_share,
-        min(math.log1p(c.mass) / 3.0, 1.0),
-        pasted,
-        length,
-        title.score if title else 0.0,
-        title.best_alt if title else 0.0,
-        title.covered if title else 0.0,
-        rarest,
-        anchors,
-        semantic,
-        semantic_gap,
-        specific,
-    )
 
 
 class Matcher:
@@ -203,7 +151,7 @@ class Matcher:
         return max(spelt, sides, self._facts.warm(stop) if answers else 0)
 
     # -- per question -------------------------------------------------------------------
-    def _score(self, q: Query, also: Iterable[int] = ()) -> list[_Scored]:
+    def _score(self, q: Query, also: Iterable[int] = ()) -> list[Scored]:
         """Every shortlisted entry (and those in ``also``) with its ranking score and the evidence
         behind it, best first."""
         s = self.settings
@@ -227,7 +175,7 @@ class Matcher:
         pooled_weight, alt_weight, min_covered = s.pooled_weight, 1 - s.pooled_weight, s.min_covered
         unknown = q.known_share / s.min_known_share if q.known_share < s.min_known_share else 1.0
         max_idf = self._max_idf
-        scored: list[_Scored] = []
+        scored: list[Scored] = []
         for e, acc_e, best, most, row in zip(
             shortlist,
             acc[shortlist].tolist(),
@@ -247,9 +195,9 @@ class Matcher:
                 score = 0.99 + 0.01 * min(pooled, 1.0)
             if unknown != 1.0:  # most of the question is words the knowledge base never uses
                 score *= unknown
-            scored.append(_Scored(min(score, 1.0), e, covered, mass / max_idf, exact, best, most, row))
-        scored.sort(key=_ENTRY)  # best score first, then (a stable sort) the lowest entry
-        scored.sort(key=_SCORE, reverse=True)
+            scored.append(Scored(min(score, 1.0), e, covered, mass / max_idf, exact, best, most, row))
+        scored.sort(key=ENTRY)  # best score first, then (a stable sort) the lowest entry
+        scored.sort(key=SCORE, reverse=True)
         return scored
 
     def _pooled(self, q_tok: list[int], q_gain: F64, positive: bool) -> tuple[F64, list[int]]:
@@ -312,7 +260,7 @@ class Matcher:
         if q.digest.title and q.digest.lines > 1:
             title_scored = self._score(self._reader.read(q.digest.title))
             scored = self._score(q, also=[c.entry for c in title_scored[: self.settings.title_candidates]])
-            by_title: dict[int, _Scored] | None = {c.entry: c for c in title_scored}
+            by_title: dict[int, Scored] | None = {c.entry: c for c in title_scored}
         else:
             scored = self._score(q)
             by_title = None  # a one-line question is its own title
@@ -346,7 +294,7 @@ class Matcher:
             entry = self._entries[c.entry]
             rarest = max(compress(weights, c.found), default=0.0) / top
             features = (
-                *_features(c, scored, asked, title, rarest, sim, sim - best),
+                *evidence_of(c, scored, asked, title, rarest, sim, sim - best),
                 *about,
                 example,
                 example - nearest,
