@@ -1,13 +1,14 @@
-"""The weighted tree fit's feature bins, found in one call per feature.
+"""The weighted tree fit's feature bins, found in one call for all features.
 
 A gradient-boosted fit with `sample_weight` makes scikit-learn (1.9) find each continuous
 feature's 254 bin edges one weighted percentile at a time: on the bundled fit set that is ~95 % of
 a tree fit (1.5 s of 1.6 s), and it made `benchmarks/calibrate.py` ~2.5 times slower. The same
-edges come from one call with all the percentiles. Each feature with more distinct values than
-bins is replaced by its bin number (so scikit-learn sees few distinct values and bins them as they
-are, with no percentiles), and `edge` maps a split between two bin numbers back to the edge
-scikit-learn would have split at. `tests/core/test_kb_calibrate.py` checks that the trees are the
-ones scikit-learn fits on the raw features.
+edges come from one call with all the percentiles and all the many-valued features (scikit-learn
+then loops over the percentiles once for every column, not once per column). Each feature with
+more distinct values than bins is replaced by its bin number (so scikit-learn sees few distinct
+values and bins them as they are, with no percentiles), and `edge` maps a split between two bin
+numbers back to the edge scikit-learn would have split at. `tests/core/test_kb_calibrate.py`
+checks that the trees are the ones scikit-learn fits on the raw features.
 """
 
 from __future__ import annotations
