@@ -148,6 +148,11 @@ Outcomes (stop 19, leads --shipped, all at 3.8-3.9 % wrong):
 - siblings --shipped (whether the other candidates are the candidate's `see_also`, either way; the
   top two are siblings for 63 % of the fit questions, whose top is then right 89 % of the time
   against 80 %): 72.4 % against 72.7 % (seeds 0-4). Not built in.
+
+Outcomes (stop 20, on the shipped evidence of 680d06a, 73.0 % / 3.9 % on seeds 0-4):
+- alt-semantic --shipped (the static vectors' closest question of each candidate, the column the
+  teacher itself made worth ~2 points in `minilm_oracle.py`): 73.1 % (posts 72.4 against 72.3 %,
+  chat 77.6 against 76.9 %): the static copy does not carry that signal. Not built in.
 """
 
 from __future__ import annotations
