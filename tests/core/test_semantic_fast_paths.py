@@ -43,6 +43,20 @@ PIECES = [
     "~!@#$%^&*()[]{}|;:',.<>?/`\"\\",
     "a" * 120,
     "unbelievablyunrecognisable",
+    # non-ASCII text is read word by word unless a character could split otherwise
+    "\u00a0",  # no-break space (Zs: a space to both)
+    "\u3000",
+    "\u200b",  # zero-width space (Cf)
+    "\u2028",  # line separator
+    "\x85",
+    "e\u0301",  # a combining accent
+    "“quoted”",
+    "│ ├── └─",
+    "Ошибка",
+    "😀pod",
+    "ﬁle",
+    "İstanbul",
+    "\ufeffBOM",
 ]
 texts = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)), max_size=12).map(" ".join)
 ascii_texts = st.text(alphabet=st.characters(max_codepoint=127), max_size=60)
@@ -94,9 +108,25 @@ def reference_centroids(embedder: Embedder, groups: Sequence[Sequence[str]]) -> 
     return rows
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(st.one_of(texts, ascii_texts))
 def test_token_ids_are_the_tokenizers(text: str) -> None:
+    embedder = shared()
+    assert embedder.token_ids(text) == embedder._full_tokenizer().encode(text, add_special_tokens=False).ids
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a\x85b",  # NEL: whitespace to Python's split, a control the normaliser drops
+        "a\u2028b",
+        "x\u200by",
+        "a\u00a0b Café\u3000au lait",
+        "Fehler: Verbindung abgelehnt — “connection refused” on 10.0.0.1:443 │ naïve",
+        "Pod \x0b\x1c crashed\tagain\r\n日本語のエラー",
+    ],
+)
+def test_non_ascii_text_read_word_by_word_gets_the_tokenizers_ids(text: str) -> None:
     embedder = shared()
     assert embedder.token_ids(text) == embedder._full_tokenizer().encode(text, add_special_tokens=False).ids
 
