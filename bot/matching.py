@@ -93,21 +93,33 @@ class Matcher:
             if len(ix.centroids) == len(self._entries)
             else self._embedder.centroids([(e.title, *e.questions) for e in self._entries])
         )
-        self._examples, self._wording = self._learnt(self.calibration)
+        self._wording = WordingScorer(self.calibration.wording, self._rows(self.calibration))
+        self._examples_made: ExampleIndex | None = None  # (`_examples`)
         self._platforms = PlatformSides(platforms, self._entries)
 
-    def _learnt(self, calibration: Calibration) -> tuple[ExampleIndex, WordingScorer]:
-        """What the calibration learnt from labelled questions, laid out for these entries."""
+    def _rows(self, calibration: Calibration) -> dict[str, int]:
+        """Each entry's number, for laying out what the calibration learnt from labelled questions
+        (none when it learnt nothing)."""
         learnt = calibration.examples or calibration.wording
-        rows = {e.id: i for i, e in enumerate(self._entries)} if learnt else {}
-        return ExampleIndex(calibration.examples, rows), WordingScorer(calibration.wording, rows)
+        return {e.id: i for i, e in enumerate(self._entries)} if learnt else {}
+
+    @property
+    def _examples(self) -> ExampleIndex:
+        """The calibration's examples laid out for these entries, made when a pasted post first
+        needs them (~40 ms; a chat line never does, so `kubebot ask` with one does not wait for
+        them) or by `warm`. Two threads may both make it; the index is the same either way."""
+        made = self._examples_made
+        if made is None:
+            made = self._examples_made = ExampleIndex(self.calibration.examples, self._rows(self.calibration))
+        return made
 
     def with_examples(self, examples: Sequence[Example], wording: WordingModel | None = None) -> Matcher:
         """This matcher (sharing its index) with ``examples`` and ``wording`` in place of its
         calibration's: for fitting on labelled questions that are also the examples (`bot.fitting`)."""
         other = copy.copy(self)
         other.calibration = replace(self.calibration, examples=tuple(examples), wording=wording)
-        other._examples, other._wording = self._learnt(other.calibration)
+        other._wording = WordingScorer(wording, self._rows(other.calibration))
+        other._examples_made = None
         return other
 
     @staticmethod
@@ -142,11 +154,12 @@ class Matcher:
 
     def warm(self, keys: bool = True, answers: bool = True, stop: Callable[[], bool] | None = None) -> int:
         """Do now what the first questions would otherwise do on their way: spell the alternates'
-        keys for the character comparison (``keys``, ~0.05 s at 10k entries), read each entry's
-        platform words (~0.2 s at 10k) and answer text (``answers``, ~2.5 s at 10k; both given up
-        when ``stop()`` is true): for a server after a load. Answers are the same either way; returns
-        how many entries it warmed."""
+        keys for the character comparison (``keys``, ~0.05 s at 10k entries), lay out the examples
+        (~0.04 s), read each entry's platform words (~0.2 s at 10k) and answer text (``answers``,
+        ~2.5 s at 10k; both given up when ``stop()`` is true): for a server after a load. Answers are
+        the same either way; returns how many entries it warmed."""
         spelt = self._alternates.spell_all() if keys else 0
+        _ = self._examples  # made now, not on the first pasted post
         sides = self._platforms.warm(stop)
         return max(spelt, sides, self._facts.warm(stop) if answers else 0)
 

@@ -196,3 +196,24 @@ def test_only_a_pasted_post_is_compared_with_the_examples(shipped_snapshot: Snap
     assert all(e.features[c] == 0.0 for e in m.evidence(line) for c in columns)
     post = "my pod keeps restarting\nthe status is CrashLoopBackOff\nexit code 1"
     assert max(e.feature("example") for e in m.evidence(post)) > 0.2
+
+
+def test_the_examples_are_laid_out_when_a_pasted_post_first_needs_them(shipped_snapshot: Snapshot) -> None:
+    """A matcher lays out the examples only for the first pasted post (or `warm`): a chat line, as
+    `kubebot ask` mostly gets, never waits for them; the post's evidence is the same either way."""
+    from bot.matching import Matcher
+
+    kb = shipped_snapshot.kb
+    post = "my pod keeps restarting\nthe status is CrashLoopBackOff\nexit code 1"
+    fresh = Matcher(
+        list(kb.entries.values()), kb.synonyms, domain=kb.domain, specific=kb.specific, platforms=kb.platforms
+    )
+    fresh.match("my pod keeps restarting with CrashLoopBackOff")
+    assert fresh._examples_made is None
+    assert fresh.evidence(post) == shipped_snapshot.matcher.evidence(post)
+    assert fresh._examples_made is not None and len(fresh._examples_made) > 1000
+    warmed = Matcher(
+        list(kb.entries.values()), kb.synonyms, domain=kb.domain, specific=kb.specific, platforms=kb.platforms
+    )
+    warmed.warm(keys=False, answers=False)
+    assert warmed._examples_made is not None
