@@ -39,6 +39,9 @@ def logistic(data: Sequence[Q]) -> Model:
     return lambda m: 1 / (1 + np.exp(-np.clip(m @ w + b, -30, 30)))
 
 
+MONO = ("score", "covered", "semantic", "best_alt")  # bot/fitting.py's MONOTONE
+
+
 def hgb(
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
     mono_names: Sequence[str] = ("score", "covered", "semantic", "best_alt"),
@@ -253,6 +256,22 @@ VARIANTS: dict[str, Variant] = {
     "shipped-chat1.5-now": hgb(chat_weight=1.5, **SHIPPED),
     "shipped-400": hgb(chat_weight=2.0, **{**SHIPPED, "max_iter": 400}),
     "shipped-leaf40": hgb(chat_weight=2.0, **{**SHIPPED, "min_samples_leaf": 40}),
+    # stop 20: more features whose higher values can only speak for the candidate
+    "shipped-mono-leads": hgb(
+        mono_names=(*MONO, "wording_lead", "example_lead", "semantic_lead", "answer_lead", "title_lead"),
+        chat_weight=2.0,
+        **SHIPPED,
+    ),
+    "shipped-mono-more": hgb(
+        mono_names=(
+            *MONO,
+            *("wording_lead", "example_lead", "semantic_lead", "answer_lead", "title_lead"),
+            *("wording", "wording_gap", "example", "example_gap", "example_share", "semantic_gap"),
+            *("title_score", "title_best_alt", "title_covered", "answer_covered", "answer_gap"),
+        ),
+        chat_weight=2.0,
+        **SHIPPED,
+    ),
     "shipped-500-lr.05": hgb(chat_weight=2.0, **{**SHIPPED, "max_iter": 500, "learning_rate": 0.05}),
     "shipped-75": hgb(**BASE75),  # before the chat weight
     "shipped-chat2": hgb(chat_weight=2.0, **BASE75),
