@@ -54,8 +54,13 @@ class TypoIndex:
         order = np.lexsort((owner, keys))
         keys = keys[order]
         self._posting: I32 = owner[order].astype(np.int32)
-        self._keys: I64
-        self._keys, starts = np.unique(keys, return_index=True)
+        # the keys are sorted: each distinct key and where its run starts (np.unique's answer,
+        # without importing numpy.ma on its first call, ~20 ms of a `kubebot ask`)
+        head = np.empty(len(keys), bool)
+        head[:1] = True
+        np.not_equal(keys[1:], keys[:-1], out=head[1:])
+        starts = np.flatnonzero(head)
+        self._keys: I64 = keys[starts]
         self._starts: I64 = np.r_[starts, len(keys)].astype(np.int64)
         self._lengths: I64 = lens
 

@@ -23,6 +23,7 @@ read at run time with numpy only.
 
 from __future__ import annotations
 
+import base64
 import math
 import threading
 from array import array
@@ -34,6 +35,7 @@ from operator import mul
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from bot.corpus import F64, I64
 from bot.examples import words
@@ -46,6 +48,29 @@ OFF = -1
 C = 0.5  # LinearSVC's regularisation (0.2: 68.8 %, 0.5: 69.2 % out of fold)
 MIN_DF = 2  # terms used by fewer documents are left out (the same figures, a quarter of the terms)
 DIGITS = 5  # weights and IDFs are stored rounded to this many decimals
+
+
+_PACKED_TYPES = ("<f8", "<i4")
+
+
+def packed(values: npt.NDArray[Any], dtype: str) -> dict[str, str]:
+    """A 1-D array as ``{"dtype": ..., "base64": ...}``: its values' bytes, exactly (``<f8``:
+    little-endian float64; ``<i4``: int32)."""
+    data = np.ascontiguousarray(values, dtype)
+    if dtype == "<i4" and not np.array_equal(data, values):
+        raise ValueError("wording: a number does not fit in 32 bits")
+    return {"dtype": dtype, "base64": base64.b64encode(data.tobytes()).decode("ascii")}
+
+
+def unpacked(value: Mapping[str, Any]) -> npt.NDArray[Any]:
+    """The array `packed` stored (ValueError when it is not one)."""
+    dtype, text = value.get("dtype"), value.get("base64")
+    if dtype not in _PACKED_TYPES or not isinstance(text, str):
+        raise ValueError(f"wording: not a packed array of {' or '.join(_PACKED_TYPES)}")
+    raw = base64.b64decode(text, validate=True)  # (binascii.Error is a ValueError)
+    if len(raw) % np.dtype(dtype).itemsize:
+        raise ValueError("wording: a packed array's length is not a whole number of values")
+    return np.frombuffer(raw, dtype)
 
 
 def terms(said: Sequence[str]) -> list[str]:
@@ -93,20 +118,27 @@ class WordingModel:
         return cls((), none, (), none, np.zeros(1, np.int64), np.zeros(0, np.int64), none)
 
     def to_dict(self) -> dict[str, Any]:
+        """As stored: the long number lists (``idf``, ``term``, ``weight``: ~100k numbers) packed
+        (`packed`), which JSON reads in a fifth of the time of decimal lists (~35 ms of every
+        `kubebot ask`); the short ones as lists."""
         return {
             "vocabulary": list(self.vocabulary),
-            "idf": self.idf.tolist(),
+            "idf": packed(self.idf, "<f8"),
             "classes": list(self.classes),
             "intercept": self.intercept.tolist(),
             "ptr": self.ptr.tolist(),
-            "term": self.term.tolist(),
-            "weight": self.weight.tolist(),
+            "term": packed(self.term, "<i4"),
+            "weight": packed(self.weight, "<f8"),
         }
 
     @classmethod
     def from_dict(cls, data: Any) -> WordingModel:
+        """Reads `to_dict`'s form, and lists of numbers in any field (as calibrations written
+        before the packing have them)."""
+
         def numbers(key: str, kind: type[np.generic]) -> Any:
-            values = np.array(data[key], kind)
+            value = data[key]
+            values = unpacked(value).astype(kind) if isinstance(value, dict) else np.array(value, kind)
             if values.ndim != 1:
                 raise ValueError(f"wording: {key} is not a list of numbers")
             return values
@@ -131,15 +163,15 @@ class WordingScorer:
         n = self._n = len(model.vocabulary)
         # a word's term number, and a pair's by the code (first word's number) * n + second's: a
         # pair's words are terms too (a pair in two documents has each of its words in two)
-        self._word: dict[str, int] = {}
+        self._word: dict[str, int] = {t: i for i, t in enumerate(model.vocabulary) if " " not in t}
         self._pair: dict[int, int] = {}
+        word = self._word.get
         for i, t in enumerate(model.vocabulary):
-            if " " not in t:
-                self._word[t] = i
-        for i, t in enumerate(model.vocabulary):
-            first, space, second = t.partition(" ")
-            if space and first in self._word and second in self._word:
-                self._pair[self._word[first] * n + self._word[second]] = i
+            if " " in t:
+                first, _, second = t.partition(" ")
+                a, b = word(first), word(second)
+                if a is not None and b is not None:
+                    self._pair[a * n + b] = i
         self._idf: list[float] = model.idf.tolist()
         # per entry number: its class's intercept and its run of terms and weights
         bias, ptr = model.intercept.tolist(), model.ptr.tolist()

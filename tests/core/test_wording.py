@@ -15,7 +15,17 @@ from bot.evidence import FEATURES
 from bot.examples import words
 from bot.models import Example
 from bot.service import Snapshot
-from bot.wording import OFF, OFF_TOPIC, UNKNOWN, WordingModel, WordingScorer, fit_wording, terms
+from bot.wording import (
+    OFF,
+    OFF_TOPIC,
+    UNKNOWN,
+    WordingModel,
+    WordingScorer,
+    fit_wording,
+    packed,
+    terms,
+    unpacked,
+)
 
 DOCUMENTS = [
     ("pod keeps restarting with CrashLoopBackOff after deploy", "crashloop"),
@@ -116,9 +126,28 @@ def test_the_calibration_file_carries_the_model(tmp_path: Path) -> None:
     assert Calibration.load(BUNDLED).wording is not None  # the bundled file has one
 
 
+def test_the_long_lists_are_packed_and_lists_still_read() -> None:
+    """``idf``, ``term`` and ``weight`` are stored as their values' bytes (exactly the same
+    numbers); a calibration written before that, with lists, reads as the same model."""
+    model = fit_wording(DOCUMENTS)
+    assert model is not None
+    stored = model.to_dict()
+    assert {k: sorted(stored[k]) for k in ("idf", "term", "weight")} == {
+        k: ["base64", "dtype"] for k in ("idf", "term", "weight")
+    }
+    assert unpacked(stored["weight"]).tolist() == model.weight.tolist()
+    as_lists = {**stored, **{k: getattr(model, k).tolist() for k in ("idf", "term", "weight")}}
+    assert WordingModel.from_dict(as_lists) == model
+    with pytest.raises(ValueError, match="32 bits"):
+        packed(np.array([2**40]), "<i4")
+
+
 @pytest.mark.parametrize(
     "change",
     [
+        {"weight": {"dtype": "<f8", "base64": "AAAA"}},  # 3 bytes: not a whole float64
+        {"weight": {"dtype": "<f2", "base64": "AAAA"}},  # a type it does not write
+        {"idf": {"dtype": "<f8", "base64": "not base64!"}},
         {"ptr": [0, 1]},  # a run per class
         {"term": [10**9]},  # a term that does not exist
         {"idf": []},  # an IDF per term
