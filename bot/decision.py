@@ -324,7 +324,7 @@ class Calibration:
         text = json.dumps(data, indent=2)
         # a list of numbers on one line: a tree node, or the coefficients
         text = re.sub(r"\[\s*(-?[0-9][^\[\]\"]*?)\s*\]", lambda m: json.dumps(json.loads(m[0])), text)
-        # the wording model, a list per line
+        # the wording model, a field per line (the long number lists packed: `bot.wording.packed`)
         if wording:
             lists = ",\n".join(f"    {json.dumps(k)}: {json.dumps(v)}" for k, v in wording.items())
             text = text.removesuffix("\n}") + f',\n  "wording": {{\n{lists}\n  }}\n}}'

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.kb_yaml import load_yaml
 from bot.matching import Matcher
 from bot.models import Band
 from bot.text import clean_input
@@ -217,7 +218,7 @@ def load_eval_file(path: Path) -> list[EvalItem]:
     if path.is_dir():
         return [item for file in sorted(path.glob("*.yaml")) for item in load_eval_file(file)]
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise EvalError(f"cannot read eval file {path}: {exc}") from None
     if not isinstance(data, list):

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser: the same values, ~8x faster
 SPLITS = (("fit", 40), ("dev", 20), ("test", 40))  # share of threads, in percent
 FORMS = {"short", "post", "paste"}
 
@@ -40,7 +41,7 @@ def split_of(source: str) -> str:
 def load_pool(pool: Path) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for file in sorted(pool.glob("*.yaml")):
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or []
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=_LOADER) or []
         for i, item in enumerate(data, 1):
             where = f"{file.name} item {i}"
             if not isinstance(item, dict) or not isinstance(item.get("q"), str) or not item["q"].strip():
