@@ -51,6 +51,8 @@ tree model with and without them, on the evidence as it was before the matcher's
   facets         like platform, for other groups of mutually exclusive names (the distribution,
                  the desktop OS, the engine; FACETS=distro,os,engine, FACET_SUM=1 sums them)
   prior          how often the candidate is the label of the other tenths' fit questions
+  kinds          the kind of question (what-is, how-to, a problem report) against the kind of entry
+                 (a concept, a problem): agreement columns (KINDS_RAW=1 adds the raw flags)
   siblings       the share of the other candidates that are the candidate's see_also (either
                  way), and whether the first other one is (SIBLINGS=count|first for one)
   platform       whether the question names Docker or Kubernetes words, the share of the entry's
@@ -149,6 +151,13 @@ Outcomes (stop 19, leads --shipped, all at 3.8-3.9 % wrong):
   top two are siblings for 63 % of the fit questions, whose top is then right 89 % of the time
   against 80 %): 72.4 % against 72.7 % (seeds 0-4). Not built in.
 
+Outcomes (stop 21, on the shipped evidence, 73.0 % / 3.9 % on seeds 0-4):
+- kinds --shipped (what-is / how-to / problem questions against concept / problem entries, from the
+  question's first line and the entry's folder and title): 72.9 % (chat 77.0 against 76.9 %); with
+  the raw flags (KINDS_RAW=1) 73.1 %. The fit set's chat misses looked like a concept question
+  answered with a task entry ("whats etcd for" -> etcd-backup-restore), but the model reads the
+  kinds no better than the wording model already does. Not built in.
+
 Outcomes (stop 20, on the shipped evidence of 680d06a, 73.0 % / 3.9 % on seeds 0-4):
 - alt-semantic --shipped (the static vectors' closest question of each candidate, the column the
   teacher itself made worth ~2 points in `minilm_oracle.py`): 73.1 % (posts 72.4 against 72.3 %,
@@ -160,6 +169,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -610,6 +620,51 @@ def prior(m: Matcher) -> Columns:
     return columns
 
 
+_DEFINE = re.compile(
+    r"^\W*(what(?:'s| is| are| does| do)\b|whats\b|explain\b|define\b|difference between\b"
+    r"|why (?:do|would|should) (?:i|we|you) (?:need|use)\b|is (?:a|an|the) .{1,40} (?:like|same as)\b|eli5\b)"
+    r"|\bvs\.?\b|\bversus\b"
+    r"|\bin plain english\b|\bwhat(?:'s| is) .{1,30} for\b|\bmeaning of\b|\bdifference\b",
+    re.IGNORECASE,
+)
+_HOWTO = re.compile(r"^\W*(how (?:do|can|to|should)|is there a way|way to|command to)\b", re.IGNORECASE)
+_PROBLEM = re.compile(
+    r"\b(error|errors|fail(?:s|ed|ing|ure)?|cannot|can't|cant|couldn't|won't|doesn't|does not|not working"
+    r"|crash\w*|stuck|refused|denied|forbidden|timeout|timed out|unable|exit(?:ed)? (?:code|with)"
+    r"|panic|oom\w*|backoff)\b",
+    re.IGNORECASE,
+)
+_CONCEPT_TITLE = re.compile(r"^(what (?:is|are|do|does)|why\b.*\?$|.* vs\.? )", re.IGNORECASE)
+
+
+def kinds(m: Matcher) -> Columns:
+    """The kind of question (what-is, how-to, a problem report: from the title or first line) against
+    the kind of entry (a concept: under knowledge/concepts or titled "What is..."; a problem: under
+    knowledge/debugging or titled with an error): agreement columns (KINDS_RAW=1 adds the raw flags)."""
+    entry: dict[str, tuple[float, float]] = {}
+    for e in m.entries:
+        folder = Path(e.path).parent.name
+        concept = float(folder == "concepts" or bool(_CONCEPT_TITLE.match(e.title)))
+        problem = float(folder == "debugging" or bool(_PROBLEM.search(e.title)))
+        entry[e.id] = (concept, problem)
+    raw = os.environ.get("KINDS_RAW") == "1"
+
+    def columns(q: lab.Q) -> list[tuple[float, ...]]:
+        d = m._reader.read(clean_input(q.item.question)).digest
+        head = d.title or d.text.split("\n", 1)[0]
+        define, howto = float(bool(_DEFINE.search(head))), float(bool(_HOWTO.search(head)))
+        problem = float(bool(_PROBLEM.search(head)))
+        out = []
+        for i in q.ids:
+            concept, trouble = entry[i]
+            agree = define * concept + problem * trouble - define * trouble - problem * concept
+            cols: tuple[float, ...] = (define * concept, problem * trouble, agree)
+            out.append((*cols, define, howto, problem, concept, trouble) if raw else cols)
+        return out
+
+    return columns
+
+
 def neighbours_both(m: Matcher) -> Columns:
     semantic, lexical = neighbours(m), neighbours_lexical(m)
     return lambda q: [(*a, *b) for a, b in zip(semantic(q), lexical(q), strict=True)]
@@ -639,6 +694,7 @@ EXPERIMENTS: dict[str, Callable[[Matcher], Columns]] = {
     "facets": facets,
     "siblings": siblings,
     "prior": prior,
+    "kinds": kinds,
 }
 
 
