@@ -283,3 +283,22 @@ def test_an_index_made_in_small_pieces_is_the_same(
     assert whole.keys() == pieces.keys()
     for name, values in whole.items():
         assert np.array_equal(pieces[name], values), name
+
+
+def test_the_typo_index_is_made_for_the_first_misspelt_word_or_by_warm(shipped_kb: KnowledgeBase) -> None:
+    """A question of known words (what `kubebot ask` mostly gets) never waits for the typo index; the
+    first misspelt word makes it and is corrected as before; a server's warm-up makes it up front."""
+    kb = shipped_kb
+
+    def fresh() -> Matcher:
+        entries = list(kb.entries.values())
+        return Matcher(entries, kb.synonyms, domain=kb.domain, specific=kb.specific, platforms=kb.platforms)
+
+    lazy = fresh()
+    lazy.match("my pod keeps restarting with CrashLoopBackOff")
+    assert lazy._reader._typos is None
+    assert set(lazy._reader.read("deploymnet").gains) == set(lazy._reader.read("deployment").gains) != set()
+    assert lazy._reader._typos is not None
+    warmed = fresh()
+    warmed.warm(keys=False, answers=False)
+    assert warmed._reader._typos is not None
