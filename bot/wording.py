@@ -119,7 +119,7 @@ class WordingModel:
 
     def to_dict(self) -> dict[str, Any]:
         """As stored: the long number lists (``idf``, ``term``, ``weight``: ~100k numbers) packed
-        (`packed`), which JSON reads in a fifth of the time of decimal lists (~35 ms of every
+        (`packed`), which JSON reads in a third of the time of decimal lists (~30 ms of every
         `kubebot ask`); the short ones as lists."""
         return {
             "vocabulary": list(self.vocabulary),
