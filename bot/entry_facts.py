@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from math import fsum
 from typing import NamedTuple
 
@@ -31,6 +31,7 @@ from bot.text import Normalizer
 _TOP = 5  # breadth: the mean IDF share of the entry's this many rarest words
 
 
+RELEASE_STEP = 500  # entries' facts freed at a time by `release` (~0.8 ms)
 SETS_KEPT = 2_048  # knowledge bases up to this many entries keep each answer's words as sets
 
 
@@ -134,6 +135,15 @@ class EntryFacts:
                 made += 1
                 pace()
         return made
+
+    def release(self, step: int = RELEASE_STEP) -> Iterator[None]:
+        """Free the facts ``step`` entries at a time, yielding between steps, for a matcher that is
+        being freed (`Matcher.release`): freed in one go, 10,000 entries' facts held the
+        interpreter lock for ~16 ms. The facts are gone afterwards."""
+        facts = self._facts
+        while facts:
+            del facts[-step:]
+            yield
 
     def _make(self, e: int) -> _Facts:
         entry, ix = self._entries[e], self._index

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from itertools import compress
 
@@ -163,6 +163,17 @@ class Matcher:
         self._reader.warm()  # the typo index, not made for the first misspelt word
         sides = self._platforms.warm(stop)
         return max(spelt, sides, self._facts.warm(stop) if answers else 0)
+
+    def release(self) -> Iterator[None]:
+        """Free this matcher a part at a time, yielding between parts: for a server that replaced
+        it, so that no answer waits for the whole deallocation (~17 ms of a 10k-entry matcher held
+        the interpreter lock in one go, `bot.reload.release_gradually`). Only for a matcher nothing
+        uses any more: it cannot answer afterwards."""
+        yield from self._facts.release()
+        yield from self._alternates.release()
+        for name in list(vars(self)):
+            delattr(self, name)
+            yield
 
     # -- per question -------------------------------------------------------------------
     def _score(self, q: Query, also: Iterable[int] = ()) -> list[Scored]:

@@ -43,6 +43,7 @@ ISOLATE_BYTES = 2_000_000  # YAML beyond this is loaded and indexed in a separat
 BUILD_TIMEOUT_S = 600.0
 SWITCH_INTERVAL_S = 0.0005  # the interpreter's thread switch interval while a snapshot is loaded
 RELEASE_SLICE = 100  # entries of a replaced snapshot freed at a time (~0.4 ms under the interpreter lock)
+RELEASE_REST_S = 0.008  # the freeing thread's rest after each 2 ms of work (`bot.pacing`)
 RELEASE_WAIT_S = 2.0  # how long a replaced snapshot may stay busy with questions before it is freed
 
 Fingerprint = tuple[tuple[str, int, int], ...]
@@ -88,29 +89,33 @@ def release_gradually(box: list[Snapshot], wait_s: float = RELEASE_WAIT_S) -> No
     while sys.getrefcount(previous) > 2 and time.monotonic() < deadline:
         time.sleep(0.005)
     doomed = list(previous.kb.entries.values())
-    with paced():
-        del previous  # the index and the matcher go now; the entries stay alive through ``doomed``
+    matcher = previous.matcher
+    # gentler than a build (freeing is not urgent): at an even share, answers on the new snapshot
+    # fell behind for the ~0.2 s the freeing took at 10k entries
+    with _yielding_often(), paced(rest_s=RELEASE_REST_S):
+        del previous  # the entries stay alive through ``doomed``, the matcher through ``matcher``
+        if sys.getrefcount(matcher) == 2:  # nothing else uses it: a part at a time (~35 ms in one go)
+            for _ in matcher.release():
+                pace()
+        del matcher
         while doomed:
             del doomed[-RELEASE_SLICE:]
             pace()  # the event loop's turn now and then
 
 
-def _warm(
-    snapshot: Snapshot, keys: bool = True, answers: bool = True, stop: Callable[[], bool] | None = None
-) -> None:
+def _warm(snapshot: Snapshot, stop: Callable[[], bool] | None = None) -> None:
     """`Matcher.warm`, logged; a failure is logged and costs only speed (the questions do the same
     work on their way), never the snapshot."""
     started = time.perf_counter()
     try:
-        entries = snapshot.matcher.warm(keys, answers, stop)
+        entries = snapshot.matcher.warm(stop=stop)
     except Exception:
         log.exception("event=kb_warm_error")
         return
     log.info(
-        "event=kb_warmed entries=%d keys=%s answers=%s took_ms=%d",
+        "event=kb_warmed entries=%d stopped=%s took_ms=%d",
         entries,
-        keys,
-        answers,
+        stop is not None and stop(),
         (time.perf_counter() - started) * 1000,
     )
 
@@ -172,9 +177,12 @@ class KnowledgeReloader:
                     self._build_elsewhere(settings)
                 with _yielding_often(), paused_gc(trim=False), paced():
                     snapshot = Snapshot.load(self.kb_dir, settings, self._cache)
-                    # the keys before it serves, so its first answers are not slower; the answer
-                    # texts (50 times the work: a 10k reload would serve seconds later) after
-                    _warm(snapshot, answers=False)
+                    # warm before it serves, while the warm snapshot before it answers: a snapshot
+                    # swapped in cold reads each candidate's answer text on the answer's time, and
+                    # with this thread taking turns for the rest, answers fell behind and queued
+                    # for ~0.5 s after the swap (p99 10-180 ms at 10k entries, bench_reload.py).
+                    # A reload requested meanwhile stops it (the rest is read when asked).
+                    _warm(snapshot, stop=self._again.is_set)
                     # a knowledge base is a few hundred thousand objects without cycles: left to
                     # the cycle collector, the first collection once it is back on would walk them
                     # all (60-90 ms at 10k entries, answers waiting); frozen before it is back on,
@@ -207,8 +215,6 @@ class KnowledgeReloader:
             box = [previous]  # hand the last reference over
             del previous
             release_gradually(box)
-            with _yielding_often(), paced():  # stops early for the next reload: its answers will be
-                _warm(snapshot, keys=False, stop=self._again.is_set)  # read when they are asked
             return True
 
     def _isolated(self) -> bool:
