@@ -31,6 +31,7 @@ from bot.models import (
     TopicGroup,
     TourStep,
 )
+from bot.pacing import foreground
 from bot.passive import looks_like_question
 from bot.ports import (
     ClusterGateway,
@@ -240,8 +241,9 @@ class QAService:
     def _decide_clean(self, cleaned: str) -> Decision:
         """`decide` for text already through `clean_input` (cleaned once per question)."""
         snap = self.holder.current
-        evidence = tuple(snap.matcher.evidence(cleaned)) if cleaned else ()
-        result = snap.matcher.decide(evidence) if cleaned else None
+        with foreground():  # a reload's warm-up waits (`bot.pacing`)
+            evidence = tuple(snap.matcher.evidence(cleaned)) if cleaned else ()
+            result = snap.matcher.decide(evidence) if cleaned else None
         return Decision(cleaned[:MAX_QUESTION_CHARS], snap, evidence, result)
 
     def reply_for(self, decision: Decision) -> Reply:
