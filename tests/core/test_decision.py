@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -90,6 +92,22 @@ def test_calibration_file_round_trip_and_validation(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text("{", encoding="utf-8")
     with pytest.raises(CalibrationError, match="cannot read calibration"):
         Calibration.load(tmp_path / "broken.json")
+
+
+def test_a_calibration_file_is_parsed_again_only_when_its_bytes_change(tmp_path: Path) -> None:
+    path = tmp_path / "calibration.json"
+    calibration().save(path)
+    first = Calibration.load(path)
+    assert Calibration.load(path) is first  # shared: a reload does not parse it again
+    stamp = path.stat().st_mtime_ns
+    bolder = replace(calibration(), thresholds=Thresholds(0.5, 0.4, 0.3))
+    bolder.save(path)
+    os.utime(path, ns=(stamp, stamp))  # even with the same modification time
+    again = Calibration.load(path)
+    assert again is not first and again.thresholds == Thresholds(0.5, 0.4, 0.3)
+    path.write_text("{", encoding="utf-8")  # broken now: an error, never the last good one
+    with pytest.raises(CalibrationError, match="cannot read calibration"):
+        Calibration.load(path)
 
 
 def test_a_knowledge_base_may_carry_its_own_calibration(tmp_path: Path) -> None:
